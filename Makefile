@@ -1,0 +1,44 @@
+# agq: the two commands a newcomer needs are `make serve` and `make test`.
+PORT ?= 8080
+WASM_FEATURES = --no-default-features --features web
+export WASM_BINDGEN_TEST_TIMEOUT ?= 600
+
+.PHONY: serve build tools test test-core test-native test-wasm test-e2e bench clean
+
+## Build the page and serve it on http://127.0.0.1:$(PORT) (installs what it needs).
+serve: build
+	@echo "agq: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	python3 -m http.server $(PORT) --bind 127.0.0.1
+
+## Build the wasm module into pkg/ with wasm-pack (no wasm-opt: see docs/TOOLCHAIN notes).
+build: tools
+	wasm-pack build --mode no-install --target web --release --out-dir pkg --out-name agq . $(WASM_FEATURES)
+
+tools:
+	scripts/install-tools.sh build
+
+## Every test: core, native (burn CPU), wasm in headless Chrome and Firefox, and the page end to end.
+test: test-core test-native test-wasm test-e2e
+
+test-core:
+	cargo test --no-default-features --features cli
+
+test-native:
+	cargo test --release
+
+test-wasm: tools
+	scripts/install-tools.sh test
+	wasm-pack test --mode no-install --release --headless --chrome . $(WASM_FEATURES)
+	wasm-pack test --mode no-install --release --headless --firefox . $(WASM_FEATURES)
+
+test-e2e: build
+	scripts/install-tools.sh test
+	cd tests/e2e && node --test
+
+## PTQ + accounting + encoding of 15M parameters: agq (criterion) next to numpy.
+bench:
+	scripts/bench.sh
+
+clean:
+	cargo clean
+	rm -rf pkg

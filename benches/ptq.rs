@@ -1,0 +1,80 @@
+//! PTQ on VGG-16 for CIFAR-10 (about 15.2M parameters): quantile clustering of the full
+//! parameter set, `quantize_model`, CSR `account` and `.agq` `encode`.
+//!
+//! Shapes (weights `[out, in, 3, 3]` plus a bias `[out]` per conv, no batch norm):
+//! conv 3->64, 64->64, 64->128, 128->128, 128->256, 256->256, 256->256, 256->512,
+//! 512->512 (x2), 512->512 (x3); classifier 512->512->512->10 (weight `[out, in]`, bias).
+//! Weights are uniform in `[-a, a]` with `a = 1/sqrt(fan_in)`, importances `u^4` with `u`
+//! uniform in `[0, 1)`, from splitmix64 with fixed seeds. `bench/ptq_numpy.py` does the
+//! same work in numpy.
+
+use agq::quant::cluster::ClusterMethod;
+use agq::quant::importance::SplitMix64;
+use agq::quant::{ParamTensor, account, encode, ptq_widths, quantize_model};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+
+/// `(name, shape)` of every VGG-16 (CIFAR-10) parameter tensor, in order.
+pub fn vgg16_shapes() -> Vec<(String, Vec<usize>)> {
+    let convs = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 512)]
+        .into_iter()
+        .chain([(512, 512); 5]);
+    let mut out = Vec::new();
+    for (i, (cin, cout)) in convs.enumerate() {
+        out.push((format!("conv{i}.weight"), vec![cout, cin, 3, 3]));
+        out.push((format!("conv{i}.bias"), vec![cout]));
+    }
+    for (i, (fin, fout)) in [(512, 512), (512, 512), (512, 10)].into_iter().enumerate() {
+        out.push((format!("fc{i}.weight"), vec![fout, fin]));
+        out.push((format!("fc{i}.bias"), vec![fout]));
+    }
+    out
+}
+
+fn vgg16_params() -> Vec<ParamTensor> {
+    let mut g = SplitMix64(2020);
+    vgg16_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let fan_in = if shape.len() > 1 { n / shape[0] } else { shape[0] };
+            let a = 1.0 / (fan_in as f32).sqrt();
+            let weight = (0..n).map(|_| (g.next_f32() * 2.0 - 1.0) * a).collect();
+            let mut p = ParamTensor::new(name, shape, weight);
+            p.importance = (0..n).map(|_| g.next_f32().powi(4)).collect();
+            p
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let params = vgg16_params();
+    let imp: Vec<f32> = params.iter().flat_map(|p| p.importance.iter().copied()).collect();
+    let method = ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]);
+    let widths = [0u8, 4, 6, 8];
+    eprintln!("VGG-16 CIFAR-10: {} tensors, {} parameters", params.len(), imp.len());
+    let mut g = c.benchmark_group("vgg16");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    g.bench_function("ptq_quantize_account_encode", |b| {
+        b.iter(|| {
+            let w = ptq_widths(black_box(&imp), &method, &widths);
+            let m = quantize_model("vgg16", &params, &w);
+            let r = account(&m);
+            let bytes = encode(&m).unwrap();
+            black_box((r.total_bits, bytes.len()))
+        })
+    });
+    let w = ptq_widths(&imp, &method, &widths);
+    let m = quantize_model("vgg16", &params, &w);
+    g.bench_function("ptq_widths", |b| b.iter(|| ptq_widths(black_box(&imp), &method, &widths)));
+    g.bench_function("quantize_model", |b| b.iter(|| quantize_model("vgg16", black_box(&params), &w)));
+    g.bench_function("account", |b| b.iter(|| account(black_box(&m))));
+    g.bench_function("encode", |b| b.iter(|| encode(black_box(&m)).unwrap()));
+    g.finish();
+    let r = account(&m);
+    eprintln!("ratio {:.2}x, {} bytes", r.ratio, r.bytes);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,138 @@
+//! `agq quantize`: a gradient snapshot in, an `.agq` file and a JSON report out.
+
+use crate::io::{read_input, write_outputs};
+use agq::quant::codec::encode;
+use agq::quant::csr::account;
+use agq::quant::importance::ImportanceSource;
+use agq::quant::itq::combine;
+use agq::quant::model::quantize_model;
+use agq::quant::ptq::ptq_widths;
+use agq::quant::report::Report;
+use agq::quant::settings::{QuantMethod, QuantSettings, format_widths, parse_widths};
+use agq::snapshot::Snapshot;
+use clap::Args;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    /// Gradient snapshot (safetensors, schema agq-snapshot/1; see docs/SNAPSHOT.md)
+    #[arg(long)]
+    snapshot: PathBuf,
+    /// ptq | itq | combined (itq and combined take the snapshot's width/P as ITQ widths)
+    #[arg(long, default_value = "combined")]
+    method: String,
+    /// grad | magnitude | random (random draws from --seed)
+    #[arg(long, default_value = "grad")]
+    importance: String,
+    /// quantile:F1,F2,... (cumulative fractions) | kmeans:K
+    #[arg(long, default_value = "quantile:0.5,0.8,0.95")]
+    clusters: String,
+    /// One width in bits per cluster, least important first (0 = pruned, 32 = float)
+    #[arg(long, default_value = "0,4,6,8")]
+    widths: String,
+    /// Seed of the random importance
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The .agq file to write
+    #[arg(long)]
+    out: PathBuf,
+    /// The JSON report to write
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+/// The JSON report: the core's [`Report`] plus the settings that produced it.
+#[derive(Serialize)]
+struct QuantizeReport<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    method: String,
+    importance: String,
+    clusters: String,
+    widths: &'a [u8],
+    seed: u64,
+}
+
+fn settings(args: &QuantizeArgs) -> Result<QuantSettings, String> {
+    let importance = match args.importance.trim() {
+        "grad" | "gradient" => ImportanceSource::Gradient,
+        "magnitude" => ImportanceSource::Magnitude,
+        "random" => ImportanceSource::Random { seed: args.seed },
+        other => return Err(format!("--importance {other:?}: expected grad, magnitude or random")),
+    };
+    let settings = QuantSettings {
+        method: args.method.parse().map_err(|e| format!("--method: {e} (expected ptq, itq or combined)"))?,
+        importance,
+        cluster: args.clusters.parse().map_err(|e| format!("--clusters: {e}"))?,
+        widths: parse_widths(&args.widths).map_err(|e| format!("--widths: {e}"))?,
+    };
+    settings.check().map_err(|e| format!("--clusters/--widths: {e}"))?;
+    Ok(settings)
+}
+
+/// The snapshot's ITQ widths, flat (a tensor without `width/P` counts as float).
+fn itq_widths(snapshot: &Snapshot) -> Result<Vec<u8>, String> {
+    if snapshot.params.iter().all(|p| p.width.is_none()) {
+        return Err(
+            "the snapshot has no width/P tensors, which --method itq and combined need (use --method ptq)".into()
+        );
+    }
+    Ok(snapshot.params.iter().flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.weight.len()])).collect())
+}
+
+/// Runs `agq quantize`.
+pub fn run(args: QuantizeArgs) -> Result<(), String> {
+    let s = settings(&args)?;
+    let snapshot =
+        Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
+    let ptq = || ptq_widths(&s.importance.compute(&snapshot.params), &s.cluster, &s.widths);
+    let widths = match s.method {
+        QuantMethod::Ptq => ptq(),
+        QuantMethod::Itq => itq_widths(&snapshot)?,
+        QuantMethod::Combined => combine(&itq_widths(&snapshot)?, &ptq()),
+    };
+    let model = quantize_model(&snapshot.net, &snapshot.params, &widths);
+    let file = encode(&model).map_err(|e| format!("cannot encode the model: {e}"))?;
+    let report = account(&model);
+    if report.bytes != file.len() as u64 {
+        return Err(format!("internal: the file has {} bytes, the accounting {}", file.len(), report.bytes));
+    }
+    let full = QuantizeReport {
+        report: &report,
+        method: s.method.to_string(),
+        importance: match s.importance {
+            ImportanceSource::Gradient => "grad",
+            ImportanceSource::Magnitude => "magnitude",
+            ImportanceSource::Random { .. } => "random",
+        }
+        .to_string(),
+        clusters: s.cluster.to_string(),
+        widths: &s.widths,
+        seed: args.seed,
+    };
+    let json = serde_json::to_string_pretty(&full).map_err(|e| e.to_string())? + "\n";
+    let mut outputs = vec![(args.out.as_path(), file.as_slice())];
+    if let Some(path) = &args.report {
+        outputs.push((path.as_path(), json.as_bytes()));
+    }
+    write_outputs(&outputs)?;
+
+    let hist: Vec<String> = report.widths_histogram.iter().map(|(w, n)| format!("{w}b:{n}")).collect();
+    println!(
+        "{}: {} {} {} widths {} -> {} params, {} stored, {} bits, ratio {:.2}x, {} bytes written to {}",
+        snapshot.net,
+        s.method,
+        full.importance,
+        full.clusters,
+        format_widths(&s.widths),
+        report.params,
+        report.nnz,
+        report.total_bits,
+        report.ratio,
+        file.len(),
+        args.out.display()
+    );
+    println!("widths: {}", hist.join(" "));
+    Ok(())
+}

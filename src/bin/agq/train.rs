@@ -1,0 +1,154 @@
+//! `agq train`: trains LeNet-300-100 or LeNet-5 on MNIST natively (burn CPU backend) with
+//! the page's settings, then quantizes and writes the `.agq` file, report and snapshot.
+
+use super::files::read_mnist_dir;
+use crate::io::write_outputs;
+use agq::compress::full_report;
+use agq::config::RunConfig;
+use agq::nn::session::Session;
+use agq::snapshot::{Snapshot, StoreDtype};
+use burn::tensor::Device;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Settings take the page's link names and defaults (see docs/WORKER_PROTOCOL.md).
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// lenet300 | lenet5
+    #[arg(long)]
+    net: Option<String>,
+    /// none | ptq | itq | combined
+    #[arg(long)]
+    method: Option<String>,
+    /// grad | magnitude | random (PTQ importance)
+    #[arg(long)]
+    importance: Option<String>,
+    /// quantile:F1,F2,... | kmeans:K
+    #[arg(long)]
+    clusters: Option<String>,
+    /// PTQ widths per cluster, e.g. 0,4,6,8
+    #[arg(long)]
+    widths: Option<String>,
+    /// ITQ low-group fraction, in (0.5, 1)
+    #[arg(long)]
+    split: Option<String>,
+    /// ITQ warm-up epochs
+    #[arg(long)]
+    warmup: Option<String>,
+    /// ITQ low-group width per epoch, e.g. 8,6,4,2,0
+    #[arg(long)]
+    schedule: Option<String>,
+    /// freeze | project
+    #[arg(long)]
+    mode: Option<String>,
+    #[arg(long)]
+    epochs: Option<String>,
+    #[arg(long)]
+    batch: Option<String>,
+    #[arg(long)]
+    lr: Option<String>,
+    /// sgd | adam
+    #[arg(long)]
+    optimizer: Option<String>,
+    #[arg(long)]
+    momentum: Option<String>,
+    /// Training images used (the first N of the 60,000)
+    #[arg(long = "train-size")]
+    train_size: Option<String>,
+    #[arg(long)]
+    seed: Option<String>,
+    /// Folder with the MNIST IDX files (gzipped or not)
+    #[arg(long)]
+    data: PathBuf,
+    /// Write the trained gradient snapshot (safetensors, agq-snapshot/1) here
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Write the quantized model (.agq) here
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the JSON report here
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    /// The run configuration, every given setting checked like a link field.
+    fn config(&self) -> Result<RunConfig, String> {
+        let fields = [
+            ("net", &self.net), ("method", &self.method), ("importance", &self.importance),
+            ("clusters", &self.clusters), ("widths", &self.widths), ("split", &self.split),
+            ("warmup", &self.warmup), ("schedule", &self.schedule), ("mode", &self.mode),
+            ("epochs", &self.epochs), ("batch", &self.batch), ("lr", &self.lr),
+            ("optimizer", &self.optimizer), ("momentum", &self.momentum),
+            ("train_size", &self.train_size), ("seed", &self.seed),
+        ];
+        let query: Vec<String> = fields
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", agq::config::percent_encode(v))))
+            .collect();
+        let parsed = RunConfig::parse_query(&query.join("&"));
+        match parsed.issues.first() {
+            Some(issue) => Err(format!("--{}: {}", issue.field.replace('_', "-"), issue.message)),
+            None => Ok(parsed.config),
+        }
+    }
+}
+
+/// Runs `agq train`.
+pub fn run(args: TrainArgs) -> Result<(), String> {
+    let config = args.config()?;
+    let (train, test) = read_mnist_dir(&args.data)?;
+    let device = Device::flex();
+    let mut session = Session::start(&config, train, test, &device)?;
+    let steps = session.trainer.steps_per_epoch();
+    println!("agq train: {} {} on {} images, {} epochs of {steps} steps (burn flex, CPU)",
+        config.net, config.method, config.train_size.min(60_000), config.epochs);
+    let mut epoch_seconds = Vec::new();
+    let mut trained_accuracy = 0.0;
+    while !session.finished() {
+        let started = Instant::now();
+        session.trainer.train_steps(usize::MAX);
+        let losses = pollster::block_on(session.trainer.take_losses())?;
+        let info = pollster::block_on(session.end_epoch(&mut |_, _| {}))?;
+        let seconds = started.elapsed().as_secs_f64();
+        epoch_seconds.push(seconds);
+        trained_accuracy = info.accuracy;
+        let mean_loss = losses.iter().sum::<f32>() / losses.len().max(1) as f32;
+        println!("epoch {:>3}/{}  loss {mean_loss:.4}  accuracy {:.2}%  ratio {:.2}x  {seconds:.1} s",
+            info.epoch, config.epochs, info.accuracy, info.ratio);
+    }
+    let outcome = pollster::block_on(session.finish(&config, &mut |_, _| {}))?;
+    let mut report = full_report(&outcome.compressed, &config, Some(outcome.accuracy));
+    report["config"] = config.to_query().into();
+    report["seconds_per_epoch"] = serde_json::to_value(&epoch_seconds).unwrap_or_default();
+    let report_text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    let mut snapshot_bytes = Vec::new();
+    if args.snapshot.is_some() {
+        let mut metadata = std::collections::BTreeMap::new();
+        let unix_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let provenance = serde_json::json!({
+            "trainer": "agq train (burn flex, CPU)", "config": config.to_query(),
+            "epochs": config.epochs, "dataset": "MNIST (training images used: train_size)",
+            "test_accuracy_percent": trained_accuracy, "accuracy_of": "the network as trained (ITQ parts quantized), MNIST test set",
+            "seconds": epoch_seconds.iter().sum::<f64>(), "unix_time": unix_time,
+        });
+        metadata.insert("agq.provenance".to_string(), provenance.to_string());
+        let snapshot = Snapshot { net: config.net.as_str().to_string(), params: outcome.params.clone(), metadata };
+        snapshot_bytes = snapshot.to_bytes(StoreDtype::F32);
+    }
+    let mut outputs: Vec<(&std::path::Path, &[u8])> = Vec::new();
+    if let Some(path) = &args.out {
+        outputs.push((path, &outcome.compressed.bytes));
+    }
+    if let Some(path) = &args.report {
+        outputs.push((path, report_text.as_bytes()));
+    }
+    if let Some(path) = &args.snapshot {
+        outputs.push((path, &snapshot_bytes));
+    }
+    write_outputs(&outputs)?;
+    println!("method {}: accuracy {:.2}%  ratio {:.2}x  {} bytes", config.method, outcome.accuracy,
+        outcome.compressed.report.ratio, outcome.compressed.bytes.len());
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The compression pipeline shared by the command line and the page: importance, PTQ /
+//! ITQ / combined widths, fixed-point quantization, CSR accounting and the `.agq` file.
+
+use crate::config::{Clusters, Importance, Method, RunConfig};
+use crate::quant::cluster::ClusterMethod;
+use crate::quant::codec::encode;
+use crate::quant::csr::account;
+use crate::quant::importance::ImportanceSource;
+use crate::quant::itq::combine;
+use crate::quant::model::{QuantModel, quantize_model};
+use crate::quant::ptq::ptq;
+use crate::quant::report::Report;
+use crate::quant::tensor::ParamTensor;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Bins of the importance histogram shown in the page.
+const HISTOGRAM_BINS: usize = 60;
+
+/// A quantized network, its accounting and its file.
+#[derive(Clone, Debug)]
+pub struct Compressed {
+    pub model: QuantModel,
+    /// CSR accounting; `bytes` is the size of [`Compressed::bytes`].
+    pub report: Report,
+    /// The `.agq` file.
+    pub bytes: Vec<u8>,
+    /// Final width of every flat parameter (0 pruned, 32 float).
+    pub widths: Vec<u8>,
+    pub importance_histogram: ImportanceHistogram,
+}
+
+/// The distribution of the importances on a log10 axis, with the PTQ cluster boundaries.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportanceHistogram {
+    /// `bins + 1` edges in log10 units.
+    pub log10_edges: Vec<f64>,
+    /// Parameters per bin (zero importances are counted in `zeros`).
+    pub counts: Vec<u64>,
+    /// Parameters with importance exactly 0 (not on a log axis).
+    pub zeros: u64,
+    /// log10 of each PTQ cluster boundary (K-1 values; empty without PTQ).
+    pub boundaries: Vec<f64>,
+}
+
+/// The core's cluster method of a configuration.
+pub fn cluster_method(clusters: &Clusters) -> ClusterMethod {
+    match clusters {
+        Clusters::Quantile(f) => ClusterMethod::Quantile(f.clone()),
+        Clusters::KMeans(k) => ClusterMethod::KMeans { k: *k },
+    }
+}
+
+/// The core's importance source of a configuration.
+pub fn importance_source(importance: Importance, seed: u64) -> ImportanceSource {
+    match importance {
+        Importance::Grad => ImportanceSource::Gradient,
+        Importance::Magnitude => ImportanceSource::Magnitude,
+        Importance::Random => ImportanceSource::Random { seed },
+    }
+}
+
+/// Quantizes `params` with `method` and `config`'s PTQ settings. `itq` and `combined`
+/// take each tensor's `width` (its ITQ widths; float when absent).
+pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, String> {
+    let n: usize = params.iter().map(ParamTensor::len).sum();
+    let itq_widths: Vec<u8> = params
+        .iter()
+        .flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()]))
+        .collect();
+    if itq_widths.len() != n {
+        return Err("a tensor's widths do not match its size".into());
+    }
+    let importance = importance_source(config.importance, config.seed).compute(params);
+    let (widths, boundaries) = match method {
+        Method::None => (vec![32; n], Vec::new()),
+        Method::Itq => (itq_widths, Vec::new()),
+        Method::Ptq | Method::Combined => {
+            if config.clusters.count() != config.widths.len() {
+                return Err(format!(
+                    "{} clusters need {} widths, got {}",
+                    config.clusters.count(),
+                    config.clusters.count(),
+                    config.widths.len()
+                ));
+            }
+            let plan = ptq(&importance, &cluster_method(&config.clusters), &config.widths);
+            let widths = if method == Method::Combined { combine(&itq_widths, &plan.widths) } else { plan.widths };
+            (widths, plan.clustering.thresholds)
+        }
+    };
+    let net = params_net_name(config);
+    let model = quantize_model(net, params, &widths);
+    let bytes = encode(&model).map_err(|e| e.to_string())?;
+    let mut report = account(&model);
+    report.bytes = bytes.len() as u64;
+    let importance_histogram = histogram(&importance, &boundaries);
+    Ok(Compressed { model, report, bytes, widths, importance_histogram })
+}
+
+fn params_net_name(config: &RunConfig) -> &'static str {
+    config.net.as_str()
+}
+
+/// Log10 histogram of positive importances, with the boundaries on the same axis.
+pub fn histogram(importance: &[f32], boundaries: &[f32]) -> ImportanceHistogram {
+    let positive = importance.iter().filter(|&&g| g > 0.0 && g.is_finite()).map(|&g| f64::from(g).log10());
+    let (lo, hi) = positive.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let zeros = importance.iter().filter(|&&g| g <= 0.0).count() as u64;
+    let boundaries = boundaries.iter().filter(|b| b.is_finite() && **b > 0.0).map(|&b| f64::from(b).log10()).collect();
+    if !lo.is_finite() {
+        return ImportanceHistogram { zeros, boundaries, ..Default::default() };
+    }
+    let width = ((hi - lo) / HISTOGRAM_BINS as f64).max(1e-9);
+    let mut counts = vec![0u64; HISTOGRAM_BINS];
+    for x in positive {
+        counts[(((x - lo) / width) as usize).min(HISTOGRAM_BINS - 1)] += 1;
+    }
+    let log10_edges = (0..=HISTOGRAM_BINS).map(|i| lo + width * i as f64).collect();
+    ImportanceHistogram { log10_edges, counts, zeros, boundaries }
+}
+
+/// Accumulated importance of each input pixel of LeNet-300-100 (`fc1.weight` `[300, 784]`
+/// summed over its 300 rows): 784 values, row-major 28x28. `None` for other networks.
+pub fn pixel_map(params: &[ParamTensor]) -> Option<Vec<f32>> {
+    let fc1 = params.iter().find(|p| p.name == "fc1.weight" && p.shape == [300, 784])?;
+    let mut map = vec![0.0f32; 784];
+    for row in fc1.importance.chunks(784) {
+        for (m, g) in map.iter_mut().zip(row) {
+            *m += g;
+        }
+    }
+    Some(map)
+}
+
+/// Counts of each final width, keyed by the width as text (for JSON objects).
+pub fn width_counts(widths: &[u8]) -> BTreeMap<String, usize> {
+    let mut counts = [0usize; 33];
+    for &w in widths {
+        counts[w as usize] += 1;
+    }
+    counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(w, c)| (w.to_string(), *c)).collect()
+}
+
+/// The page's summary: ratio, sizes, width counts and per-layer bits and sparsity.
+pub fn summary(c: &Compressed) -> serde_json::Value {
+    let layers: Vec<serde_json::Value> = c
+        .report
+        .tensors
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name, "params": t.params, "nnz": t.nnz, "bits": t.total,
+                "ratio": if t.total > 0 { 32.0 * t.params as f64 / t.total as f64 } else { 0.0 },
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "ratio": c.report.ratio, "bytes": c.bytes.len(), "params": c.report.params,
+        "total_bits": c.report.total_bits, "widths": width_counts(&c.widths), "layers": layers,
+    })
+}
+
+/// The JSON report: the core's report plus the method, its settings and the accuracy.
+pub fn full_report(c: &Compressed, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
+    let mut value = serde_json::to_value(&c.report).unwrap_or_default();
+    value["method"] = config.method.as_str().into();
+    value["importance"] = config.importance.as_str().into();
+    value["clusters"] = config.clusters.to_string().into();
+    value["widths"] = serde_json::to_value(&config.widths).unwrap_or_default();
+    if let Some(a) = accuracy {
+        value["accuracy"] = a.into();
+    }
+    value
+}

@@ -1,0 +1,11 @@
+//! burn code: models, training with accumulated |grad|, evaluation, and parameter
+//! read-out / write-back. One code path for every backend (burn's runtime `Device`).
+
+pub mod accumulate;
+pub mod batches;
+pub mod constraint;
+pub mod eval;
+pub mod models;
+pub mod params;
+pub mod session;
+pub mod train;

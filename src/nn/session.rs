@@ -1,0 +1,127 @@
+//! A whole run from a [`RunConfig`]: train with the configured method, report each epoch,
+//! and quantize at the end. Shared by the command line (`agq train`) and the page.
+
+use super::eval::Evaluation;
+use super::models::NetKind;
+use super::params::write_params;
+use super::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
+use crate::compress::{Compressed, compress};
+use crate::config::{Method, Mode, Net, Optimizer, RunConfig};
+use crate::data::Dataset;
+use crate::quant::itq::ItqMode;
+use crate::quant::tensor::ParamTensor;
+use burn::tensor::Device;
+
+/// Images per evaluation batch.
+const EVAL_BATCH: usize = 500;
+
+/// What one epoch end reports.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochInfo {
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Test accuracy (%) of the network as it trains (ITQ-quantized parts included).
+    pub accuracy: f64,
+    /// Compression ratio if the configured method quantized the network now.
+    pub ratio: f64,
+    /// The compressed state behind `ratio`.
+    #[serde(skip)]
+    pub compressed: Compressed,
+}
+
+/// The result of quantizing a trained state.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Test accuracy (%) of the network as quantized (decoded from the `.agq` bitstream).
+    pub accuracy: f64,
+    pub compressed: Compressed,
+    /// The trained parameters with their importances and ITQ widths.
+    pub params: Vec<ParamTensor>,
+}
+
+/// The network kind of a configuration, or why it cannot be trained here.
+pub fn net_kind(net: Net) -> Result<NetKind, String> {
+    match net {
+        Net::Lenet300 => Ok(NetKind::LeNet300),
+        Net::Lenet5 => Ok(NetKind::LeNet5),
+        other => Err(format!("{other} is not trained in the page: load its gradient snapshot instead")),
+    }
+}
+
+/// Trainer settings of a configuration.
+pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
+    config.check().map_err(|e| e.to_string())?;
+    let itq = matches!(config.method, Method::Itq | Method::Combined).then(|| ItqSettings {
+        split: config.split,
+        warmup: config.warmup as usize,
+        schedule: config.schedule.clone(),
+        mode: match config.mode {
+            Mode::Freeze => ItqMode::Freeze,
+            Mode::Project => ItqMode::Project,
+        },
+    });
+    Ok(TrainSettings {
+        net: net_kind(config.net)?,
+        batch: config.batch as usize,
+        lr: config.lr,
+        optimizer: match config.optimizer {
+            Optimizer::Sgd => OptimizerKind::Sgd { momentum: config.momentum },
+            Optimizer::Adam => OptimizerKind::Adam,
+        },
+        seed: config.seed,
+        itq,
+    })
+}
+
+/// A run in progress.
+pub struct Session {
+    pub config: RunConfig,
+    pub trainer: Trainer,
+    test: Dataset,
+}
+
+impl Session {
+    /// Starts a run on `device`; `train` is cut to `config.train_size` images.
+    pub fn start(config: &RunConfig, mut train: Dataset, test: Dataset, device: &Device) -> Result<Self, String> {
+        let settings = train_settings(config)?;
+        train.truncate(config.train_size as usize);
+        Ok(Self { config: config.clone(), trainer: Trainer::new(settings, train, device), test })
+    }
+
+    /// Whether every configured epoch has run.
+    pub fn finished(&self) -> bool {
+        self.trainer.epoch >= self.config.epochs as usize
+    }
+
+    /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.
+    /// `progress(done, total)` follows the evaluation.
+    pub async fn end_epoch(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<EpochInfo, String> {
+        self.trainer.end_epoch().await?;
+        let accuracy = self.evaluate(self.trainer.model().clone(), progress).await?;
+        let params = self.trainer.snapshot().await?;
+        let compressed = compress(&params, &self.config, self.config.method)?;
+        Ok(EpochInfo { epoch: self.trainer.epoch, accuracy, ratio: compressed.report.ratio, compressed })
+    }
+
+    /// Quantizes the trained state with `config`'s PTQ settings (method, importance,
+    /// clusters, widths; the training settings of `config` are ignored) and measures the
+    /// accuracy of the decoded `.agq` file.
+    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn FnMut(usize, usize)) -> Result<Outcome, String> {
+        let params = self.trainer.snapshot().await?;
+        let compressed = compress(&params, config, config.method)?;
+        let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
+        let values = decoded.dequantized();
+        let model = write_params(self.trainer.model().clone(), self.trainer.infos(), &values);
+        let accuracy = self.evaluate(model, progress).await?;
+        Ok(Outcome { accuracy, compressed, params })
+    }
+
+    async fn evaluate(&self, model: super::models::Model, progress: &mut dyn FnMut(usize, usize)) -> Result<f64, String> {
+        let mut evaluation = Evaluation::new(&model, &self.test, EVAL_BATCH);
+        while !evaluation.advance(4) {
+            let (done, total) = evaluation.progress();
+            progress(done, total);
+        }
+        evaluation.finish().await
+    }
+}

@@ -1,0 +1,272 @@
+//! The training loop: mini-batch SGD (momentum) or Adam on cross-entropy, accumulating the
+//! absolute gradient of every parameter on the device, with in-training quantization (ITQ)
+//! at epoch ends. Hand-written so that it runs the same natively and in a browser.
+
+use super::accumulate::accumulate_abs_grads;
+use super::batches::Batches;
+use super::constraint::Constraint;
+use super::models::{Model, NetKind};
+use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
+use crate::data::Dataset;
+use crate::quant::fixed_point::frac_len;
+use crate::quant::itq::{ItqMode, itq_step, schedule_width};
+use crate::quant::model::quantize_model;
+use crate::quant::tensor::ParamTensor;
+use burn::nn::loss::CrossEntropyLoss;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor};
+
+/// Which optimizer updates the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// SGD with classical momentum (no dampening).
+    Sgd { momentum: f64 },
+    /// Adam with burn's defaults (beta 0.9, 0.999).
+    Adam,
+}
+
+/// In-training quantization settings (METHOD.md, "In-training quantization").
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItqSettings {
+    /// Fraction of parameters in the low (quantized) group, in (0.5, 1).
+    pub split: f64,
+    /// Epochs trained before the first ITQ step.
+    pub warmup: usize,
+    /// Width of the low group at the 1st, 2nd, ... ITQ step; 0 after the list ends.
+    pub schedule: Vec<u8>,
+    /// Freeze quantized parameters, or keep training and project them.
+    pub mode: ItqMode,
+}
+
+/// Everything the trainer needs besides data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSettings {
+    pub net: NetKind,
+    /// Images per step.
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    /// Seeds the initial weights and the data order.
+    pub seed: u64,
+    /// `None` trains in float.
+    pub itq: Option<ItqSettings>,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    settings: TrainSettings,
+    device: Device,
+    model: Model,
+    optim: ModuleOptimizer,
+    infos: Vec<ParamInfo>,
+    /// Accumulated |grad| per parameter tensor, native flat `[n]`.
+    importance: Vec<Tensor<1>>,
+    /// Current ITQ width of every scalar, per tensor, output-major (32 = float).
+    widths: Vec<Vec<u8>>,
+    constraints: Vec<Option<Constraint>>,
+    batches: Batches,
+    pending_losses: Vec<Tensor<1>>,
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Completed optimizer steps.
+    pub step: usize,
+}
+
+impl Trainer {
+    /// A fresh network on `device` (an autodiff device is made from it) to train on `train`.
+    pub fn new(settings: TrainSettings, train: Dataset, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        device.seed(settings.seed);
+        let model = Model::new(settings.net, &device);
+        let infos = param_infos(&model);
+        let optim = match settings.optimizer {
+            OptimizerKind::Sgd { momentum } => SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+                .init(),
+            OptimizerKind::Adam => AdamConfig::new().init(),
+        };
+        let widths = infos.iter().map(|info| vec![32u8; info.len()]).collect();
+        let constraints = infos.iter().map(|_| None).collect();
+        let batches = Batches::new(train, settings.batch, settings.seed);
+        Self {
+            settings,
+            device,
+            model,
+            optim,
+            infos,
+            importance: Vec::new(),
+            widths,
+            constraints,
+            batches,
+            pending_losses: Vec::new(),
+            epoch: 0,
+            step: 0,
+        }
+    }
+
+    /// Parameter names and output-major shapes, in order.
+    pub fn infos(&self) -> &[ParamInfo] {
+        &self.infos
+    }
+
+    /// Optimizer steps in one epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.batches.steps_per_epoch()
+    }
+
+    /// The network being trained (autodiff device).
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Current ITQ widths, per tensor, output-major (32 = float).
+    pub fn widths(&self) -> &[Vec<u8>] {
+        &self.widths
+    }
+
+    /// Runs up to `max_steps` optimizer steps without any read-back; stops early at the end
+    /// of the epoch. Returns the number of steps run (0 when the epoch is already done).
+    pub fn train_steps(&mut self, max_steps: usize) -> usize {
+        let mut done = 0;
+        while done < max_steps {
+            let Some((images, labels)) = self.batches.next_batch(&self.device) else {
+                break;
+            };
+            let logits = self.model.forward(images);
+            let loss = CrossEntropyLoss::new(None, &self.device).forward(logits, labels);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            accumulate_abs_grads(&self.model, &grads, &mut self.importance);
+            self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
+            self.apply_constraints();
+            self.pending_losses.push(loss.detach());
+            self.step += 1;
+            done += 1;
+        }
+        done
+    }
+
+    /// Whether the current epoch has no step left.
+    pub fn epoch_done(&self) -> bool {
+        self.batches.epoch_done()
+    }
+
+    /// The mini-batch losses of the steps run since the last call, in one read-back.
+    pub async fn take_losses(&mut self) -> Result<Vec<f32>, String> {
+        if self.pending_losses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = Tensor::cat(std::mem::take(&mut self.pending_losses), 0);
+        Ok(read_all(vec![all]).await?.remove(0))
+    }
+
+    fn apply_constraints(&mut self) {
+        if self.constraints.iter().all(Option::is_none) {
+            return;
+        }
+        let constraints = &self.constraints;
+        self.model = map_params(self.model.clone(), |i, w| match &constraints[i] {
+            Some(c) => c.apply(w),
+            None => w,
+        });
+    }
+
+    /// Ends the epoch: counts it, applies the ITQ step when due, and reshuffles the data.
+    /// Returns whether an ITQ step was applied.
+    pub async fn end_epoch(&mut self) -> Result<bool, String> {
+        self.epoch += 1;
+        self.batches.next_epoch();
+        let Some(itq) = self.settings.itq.clone() else {
+            return Ok(false);
+        };
+        let Some(width_now) = schedule_width(self.epoch - 1, itq.warmup, &itq.schedule) else {
+            return Ok(false);
+        };
+        let params = self.snapshot().await?;
+        let importance: Vec<f32> = params.iter().flat_map(|p| p.importance.iter().copied()).collect();
+        let mut flat: Vec<u8> = self.widths.concat();
+        itq_step(&importance, &mut flat, itq.split, width_now);
+        let mut offset = 0;
+        for w in &mut self.widths {
+            let len = w.len();
+            w.copy_from_slice(&flat[offset..offset + len]);
+            offset += len;
+        }
+        let quantized = quantize_model(self.settings.net.name(), &params, &flat).dequantized();
+        self.model = write_params(self.model.clone(), &self.infos, &quantized);
+        self.constraints = self.build_constraints(itq.mode, &params, &quantized);
+        Ok(true)
+    }
+
+    fn build_constraints(&self, mode: ItqMode, params: &[ParamTensor], quantized: &[Vec<f32>]) -> Vec<Option<Constraint>> {
+        let mut out = Vec::with_capacity(self.infos.len());
+        for (i, info) in self.infos.iter().enumerate() {
+            let widths = &self.widths[i];
+            let mask: Vec<bool> = widths.iter().map(|&w| w < 32).collect();
+            if !mask.iter().any(|&m| m) {
+                out.push(None);
+                continue;
+            }
+            let constraint = match mode {
+                ItqMode::Freeze => Constraint::freeze(info.to_native(&mask), info.to_native(&quantized[i]), &self.device),
+                ItqMode::Project => {
+                    let (scale, lo, hi) = grid_of(&params[i].weight, widths);
+                    Constraint::project(info.to_native(&mask), info.to_native(&scale), info.to_native(&lo), info.to_native(&hi), &self.device)
+                }
+            };
+            out.push(Some(constraint));
+        }
+        out
+    }
+
+    /// Weights, accumulated importances and ITQ widths of every parameter, output-major.
+    pub async fn snapshot(&self) -> Result<Vec<ParamTensor>, String> {
+        let weights = read_params(&self.model).await?;
+        let importance = if self.importance.is_empty() {
+            self.infos.iter().map(|i| vec![0.0; i.len()]).collect()
+        } else {
+            read_all(self.importance.clone()).await?
+        };
+        Ok(self
+            .infos
+            .iter()
+            .zip(weights)
+            .zip(importance)
+            .zip(&self.widths)
+            .map(|(((info, weight), imp), widths)| ParamTensor {
+                name: info.name.clone(),
+                shape: info.shape.clone(),
+                weight,
+                importance: info.to_output_major(imp),
+                width: Some(widths.clone()),
+            })
+            .collect())
+    }
+}
+
+/// Per-element fixed-point grid (`2^f`, lowest and highest code) of a tensor whose scalars
+/// have `widths`; `f` per width from the largest magnitude among the scalars of that width.
+/// Width 32 gets a grid that leaves the value alone (it is masked out anyway).
+fn grid_of(weight: &[f32], widths: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut max_abs = [0.0f32; 33];
+    for (&w, &b) in weight.iter().zip(widths) {
+        max_abs[b as usize] = max_abs[b as usize].max(w.abs());
+    }
+    let mut scale = Vec::with_capacity(weight.len());
+    let mut lo = Vec::with_capacity(weight.len());
+    let mut hi = Vec::with_capacity(weight.len());
+    for &b in widths {
+        if b == 0 || b == 32 {
+            scale.push(1.0);
+            lo.push(0.0);
+            hi.push(0.0);
+        } else {
+            let f = frac_len(max_abs[b as usize], b);
+            scale.push(2f32.powi(i32::from(f)));
+            lo.push(-(2f32.powi(i32::from(b) - 1)));
+            hi.push(2f32.powi(i32::from(b) - 1) - 1.0);
+        }
+    }
+    (scale, lo, hi)
+}

@@ -1,0 +1,145 @@
+//! MSB-first bit packing used by the `.agq` codec.
+//!
+//! Bit order: the first bit written is the most significant bit of the first byte.
+//! A field of `n` bits holds the low `n` bits of its value, most significant first.
+
+/// Appends fields of 0..=32 bits to a byte buffer.
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    buf: Vec<u8>,
+    acc: u64,
+    nacc: u32,
+    bits: u64,
+}
+
+impl BitWriter {
+    /// A writer that appends after the bytes of `buf` (which stay untouched).
+    pub fn with_buffer(buf: Vec<u8>) -> Self {
+        BitWriter { buf, acc: 0, nacc: 0, bits: 0 }
+    }
+
+    /// Writes the low `n` bits of `value` (`n <= 32`; extra high bits are ignored).
+    #[inline]
+    pub fn write(&mut self, value: u64, n: u32) {
+        debug_assert!(n <= 32);
+        let v = value & ((1u64 << n) - 1);
+        // nacc < 32 here, so acc << n keeps all pending bits inside 64.
+        self.acc = (self.acc << n) | v;
+        self.nacc += n;
+        self.bits += n as u64;
+        if self.nacc >= 32 {
+            self.nacc -= 32;
+            let word = (self.acc >> self.nacc) as u32;
+            self.buf.extend_from_slice(&word.to_be_bytes());
+        }
+    }
+
+    /// Number of bits written so far (not counting the initial buffer).
+    pub fn bits_written(&self) -> u64 {
+        self.bits
+    }
+
+    /// Pads with zero bits to a byte boundary (fewer than 8) and returns the buffer.
+    pub fn finish(mut self) -> Vec<u8> {
+        while self.nacc >= 8 {
+            self.nacc -= 8;
+            self.buf.push((self.acc >> self.nacc) as u8);
+        }
+        if self.nacc > 0 {
+            self.buf.push((self.acc << (8 - self.nacc)) as u8);
+        }
+        self.buf
+    }
+
+    /// Reserves room for about `bits` more bits.
+    pub fn reserve_bits(&mut self, bits: u64) {
+        self.buf.reserve(usize::try_from(bits / 8 + 8).unwrap_or(0));
+    }
+}
+
+/// The reader ran past the end of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndOfInput;
+
+/// Reads MSB-first fields of 0..=32 bits from a byte slice.
+#[derive(Debug)]
+pub struct BitReader<'a> {
+    bytes: &'a [u8],
+    /// position in bits from the start of `bytes`
+    pos: u64,
+}
+
+impl<'a> BitReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        BitReader { bytes, pos: 0 }
+    }
+
+    /// Reads `n <= 32` bits as an unsigned value.
+    #[inline]
+    pub fn read(&mut self, n: u32) -> Result<u32, EndOfInput> {
+        debug_assert!(n <= 32);
+        if n == 0 {
+            return Ok(0);
+        }
+        let end = self.pos + n as u64;
+        if end > self.bytes.len() as u64 * 8 {
+            return Err(EndOfInput);
+        }
+        let byte = (self.pos / 8) as usize;
+        let shift = (self.pos % 8) as u32;
+        // load up to 8 bytes big-endian starting at `byte` (n + shift <= 39 bits needed)
+        let mut word = [0u8; 8];
+        let avail = (self.bytes.len() - byte).min(8);
+        word[..avail].copy_from_slice(&self.bytes[byte..byte + avail]);
+        let w = u64::from_be_bytes(word);
+        self.pos = end;
+        Ok(((w << shift) >> (64 - n)) as u32)
+    }
+
+    /// Bits consumed so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Bits left in the slice.
+    pub fn remaining(&self) -> u64 {
+        self.bytes.len() as u64 * 8 - self.pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_read_back_in_the_order_written() {
+        let mut w = BitWriter::default();
+        let fields = [(5u64, 3u32), (0, 0), (0xdead_beef, 32), (1, 1), (0x1fff, 13), (7, 33 - 30)];
+        for &(v, n) in &fields {
+            w.write(v, n);
+        }
+        let total: u32 = fields.iter().map(|f| f.1).sum();
+        assert_eq!(w.bits_written(), total as u64);
+        let bytes = w.finish();
+        assert_eq!(bytes.len(), (total as usize).div_ceil(8));
+        let mut r = BitReader::new(&bytes);
+        for &(v, n) in &fields {
+            assert_eq!(r.read(n).unwrap() as u64, v);
+        }
+        assert!(r.remaining() < 8);
+    }
+
+    #[test]
+    fn first_bit_written_is_the_top_bit_of_the_first_byte() {
+        let mut w = BitWriter::default();
+        w.write(1, 1);
+        assert_eq!(w.finish(), vec![0x80]);
+    }
+
+    #[test]
+    fn reading_past_the_end_is_an_error() {
+        let mut r = BitReader::new(&[0xff]);
+        assert_eq!(r.read(7), Ok(0x7f));
+        assert_eq!(r.read(2), Err(EndOfInput));
+    }
+}

@@ -1,0 +1,27 @@
+//! The pure-Rust quantization core: importance, clustering, PTQ/ITQ widths, dynamic fixed
+//! point, CSR accounting and the `.agq` codec. No burn, no web APIs.
+
+pub mod bits;
+pub mod cluster;
+pub mod codec;
+pub mod csr;
+pub mod fixed_point;
+pub mod importance;
+pub mod itq;
+pub mod model;
+pub mod ptq;
+pub mod report;
+pub mod settings;
+pub mod tensor;
+
+pub use cluster::{ClusterMethod, Clustering, assign_clusters, cluster};
+pub use codec::{CodecError, decode, encode};
+pub use csr::{TensorBits, account};
+pub use fixed_point::{dequantize_code, frac_len, quantize_code};
+pub use importance::ImportanceSource;
+pub use itq::{ItqMode, combine, itq_step, schedule_width};
+pub use model::{QuantModel, QuantTensor, quantize_model};
+pub use ptq::{Ptq, ptq, ptq_widths};
+pub use report::{Report, TensorReport};
+pub use settings::{CheckedItqSettings, CheckedSettings, ItqSettings, QuantMethod, QuantSettings, SettingsError};
+pub use tensor::ParamTensor;

@@ -1,0 +1,200 @@
+//! A quantized network: per tensor the effective width and code of every value.
+
+use super::fixed_point::{self, FLOAT_WIDTH, code_range, frac_len, pow2};
+use super::tensor::{ParamTensor, cols_of, rows_of};
+
+/// One quantized tensor. Canonical form (what [`quantize_model`] and the decoder produce):
+/// `widths[i] == 0` exactly when value `i` is not stored (pruned, or rounded to 0, or a
+/// ±0.0 float), and then `codes[i] == 0`; `fracs` lists every width that occurs among the
+/// stored values once, ascending, with its fractional length (0 for width 32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Effective width per value, row-major (0, 2..=16 or 32).
+    pub widths: Vec<u8>,
+    /// `(width, frac)` per distinct nonzero width, ascending by width.
+    pub fracs: Vec<(u8, i8)>,
+    /// Two's complement code `k` per value (value = `k * 2^-frac`); the f32 bits for width 32.
+    pub codes: Vec<i32>,
+}
+
+impl QuantTensor {
+    pub fn rows(&self) -> usize {
+        rows_of(&self.shape)
+    }
+    pub fn cols(&self) -> usize {
+        cols_of(&self.shape)
+    }
+    pub fn len(&self) -> usize {
+        self.widths.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.widths.is_empty()
+    }
+    /// Number of stored (nonzero) values.
+    pub fn nnz(&self) -> usize {
+        self.widths.iter().filter(|&&w| w != 0).count()
+    }
+    /// Fractional length of `width` (0 if the width is not stored).
+    pub fn frac_of(&self, width: u8) -> i8 {
+        self.fracs.iter().find(|f| f.0 == width).map_or(0, |f| f.1)
+    }
+    /// The values, row-major.
+    pub fn dequantized(&self) -> Vec<f32> {
+        let mut frac = [0i8; 33];
+        for &(w, f) in &self.fracs {
+            frac[w as usize & 31] = f; // 32 shares slot 0 with width 0: both ignore frac
+        }
+        self.widths
+            .iter()
+            .zip(&self.codes)
+            .map(|(&w, &k)| fixed_point::dequantize(k, w, frac[w as usize & 31]))
+            .collect()
+    }
+}
+
+/// A quantized network: its tensors in flat order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantModel {
+    /// Architecture name, e.g. `"lenet-300-100"` (at most 255 bytes to be encodable).
+    pub net: String,
+    pub tensors: Vec<QuantTensor>,
+}
+
+impl QuantModel {
+    /// Values of every tensor, row-major.
+    pub fn dequantized(&self) -> Vec<Vec<f32>> {
+        self.tensors.iter().map(QuantTensor::dequantized).collect()
+    }
+    /// Total number of parameters.
+    pub fn params(&self) -> usize {
+        self.tensors.iter().map(QuantTensor::len).sum()
+    }
+}
+
+/// Quantize every tensor: per tensor and per distinct width, `frac` from the largest finite
+/// `|w|` among that tensor's values of that width; then the codes. Values whose code is 0
+/// (and ±0.0 floats) become width 0. `widths_flat` has one width per flat parameter.
+///
+/// # Panics
+/// If `widths_flat.len()` differs from the total parameter count, a tensor's `weight` length
+/// differs from its shape's product, or a width is not 0, 2..=16 or 32.
+pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> QuantModel {
+    assert_eq!(widths_flat.len(), super::tensor::total_len(params), "one width per parameter");
+    let mut start = 0;
+    let tensors = params
+        .iter()
+        .map(|p| {
+            assert_eq!(p.weight.len(), p.len(), "weight length of {}", p.name);
+            let widths = &widths_flat[start..start + p.weight.len()];
+            start += p.weight.len();
+            quantize_tensor(p, widths)
+        })
+        .collect();
+    QuantModel { net: net.to_string(), tensors }
+}
+
+fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
+    let mut valid = [false; 256];
+    for w in (0..=255u8).filter(|&w| fixed_point::is_valid_width(w)) {
+        valid[w as usize] = true;
+    }
+    if let Some(&w) = widths.iter().find(|&&w| !valid[w as usize]) {
+        panic!("invalid width {w}");
+    }
+    let mut max_abs = [0f32; 33];
+    for (&w, &x) in widths.iter().zip(&p.weight) {
+        let a = x.abs();
+        let m = &mut max_abs[w as usize];
+        *m = if a.is_finite() && a > *m { a } else { *m };
+    }
+    // per width: (scale 2^f, lo, hi) in f64; width 0 has scale 0 and range [0, 0]
+    let mut tab = [(0f64, 0f64, 0f64); 33];
+    let mut frac = [0i8; 33];
+    for w in 2..=16u8 {
+        frac[w as usize] = frac_len(max_abs[w as usize], w);
+        let (lo, hi) = code_range(w);
+        tab[w as usize] = (pow2(frac[w as usize] as i32), lo as f64, hi as f64);
+    }
+    let codes: Vec<i32> = widths
+        .iter()
+        .zip(&p.weight)
+        .map(|(&w, &x)| {
+            if w == FLOAT_WIDTH {
+                return if x == 0.0 { 0 } else { x.to_bits() as i32 };
+            }
+            let (scale, lo, hi) = tab[w as usize];
+            // exact product (24-bit significand times a power of two); NaN (also inf * 0) -> 0
+            let y = x as f64 * scale;
+            let y = if y.is_nan() { 0.0 } else { y.max(lo).min(hi) };
+            // round half away from zero: |y| + 0.5 is exact in f64 here, `as` truncates
+            (y.abs() + 0.5).copysign(y) as i32
+        })
+        .collect();
+    let out_w: Vec<u8> = widths.iter().zip(&codes).map(|(&w, &k)| if k == 0 { 0 } else { w }).collect();
+    let mut used = [false; 33];
+    for &w in &out_w {
+        used[w as usize] = true;
+    }
+    let fracs = (1..=32u8).filter(|&w| used[w as usize]).map(|w| (w, frac[w as usize])).collect();
+    QuantTensor { name: p.name.clone(), shape: p.shape.clone(), widths: out_w, fracs, codes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(w: Vec<f32>) -> ParamTensor {
+        ParamTensor::new("t", vec![2, w.len() / 2], w)
+    }
+
+    #[test]
+    fn frac_is_chosen_per_tensor_and_width_group() {
+        let p = tensor(vec![0.9, 3.0, 0.5, -0.2]);
+        let m = quantize_model("n", &[p], &[4, 8, 4, 8]);
+        // width 4 group max 0.9 -> f 3; width 8 group max 3.0 -> f 5 (3*32 = 96 <= 127)
+        assert_eq!(m.tensors[0].fracs, vec![(4, 3), (8, 5)]);
+        assert_eq!(m.tensors[0].codes, vec![7, 96, 4, -6]);
+    }
+
+    #[test]
+    fn a_value_that_rounds_to_zero_is_not_stored() {
+        let p = tensor(vec![1.0, 0.01, -0.0, 0.0]);
+        let m = quantize_model("n", &[p], &[4, 4, 32, 32]);
+        let t = &m.tensors[0];
+        assert_eq!((t.widths.clone(), t.codes.clone(), t.nnz()), (vec![4, 0, 0, 0], vec![4, 0, 0, 0], 1));
+        assert_eq!(t.fracs, vec![(4, 2)]);
+    }
+
+    #[test]
+    fn float_width_keeps_the_value_bit_for_bit() {
+        let p = tensor(vec![0.123_456_79, -7e-20]);
+        let m = quantize_model("n", &[p.clone()], &[32, 32]);
+        assert_eq!(m.dequantized()[0], p.weight);
+        assert_eq!(m.tensors[0].fracs, vec![(32, 0)]);
+    }
+
+    #[test]
+    fn dequantized_values_are_codes_times_the_step() {
+        let p = tensor(vec![0.9, 3.0, 0.5, -0.2]);
+        let m = quantize_model("n", &[p], &[4, 8, 4, 0]);
+        assert_eq!(m.dequantized()[0], vec![0.875, 3.0, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn widths_are_split_by_tensor_in_flat_order() {
+        let a = tensor(vec![1.0, 2.0]);
+        let b = ParamTensor::new("b", vec![3], vec![4.0, 5.0, 6.0]);
+        let m = quantize_model("n", &[a, b], &[8, 0, 0, 16, 16]);
+        assert_eq!(m.tensors[0].widths, vec![8, 0]);
+        assert_eq!(m.tensors[1].widths, vec![0, 16, 16]);
+        assert_eq!(m.params(), 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid width")]
+    fn width_one_is_rejected() {
+        quantize_model("n", &[tensor(vec![1.0, 2.0])], &[1, 8]);
+    }
+}

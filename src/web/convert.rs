@@ -1,0 +1,82 @@
+//! Conversions between Rust results and the plain JS objects of docs/WORKER_PROTOCOL.md.
+
+use crate::nn::session::{EpochInfo, Outcome, Session};
+use crate::compress::summary;
+use crate::config::RunConfig;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+/// Any serializable value as a plain JS object (maps as objects, 64-bit integers as numbers).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A JS object as a Rust value; the error names what did not fit.
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("invalid configuration: {e}")))
+}
+
+/// A Rust progress callback that calls `f(done, total)` in JS (when given), ignoring JS errors.
+pub fn progress_callback(f: Option<&js_sys::Function>) -> impl FnMut(usize, usize) + '_ {
+    move |done, total| {
+        if let Some(f) = f {
+            let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParamShape {
+    name: String,
+    shape: Vec<usize>,
+}
+
+/// `{ params: [{name, shape}], stepsPerEpoch, totalParams }` of a started run.
+pub fn start_info(session: &Session) -> serde_json::Value {
+    let infos = session.trainer.infos();
+    let params: Vec<ParamShape> =
+        infos.iter().map(|i| ParamShape { name: i.name.clone(), shape: i.shape.clone() }).collect();
+    serde_json::json!({
+        "params": params,
+        "stepsPerEpoch": session.trainer.steps_per_epoch(),
+        "totalParams": infos.iter().map(|i| i.len()).sum::<usize>(),
+    })
+}
+
+/// `{ steps, losses: Float32Array, epochDone, step }`.
+pub fn train_info(steps: usize, losses: &[f32], epoch_done: bool, step: usize) -> Result<JsValue, JsError> {
+    let value = to_js(&serde_json::json!({ "steps": steps, "epochDone": epoch_done, "step": step }))?;
+    js_sys::Reflect::set(&value, &"losses".into(), &js_sys::Float32Array::from(losses))
+        .map_err(|_| JsError::new("could not build the step result"))?;
+    Ok(value)
+}
+
+/// `{ epoch, accuracy, ratio, widths, layers }`.
+pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
+    let mut value = summary(&info.compressed);
+    value["epoch"] = info.epoch.into();
+    value["accuracy"] = info.accuracy.into();
+    to_js(&value)
+}
+
+/// The final result object (see docs/WORKER_PROTOCOL.md); `pixelMap` only for LeNet-300-100.
+pub fn outcome_info(outcome: &Outcome, config: &RunConfig) -> Result<JsValue, JsError> {
+    let mut value = summary(&outcome.compressed);
+    value["accuracy"] = outcome.accuracy.into();
+    value["report"] = serde_json::to_value(crate::compress::full_report(&outcome.compressed, config, Some(outcome.accuracy)))
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    value["importance"] = serde_json::to_value(&outcome.compressed.importance_histogram)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let js = to_js(&value)?;
+    let pixel_map = crate::compress::pixel_map(&outcome.params);
+    let pixel_js: JsValue = match pixel_map {
+        Some(map) => js_sys::Float32Array::from(map.as_slice()).into(),
+        None => JsValue::NULL,
+    };
+    js_sys::Reflect::set(&js, &"pixelMap".into(), &pixel_js).map_err(|_| JsError::new("could not build the result"))?;
+    Ok(js)
+}

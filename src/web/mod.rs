@@ -1,0 +1,143 @@
+//! The wasm-bindgen layer used by `www/worker.js`: the only code that touches JS types.
+//! Long-lived state (data sets, the training run, the last result) stays in Rust behind
+//! one opaque [`Lab`] handle; errors cross as `JsError`.
+
+mod backend;
+mod convert;
+
+use crate::config::RunConfig;
+use crate::data::{Dataset, mnist};
+use crate::nn::session::{Outcome, Session};
+use backend::Backend;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Installs the panic hook once, so a Rust panic shows in the console with its message.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Reads a page link: `{ config, issues: [{field, message}], run }`. Never throws for a bad
+/// link: each invalid or unknown field is named and replaced by its default.
+#[wasm_bindgen(js_name = parseLink)]
+pub fn parse_link(query: &str) -> Result<JsValue, JsError> {
+    let parsed = RunConfig::parse_query(query);
+    convert::to_js(&serde_json::json!({
+        "config": parsed.config, "issues": parsed.issues, "run": parsed.run,
+    }))
+}
+
+/// The link of a configuration (`v=1&...`, no leading `?`); throws on an invalid one.
+#[wasm_bindgen(js_name = encodeLink)]
+pub fn encode_link(config: JsValue) -> Result<String, JsError> {
+    let config: RunConfig = convert::from_js(config)?;
+    config.check().map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(config.to_query())
+}
+
+/// The default configuration.
+#[wasm_bindgen(js_name = defaultConfig)]
+pub fn default_config() -> Result<JsValue, JsError> {
+    convert::to_js(&RunConfig::default())
+}
+
+#[derive(Default)]
+struct State {
+    train: Option<Dataset>,
+    test: Option<Dataset>,
+    session: Option<Session>,
+    outcome: Option<Outcome>,
+}
+
+/// One page's laboratory: the compute backend, the data, the run and its result.
+#[wasm_bindgen]
+pub struct Lab {
+    backend: Backend,
+    state: Rc<RefCell<State>>,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// WebGPU through burn-wgpu when `prefer_gpu` and an adapter exists, else burn's CPU
+    /// backend; `backend()` says which and why.
+    pub async fn create(prefer_gpu: bool) -> Lab {
+        Lab { backend: Backend::init(prefer_gpu).await, state: Rc::default() }
+    }
+
+    /// `{ kind: 'webgpu' | 'cpu', adapter, note }`.
+    pub fn backend(&self) -> Result<JsValue, JsError> {
+        convert::to_js(&self.backend.info)
+    }
+
+    /// Parses the four MNIST IDX files (gzipped or not).
+    #[wasm_bindgen(js_name = loadMnist)]
+    pub fn load_mnist(&self, train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<(), JsError> {
+        let train = mnist::load(train_images, train_labels).map_err(|e| JsError::new(&format!("MNIST training set: {e}")))?;
+        let test = mnist::load(test_images, test_labels).map_err(|e| JsError::new(&format!("MNIST test set: {e}")))?;
+        let mut state = self.state.borrow_mut();
+        state.train = Some(train);
+        state.test = Some(test);
+        Ok(())
+    }
+
+    /// Starts a run: `{ params: [{name, shape}], stepsPerEpoch, totalParams }`.
+    pub fn start(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config: RunConfig = convert::from_js(config)?;
+        let mut state = self.state.borrow_mut();
+        let (Some(train), Some(test)) = (state.train.clone(), state.test.clone()) else {
+            return Err(JsError::new("the MNIST data is not loaded yet"));
+        };
+        let session = Session::start(&config, train, test, &self.backend.device).map_err(|e| JsError::new(&e))?;
+        let info = convert::start_info(&session);
+        state.session = Some(session);
+        state.outcome = None;
+        convert::to_js(&info)
+    }
+
+    /// Runs up to `max_steps` steps: `{ steps, losses: Float32Array, epochDone, step }`.
+    pub async fn train(&self, max_steps: usize) -> Result<JsValue, JsError> {
+        let state = self.state.clone();
+        let mut state = state.borrow_mut();
+        let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
+        let steps = session.trainer.train_steps(max_steps);
+        let losses = session.trainer.take_losses().await.map_err(|e| JsError::new(&e))?;
+        convert::train_info(steps, &losses, session.trainer.epoch_done(), session.trainer.step)
+    }
+
+    /// Ends the epoch: `{ epoch, accuracy, ratio, widths, layers }`; `progress(done, total)`
+    /// follows the evaluation.
+    #[wasm_bindgen(js_name = endEpoch)]
+    pub async fn end_epoch(&self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let state = self.state.clone();
+        let mut state = state.borrow_mut();
+        let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
+        let mut report = convert::progress_callback(progress.as_ref());
+        let info = session.end_epoch(&mut report).await.map_err(|e| JsError::new(&e))?;
+        convert::epoch_info(&info)
+    }
+
+    /// Quantizes the trained state with `config`'s PTQ settings and evaluates the decoded
+    /// result; callable again with other settings. See docs/WORKER_PROTOCOL.md for the shape.
+    pub async fn finish(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let config: RunConfig = convert::from_js(config)?;
+        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        let state = self.state.clone();
+        let mut state = state.borrow_mut();
+        let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
+        let mut report = convert::progress_callback(progress.as_ref());
+        let outcome = session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?;
+        let value = convert::outcome_info(&outcome, &config)?;
+        state.outcome = Some(outcome);
+        Ok(value)
+    }
+
+    /// The `.agq` file of the last result.
+    #[wasm_bindgen(js_name = agqBytes)]
+    pub fn agq_bytes(&self) -> Result<js_sys::Uint8Array, JsError> {
+        let state = self.state.borrow();
+        let outcome = state.outcome.as_ref().ok_or_else(|| JsError::new("no result yet"))?;
+        Ok(js_sys::Uint8Array::from(outcome.compressed.bytes.as_slice()))
+    }
+}

@@ -1,0 +1,213 @@
+// End-to-end test of the page: serve the repository root (after `make build`) with
+// python's http.server, drive Debian's Chromium through playwright-core.
+//
+//   cd tests/e2e && npm install && npm test
+//
+// Environment: AGQ_ROOT (folder to serve, default the repository root), AGQ_CHROMIUM
+// (browser, default /usr/bin/chromium), AGQ_RUN_TIMEOUT_MS (training run, default 15 min).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(process.env.AGQ_ROOT ?? path.join(here, '..', '..'));
+const CHROMIUM = process.env.AGQ_CHROMIUM ?? '/usr/bin/chromium';
+const RUN_TIMEOUT_MS = Number(process.env.AGQ_RUN_TIMEOUT_MS ?? 15 * 60 * 1000);
+const ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+let server;
+let browser;
+let base;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForServer(url, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error(`the static server did not answer at ${url}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(path.join(ROOT, 'index.html')), `no index.html in ${ROOT}`);
+  const port = await freePort();
+  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr.on('data', () => {}); // request log; drained so the server never blocks
+  base = `http://127.0.0.1:${port}`;
+  await waitForServer(`${base}/index.html`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+/** A page in a fresh context that records its console (and its workers' console). */
+async function openPage() {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[page ${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
+  page.on('worker', (w) => {
+    log.push(`[worker started] ${w.url()}`);
+    w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`));
+  });
+  page.on('requestfailed', (r) => log.push(`[request failed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return { context, page, log };
+}
+
+const text = (page, id) => page.locator(`[data-testid="${id}"]`).textContent().then((t) => (t ?? '').trim());
+const value = (page, id) => page.locator(`[data-testid="${id}"]`).inputValue();
+
+async function describe(page, log) {
+  let message = '';
+  let status = '';
+  try {
+    status = await text(page, 'status');
+    message = (await page.locator('#message').textContent())?.trim() ?? '';
+  } catch {
+    // the page may be gone
+  }
+  return `status: ${status}\nmessage: ${message}\nconsole:\n${log.join('\n')}`;
+}
+
+/** Waits for the status to end in "done" or "error"; returns the final status text. */
+async function waitForEnd(page, timeout) {
+  await page.waitForFunction(() => {
+    const t = document.querySelector('[data-testid="status"]')?.textContent?.trim() ?? '';
+    return t.endsWith('done') || t.endsWith('error');
+  }, null, { timeout, polling: 500 });
+  return text(page, 'status');
+}
+
+function requireWasm() {
+  assert.ok(existsSync(path.join(ROOT, 'pkg', 'agq.js')),
+    `pkg/agq.js is missing under ${ROOT}: build the site first (make build)`);
+  assert.ok(existsSync(path.join(ROOT, 'www', 'data', 'mnist', 'train-images-idx3-ubyte.gz')),
+    `www/data/mnist/ is missing under ${ROOT}: make build copies MNIST there`);
+}
+
+test('without the wasm module the page shows a clear error, never a blank page', { timeout: 60_000 }, async () => {
+  const { context, page, log } = await openPage();
+  try {
+    await context.route(/\/pkg\/agq\.js(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'not built' }));
+    await page.goto(`${base}/?v=1&net=lenet300&run=1`);
+    const status = await waitForEnd(page, 30_000);
+    assert.ok(status.endsWith('error'), `status: ${status}`);
+    const message = await page.locator('#message');
+    assert.ok(await message.isVisible(), 'the error message is visible');
+    assert.match(await message.textContent(), /pkg\/agq\.js/);
+    assert.ok(await page.locator('[data-testid="net"]').isVisible(), 'the controls are still there');
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), true);
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a link with invalid fields names them and keeps the defaults', { timeout: 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
+    const defaultEpochs = await value(page, 'epochs');
+
+    await page.goto(`${base}/?v=1&epochs=banana&bogus=1&train_size=1000`);
+    await page.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
+    const issues = page.locator('#issues');
+    assert.ok(await issues.isVisible(), 'the issues message is visible');
+    const t = await issues.textContent();
+    assert.match(t, /epochs/);
+    assert.match(t, /bogus/);
+    assert.equal(await value(page, 'epochs'), defaultEpochs, 'epochs keeps its default');
+    assert.equal(await value(page, 'train-size'), '1000', 'valid fields are still read');
+    // the link no longer carries the bad fields
+    const share = await value(page, 'share');
+    assert.ok(!share.includes('bogus') && !share.includes('banana'), share);
+    // nothing from the link became markup
+    assert.equal(await page.locator('#issues script, #issues img').count(), 0);
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test('training from a link finishes, and the share link restores the configuration', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=1&train_size=6000&run=1`);
+    const backend = (await page.locator('[data-testid="backend"]').textContent()) ?? '';
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(status.endsWith('done'), `the run ended with: ${status}`);
+    console.log(`backend: ${await text(page, 'backend')} (at start: ${backend.trim()})`);
+    assert.match((await text(page, 'backend')).toLowerCase(), /webgpu|cpu/);
+
+    const accuracy = Number(await text(page, 'accuracy'));
+    const ratio = Number(await text(page, 'ratio'));
+    console.log(`accuracy ${accuracy} %, ratio ${ratio}x`);
+    assert.ok(accuracy > 80, `accuracy ${accuracy}`);
+    assert.ok(ratio > 1, `ratio ${ratio}`);
+    assert.equal(await page.locator('#download-agq').isDisabled(), false, 'the .agq download is enabled');
+
+    const share = await value(page, 'share');
+    assert.match(share, /^http:\/\/127\.0\.0\.1:\d+\/.*\?v=1&/);
+    const expected = {};
+    for (const id of ['net', 'method', 'epochs', 'train-size']) expected[id] = await value(page, id);
+    assert.deepEqual(expected, { net: 'lenet300', method: 'combined', epochs: '1', 'train-size': '6000' });
+
+    const second = await context.newPage();
+    second.on('console', (m) => log.push(`[share page ${m.type()}] ${m.text()}`));
+    await second.goto(share);
+    await second.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
+    for (const id of Object.keys(expected)) {
+      assert.equal(await value(second, id), expected[id], `${id} from the share link`);
+    }
+    assert.equal(await value(second, 'share'), share, 'the share link is stable');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,607 @@
+// Wiring: the worker, the link, the controls, the charts and the results.
+// Nothing from a link or from the worker is ever inserted as HTML (textContent only).
+
+import {
+  readControls, applyConfig, markIssues, shareUrl, setAddress, LinkClient,
+  TRAINABLE_NETS, NET_NAMES, METHOD_NAMES, controlOf, FIELDS,
+} from './state.js';
+import { bindControls, setPhase, showMethodGroups } from './controls.js';
+import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, clearPixelMap } from './charts.js';
+import { showResult, clearResult, downloadAgq, downloadReport, entriesOf } from './results.js';
+
+// ---------------------------------------------------------------- references
+
+/** Compression ratios of the thesis abstract (no accuracies are given there). */
+const THESIS = {
+  lenet300: { ptq: 7.62, itq: 22.08, combined: 57.22 },
+  lenet5: { ptq: 10.87, itq: 21.05, combined: 50.19 },
+  alexnet: { ptq: 6.39, itq: 7.95, combined: 13.15 },
+  vgg16: { ptq: 12.43, itq: 12.71, combined: 13.53 },
+};
+/** Deep Compression (Han et al., ICLR 2016), pruning + quantization without Huffman coding. */
+const DEEP_COMPRESSION = [
+  { ratio: 32, accuracy: 98.42, label: 'Deep Compression, LeNet-300-100' },
+  { ratio: 33, accuracy: 99.26, label: 'Deep Compression, LeNet-5' },
+];
+const THESIS_LINES = Object.fromEntries(Object.entries(THESIS).map(([net, r]) => [net, [
+  { ratio: r.ptq, label: `thesis PTQ ${r.ptq}×` },
+  { ratio: r.itq, label: `thesis ITQ ${r.itq}×` },
+  { ratio: r.combined, label: `thesis combined ${r.combined}×` },
+]]));
+
+// ---------------------------------------------------------------- page state
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  worker: null,
+  link: null,
+  phase: 'starting', // starting | ready | running | failed
+  ready: false,
+  config: null, // the checked config of the controls
+  query: null, // its link (no '?')
+  pendingRun: false, // run=1 in the opened link
+  runConfig: null, // config of the run in progress / last run
+  trainedConfig: null, // config of the network the worker holds (for re-quantize)
+  resultConfig: null, // config the next result belongs to
+  stopping: false,
+  requantizing: false,
+  epochCount: 0,
+  runCount: 0,
+  lossEma: null,
+  speed: [],
+  linkIssues: [],
+  linkBlockedRun: false,
+  settingsIssues: [],
+  errors: [],
+};
+
+// ---------------------------------------------------------------- status & messages
+
+function setStatus(text, state = '') {
+  const el = $('status');
+  el.textContent = text;
+  if (state) el.dataset.state = state;
+  else delete el.dataset.state;
+}
+
+function showError(text) {
+  app.errors.push(String(text));
+  app.errors = app.errors.slice(-3);
+  $('message-text').textContent = app.errors.join('\n');
+  $('message').hidden = false;
+}
+
+function hideError() {
+  app.errors = [];
+  $('message-text').textContent = '';
+  $('message').hidden = true;
+}
+
+/** An error: visible message, status ending in "error", buttons back to a usable state. */
+function fail(text) {
+  showError(text);
+  setStatus('error', 'error');
+  if (!app.ready) {
+    app.phase = 'failed';
+    const badge = $('backend');
+    if (badge.classList.contains('badge-pending')) {
+      badge.className = 'badge badge-error';
+      badge.textContent = 'backend: unavailable';
+    }
+  } else {
+    app.phase = 'ready';
+  }
+  app.stopping = false;
+  app.requantizing = false;
+  setPhase(app.phase, { canRequantize: !!app.trainedConfig });
+}
+
+function renderIssues() {
+  const body = $('issues-body');
+  body.replaceChildren();
+  const section = (title, issues) => {
+    if (!issues.length) return;
+    const p = document.createElement('p');
+    p.className = 'issues-title';
+    p.textContent = title;
+    const ul = document.createElement('ul');
+    for (const i of issues) {
+      const li = document.createElement('li');
+      li.textContent = `${String(i.field)}: ${String(i.message)}`;
+      ul.append(li);
+    }
+    body.append(p, ul);
+  };
+  section(app.linkBlockedRun
+    ? 'The link has fields that were not used, so it did not start training (press Train to run with the defaults shown):'
+    : 'The link has fields that were not used:', app.linkIssues);
+  section('Some settings are invalid (the link uses their defaults; fix them to train):', app.settingsIssues);
+  $('issues').hidden = !app.linkIssues.length && !app.settingsIssues.length;
+}
+
+// ---------------------------------------------------------------- charts
+
+function makeCharts() {
+  const stub = new Proxy({}, { get: () => () => {} });
+  const safe = (make) => {
+    try {
+      return make();
+    } catch (e) {
+      console.error(e);
+      showError(`A chart could not be created: ${e?.message ?? e}`);
+      return stub;
+    }
+  };
+  return {
+    loss: safe(() => new LineChart($('c-loss'), {
+      xLabel: 'step', yLabel: 'loss', integerX: true,
+      series: [{ label: 'loss', color: '#93b4f5', width: 1 }, { label: 'smoothed', color: '#1d4ed8', width: 2 }],
+      digits: 4,
+    })),
+    accuracy: safe(() => new LineChart($('c-accuracy'), {
+      xLabel: 'epoch', yLabel: 'accuracy (%)', points: true, digits: 2, integerX: true,
+      series: [{ label: 'test accuracy', color: '#16a34a' }],
+      yRange: (min, max) => (min == null ? [80, 100] : [Math.max(0, Math.floor(min - 2)), Math.min(100, Math.ceil(max + 1))]),
+    })),
+    ratio: safe(() => new LineChart($('c-ratio'), {
+      xLabel: 'epoch', yLabel: 'ratio (×)', points: true, digits: 2, integerX: true,
+      series: [{ label: 'compression ratio', color: '#9333ea' }],
+      yRange: (min, max) => [0, max == null ? 10 : Math.max(2, max * 1.15)],
+    })),
+    widths: safe(() => new CategoryChart($('c-widths'), {
+      xLabel: 'bits', yLabel: 'parameters (%)',
+      bar: { label: 'share of parameters (%)', color: '#0891b2', digits: 2 },
+    })),
+    layers: safe(() => new CategoryChart($('c-layers'), {
+      xLabel: 'tensor', yLabel: 'stored bits / parameter',
+      bar: { label: 'bits per parameter', color: '#2563eb', digits: 2 },
+      line: { label: 'sparsity (%)', axis: 'sparsity (%)', color: '#e11d48', range: [0, 100], digits: 1 },
+      rotate: -25,
+    })),
+    scatter: safe(() => new ScatterChart($('c-scatter'), { points: DEEP_COMPRESSION, lines: THESIS_LINES })),
+    importance: safe(() => new HistogramChart($('c-importance'), {
+      xLabel: 'log10 accumulated |gradient|', yLabel: 'parameters',
+    })),
+  };
+}
+
+const charts = makeCharts();
+
+function setWidths(widths) {
+  const rows = entriesOf(widths)
+    .map(([w, c]) => [Number(w), Number(c)])
+    .filter(([w, c]) => Number.isFinite(w) && Number.isFinite(c))
+    .sort((a, b) => a[0] - b[0]);
+  const total = rows.reduce((a, [, c]) => a + c, 0) || 1;
+  charts.widths.set(rows.map(([w]) => (w === 0 ? '0 (pruned)' : w === 32 ? '32 (float)' : String(w))), rows.map(([, c]) => (100 * c) / total));
+}
+
+function setLayers(layers) {
+  if (!Array.isArray(layers)) return;
+  const names = layers.map((l) => String(l.name ?? ''));
+  const bits = layers.map((l) => (Number(l.params) > 0 ? Number(l.bits) / Number(l.params) : null));
+  const sparsity = layers.map((l) => (Number(l.params) > 0 ? 100 * (1 - Number(l.nnz) / Number(l.params)) : null));
+  charts.layers.set(names, bits, sparsity);
+}
+
+/** Labels of the PTQ cluster boundaries: the quantile fractions, else "1|2", "2|3", ... */
+function boundaryLabels(config, n) {
+  const m = /^quantile:(.*)$/.exec(String(config?.clusters ?? ''));
+  const q = m ? m[1].split(',').map(Number) : [];
+  return Array.from({ length: n }, (_, i) => (q.length === n && Number.isFinite(q[i]) ? `${+(q[i] * 100).toFixed(2)}%` : `${i + 1}|${i + 2}`));
+}
+
+function setImportance(imp, config) {
+  if (!imp) {
+    charts.importance.reset();
+    return;
+  }
+  const boundaries = Array.from(imp.boundaries ?? [], Number);
+  const labels = boundaryLabels(config, boundaries.length);
+  charts.importance.set(imp.log10Edges, imp.counts, boundaries.map((x, i) => ({ x, label: labels[i] })));
+}
+
+function resetRunCharts() {
+  charts.loss.reset();
+  charts.accuracy.reset();
+  charts.ratio.reset();
+  charts.widths.reset();
+  charts.layers.reset();
+  charts.importance.reset();
+  clearPixelMap($('pixel-map'));
+  app.lossEma = null;
+  app.speed = [];
+}
+
+// ---------------------------------------------------------------- metrics & progress
+
+const fmt2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+
+function setMetrics(accuracy, ratio) {
+  $('accuracy').textContent = fmt2(Number(accuracy));
+  $('ratio').textContent = fmt2(Number(ratio));
+}
+
+function setBar(name, done, total, text) {
+  const bar = $(`p-${name}`);
+  if (total > 0) {
+    bar.max = total;
+    bar.value = Math.min(done, total);
+  } else if (done > 0) {
+    bar.removeAttribute('value'); // indeterminate
+  } else {
+    bar.max = 1;
+    bar.value = 0;
+  }
+  $(`t-${name}`).textContent = text;
+}
+
+function resetBars() {
+  setBar('epoch', 0, 0, '–');
+  setBar('eval', 0, 0, '–');
+  $('l-epoch').textContent = 'Epoch';
+  $('epoch-count').textContent = '–';
+  $('speed').textContent = '–';
+}
+
+const mb = (n) => (n / 1e6).toFixed(1);
+
+function onProgress(m) {
+  const done = Number(m.done) || 0;
+  const total = Number(m.total) || 0;
+  if (m.phase === 'download') {
+    setBar('download', done, total, total ? `${mb(done)} / ${mb(total)} MB` : `${mb(done)} MB`);
+  } else if (m.phase === 'epoch') {
+    const of = app.runConfig?.epochs ?? '?';
+    $('l-epoch').textContent = `Epoch ${Math.min(app.epochCount + 1, Number(of) || Infinity)} of ${of}`;
+    setBar('epoch', done, total, `${done} / ${total} steps`);
+  } else if (m.phase === 'eval') {
+    setBar('eval', done, total, total && done >= total ? 'done' : 'evaluating…');
+  }
+}
+
+function onLosses(m) {
+  const values = Array.from(m.values ?? [], Number);
+  const first = Number(m.firstStep) || 0;
+  const xs = [];
+  const ema = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    xs.push(first + i + 1);
+    if (Number.isFinite(v)) app.lossEma = app.lossEma == null ? v : app.lossEma + 0.05 * (v - app.lossEma);
+    ema.push(app.lossEma);
+  }
+  charts.loss.pushMany(xs, [values, ema]);
+  // steps per second over the last few seconds
+  const now = performance.now();
+  app.speed.push([now, first + values.length]);
+  while (app.speed.length > 2 && now - app.speed[0][0] > 4000) app.speed.shift();
+  if (app.speed.length >= 2) {
+    const [t0, s0] = app.speed[0];
+    const [t1, s1] = app.speed[app.speed.length - 1];
+    if (t1 > t0) $('speed').textContent = `${((1000 * (s1 - s0)) / (t1 - t0)).toFixed(1)} steps/s`;
+  }
+}
+
+function onEpoch(m) {
+  app.epochCount += 1;
+  const x = app.epochCount;
+  charts.accuracy.push(x, Number(m.accuracy));
+  charts.ratio.push(x, Number(m.ratio));
+  setWidths(m.widths);
+  setLayers(m.layers);
+  setMetrics(m.accuracy, m.ratio);
+  $('epoch-count').textContent = `${x} / ${app.runConfig?.epochs ?? '?'}`;
+}
+
+function runLabel(config, { requantized, stopped }) {
+  const net = NET_NAMES[config?.net] ?? String(config?.net);
+  const method = METHOD_NAMES[config?.method] ?? String(config?.method);
+  let s = `${net}, ${method}`;
+  if (config?.method !== 'none' && config?.method !== 'itq') s += `, ${config.clusters} → ${Array.from(config.widths ?? []).join(',')} bits`;
+  if (config?.method === 'itq' || config?.method === 'combined') s += `, split ${config.split}`;
+  s += `, ${config?.epochs} epoch${config?.epochs === 1 ? '' : 's'}, ${config?.train_size} images`;
+  if (requantized) s += ' (re-quantized)';
+  if (stopped) s += ' (stopped early)';
+  return s;
+}
+
+function onResult(m) {
+  const config = app.resultConfig ?? app.runConfig;
+  const requantized = app.requantizing;
+  const stopped = app.stopping && !requantized;
+  app.runCount += 1;
+  const tag = `#${app.runCount}`;
+  const label = `${tag} ${runLabel(config, { requantized, stopped })}`;
+  const accuracy = Number(m.accuracy);
+  const ratio = Number(m.ratio);
+  setMetrics(accuracy, ratio);
+  if (m.widths) setWidths(m.widths);
+  if (m.layers) setLayers(m.layers);
+  setImportance(m.importance, config);
+  const canvas = $('pixel-map');
+  if (m.pixelMap && m.pixelMap.length === 784) {
+    drawPixelMap(canvas, m.pixelMap);
+    $('pixel-note').textContent = 'How much the first layer relies on each of the 28×28 input pixels (the result\'s pixel map, scaled min to max).';
+  } else {
+    clearPixelMap(canvas);
+    $('pixel-note').textContent = 'No pixel map for this network (it is drawn for LeNet-300-100).';
+  }
+  if (Number.isFinite(accuracy) && Number.isFinite(ratio)) {
+    charts.scatter.addRun({ ratio, accuracy, tag });
+    const li = document.createElement('li');
+    li.textContent = `${label}: ${accuracy.toFixed(2)} % at ${ratio.toFixed(2)}×`;
+    $('runs-list').append(li);
+  }
+  showResult(m, { config, label, stopped, requantized });
+  if (!requantized) app.trainedConfig = app.runConfig;
+}
+
+function onDone() {
+  const text = app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
+  app.phase = 'ready';
+  app.stopping = false;
+  app.requantizing = false;
+  setPhase('ready', { canRequantize: !!app.trainedConfig });
+  setStatus(text, 'done');
+}
+
+function onReady(backend) {
+  app.ready = true;
+  const kind = String(backend?.kind ?? 'unknown').toLowerCase();
+  const adapter = String(backend?.adapter ?? '').trim();
+  const note = String(backend?.note ?? '').trim();
+  const badge = $('backend');
+  badge.className = `badge ${kind === 'webgpu' ? 'badge-webgpu' : 'badge-cpu'}`;
+  badge.textContent = adapter ? `${kind} · ${adapter}` : kind;
+  badge.title = `Compute backend: ${kind}${adapter ? ` (${adapter})` : ''}${note ? `. ${note}` : ''}`;
+  const noteEl = $('backend-note');
+  const gpuWanted = $('prefer-gpu').checked;
+  noteEl.textContent = note || (kind !== 'webgpu' && gpuWanted ? 'WebGPU was not used (no reason given).' : '');
+  noteEl.classList.toggle('warn', kind !== 'webgpu' && gpuWanted);
+  if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
+  setPhase(app.phase, { canRequantize: !!app.trainedConfig });
+  if (app.phase === 'ready') setStatus('ready');
+  maybeAutoRun();
+}
+
+// ---------------------------------------------------------------- the worker
+
+function onWorkerMessage(worker, m) {
+  if (worker !== app.worker || !m || typeof m !== 'object') return;
+  if (app.link?.handle(m)) return;
+  switch (m.type) {
+    case 'ready': onReady(m.backend); break;
+    case 'status': if (app.phase !== 'failed') setStatus(String(m.text ?? '')); break;
+    case 'progress': onProgress(m); break;
+    case 'losses': onLosses(m); break;
+    case 'epoch': onEpoch(m); break;
+    case 'result': onResult(m); break;
+    case 'done': onDone(); break;
+    case 'error': fail(String(m.message ?? 'unknown error')); break;
+    default: console.warn('unknown message from the worker', m.type);
+  }
+}
+
+function startWorker(preferGpu) {
+  if (app.worker) {
+    app.worker.terminate();
+    app.link?.drop();
+  }
+  app.ready = false;
+  app.phase = 'starting';
+  app.trainedConfig = null;
+  setPhase('starting');
+  const badge = $('backend');
+  badge.className = 'badge badge-pending';
+  badge.textContent = 'backend: starting';
+  $('backend-note').textContent = '';
+  let w;
+  try {
+    w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  } catch (e) {
+    app.worker = null;
+    app.link = null;
+    fail(`The background worker could not be created: ${e?.message ?? e}`);
+    return;
+  }
+  app.worker = w;
+  app.link = new LinkClient(w);
+  w.onmessage = (ev) => onWorkerMessage(w, ev.data);
+  w.onerror = (ev) => {
+    ev.preventDefault?.();
+    if (w !== app.worker) return;
+    app.link?.drop();
+    fail(`The background worker failed: ${ev.message || 'its script could not be loaded or it threw an error'}.`);
+  };
+  w.onmessageerror = () => fail('A message from the background worker could not be read.');
+  setStatus('loading the WebAssembly module');
+  w.postMessage({ type: 'init', preferGpu: !!preferGpu });
+}
+
+// ---------------------------------------------------------------- link & config
+
+function updateShare() {
+  if (app.query) $('share').value = shareUrl(app.query, $('share-run').checked);
+}
+
+async function publishLink() {
+  if (!app.link || !app.config) return;
+  const q = await app.link.encode(app.config);
+  if (q) {
+    app.query = q;
+    setAddress(q);
+    updateShare();
+  }
+}
+
+function adoptConfig(config) {
+  app.config = config;
+  showMethodGroups(config.method);
+  charts.scatter.setNet(config.net);
+}
+
+/** Reads the opened link: every control from it, its issues shown, run=1 remembered. */
+async function loadLink(search) {
+  if (!app.link) return;
+  const p = await app.link.parse(search);
+  if (!p.config) {
+    document.body.dataset.config = 'unavailable';
+    return;
+  }
+  applyConfig(p.config);
+  adoptConfig(p.config);
+  app.linkIssues = p.issues;
+  app.linkBlockedRun = p.run && p.issues.length > 0;
+  renderIssues();
+  await publishLink();
+  document.body.dataset.config = 'applied';
+  if (p.run && !app.linkBlockedRun) {
+    app.pendingRun = true;
+    maybeAutoRun();
+  }
+}
+
+let syncChain = Promise.resolve(null);
+/** Controls -> checked config (+ issues) -> link in the address bar and share field. */
+function syncFromControls() {
+  const next = syncChain.then(async () => {
+    if (!app.link) return null;
+    const parsed = await app.link.parse(readControls());
+    if (!parsed.config) return null;
+    adoptConfig(parsed.config);
+    app.settingsIssues = parsed.issues;
+    markIssues(parsed.issues);
+    renderIssues();
+    await publishLink();
+    return parsed;
+  });
+  syncChain = next.catch(() => null);
+  return next;
+}
+
+function maybeAutoRun() {
+  if (app.pendingRun && app.ready && app.phase === 'ready' && document.body.dataset.config === 'applied') {
+    app.pendingRun = false;
+    train();
+  }
+}
+
+// ---------------------------------------------------------------- actions
+
+function focusFirstIssue(issues) {
+  const keys = new Set(issues.map((i) => String(i.field)));
+  const f = FIELDS.find((x) => keys.has(x.key));
+  if (f) controlOf(f)?.focus();
+}
+
+async function train() {
+  if (app.phase !== 'ready' || !app.worker) return;
+  app.phase = 'running'; // blocks a second click while the settings are checked
+  setPhase('running', { stopping: true });
+  const parsed = await syncFromControls();
+  if (!parsed || parsed.issues.length) {
+    app.phase = 'ready';
+    setPhase('ready', { canRequantize: !!app.trainedConfig });
+    if (parsed) {
+      setStatus('fix the settings to train');
+      focusFirstIssue(parsed.issues);
+    }
+    return;
+  }
+  const config = parsed.config;
+  if (!TRAINABLE_NETS.has(config.net)) {
+    app.phase = 'ready';
+    setPhase('ready', { canRequantize: !!app.trainedConfig });
+    showError(`${NET_NAMES[config.net] ?? config.net} needs its CIFAR-10 snapshot, which is not available yet.`);
+    return;
+  }
+  hideError();
+  app.runConfig = config;
+  app.resultConfig = config;
+  app.stopping = false;
+  app.requantizing = false;
+  app.epochCount = 0;
+  resetRunCharts();
+  resetBars();
+  clearResult();
+  setMetrics(NaN, NaN);
+  setPhase('running');
+  setStatus('starting the run');
+  app.worker.postMessage({ type: 'train', config });
+}
+
+function stop() {
+  if (app.phase !== 'running' || app.requantizing || !app.worker) return;
+  app.stopping = true;
+  app.worker.postMessage({ type: 'stop' });
+  setPhase('running', { stopping: true });
+  setStatus('stopping after the current steps');
+}
+
+async function requantize() {
+  if (app.phase !== 'ready' || !app.trainedConfig || !app.worker) return;
+  const parsed = await syncFromControls();
+  if (!parsed) return;
+  const bad = parsed.issues.filter((i) => i.field === 'clusters' || i.field === 'widths');
+  if (bad.length) {
+    setStatus('fix the PTQ settings to re-quantize');
+    focusFirstIssue(bad);
+    return;
+  }
+  const trained = app.trainedConfig;
+  // Re-quantizing applies PTQ: a run trained without it is finished as ptq / combined.
+  const method = trained.method === 'none' ? 'ptq' : trained.method === 'itq' ? 'combined' : trained.method;
+  const config = { ...trained, method, clusters: parsed.config.clusters, widths: parsed.config.widths };
+  hideError();
+  app.resultConfig = config;
+  app.requantizing = true;
+  app.phase = 'running';
+  setPhase('running', { stopping: true });
+  setStatus('re-quantizing');
+  app.worker.postMessage({ type: 'requantize', config });
+}
+
+// ---------------------------------------------------------------- start
+
+window.addEventListener('error', (e) => {
+  if (e?.message) fail(`Page error: ${e.message}`);
+});
+window.addEventListener('unhandledrejection', (e) => {
+  fail(`Page error: ${e?.reason?.message ?? String(e?.reason)}`);
+});
+
+$('message-dismiss').addEventListener('click', hideError);
+$('issues-dismiss').addEventListener('click', () => {
+  app.linkIssues = [];
+  app.linkBlockedRun = false;
+  app.settingsIssues = [];
+  renderIssues();
+});
+$('download-agq').addEventListener('click', downloadAgq);
+$('download-report').addEventListener('click', downloadReport);
+
+bindControls({
+  configChanged: () => {
+    app.linkIssues = [];
+    app.linkBlockedRun = false;
+    syncFromControls();
+  },
+  train,
+  stop,
+  requantize,
+  preferGpuChanged: (checked) => {
+    if (app.phase === 'running') return;
+    startWorker(checked);
+    clearResult();
+  },
+  shareRunChanged: updateShare,
+});
+
+showMethodGroups($('f-method').value);
+charts.scatter.setNet($('f-net').value);
+resetBars();
+clearResult();
+startWorker($('prefer-gpu').checked);
+loadLink(location.search);

@@ -1,0 +1,321 @@
+// The module worker that owns the wasm module (pkg/agq.js, wasm-pack --target web).
+// Protocol: docs/WORKER_PROTOCOL.md. Every message is a plain object with a `type`.
+//
+// The wasm module is imported dynamically (the same module as
+// `import init, { Lab, parseLink, encodeLink } from '../pkg/agq.js'`), so that a missing
+// or broken build becomes a clear `error` message instead of a worker that never starts.
+
+const MNIST_FILES = [
+  'train-images-idx3-ubyte.gz',
+  'train-labels-idx1-ubyte.gz',
+  't10k-images-idx3-ubyte.gz',
+  't10k-labels-idx1-ubyte.gz',
+];
+
+/** Aim for one lab.train(k) call to take about this long (ms), so `stop` is prompt. */
+const TARGET_CALL_MS = 200;
+
+let lab = null;
+let running = false;
+let stopRequested = false;
+let mnistLoaded = false;
+let trained = false;
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+const status = (text) => post({ type: 'status', text });
+const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Text of anything thrown (wasm-bindgen throws Error objects, strings or plain values). */
+function errText(e) {
+  if (e instanceof Error) return e.message || String(e);
+  if (typeof e === 'string') return e;
+  if (e && typeof e.message === 'string') return e.message;
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/**
+ * A structured-clone friendly, page-friendly copy of a value from the wasm side:
+ * Maps become objects, BigInts numbers, typed arrays are copied (never views into wasm
+ * memory, whose whole buffer postMessage would otherwise clone), a JSON string report
+ * is parsed.
+ */
+function plain(v) {
+  if (v == null) return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (ArrayBuffer.isView(v)) return v.slice();
+  if (v instanceof Map) {
+    const o = {};
+    for (const [k, x] of v) o[String(k)] = plain(x);
+    return o;
+  }
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = plain(v[k]);
+    return o;
+  }
+  return v;
+}
+
+const wasmReady = (async () => {
+  let mod;
+  try {
+    mod = await import('../pkg/agq.js');
+  } catch (e) {
+    throw new Error(`The WebAssembly module could not be loaded (pkg/agq.js: ${errText(e)}). Build it first: make build.`);
+  }
+  try {
+    await mod.default();
+  } catch (e) {
+    throw new Error(`The WebAssembly module could not be started (pkg/agq_bg.wasm: ${errText(e)}).`);
+  }
+  return mod;
+})();
+wasmReady.catch(() => {}); // reported once, by `init`
+
+// ---------------------------------------------------------------- messages
+
+self.onmessage = (event) => {
+  const msg = event.data ?? {};
+  switch (msg.type) {
+    case 'init': onInit(msg); break;
+    case 'link': onLink(msg); break;
+    case 'encode': onEncode(msg); break;
+    case 'train': onTrain(msg); break;
+    case 'stop': if (running) stopRequested = true; break;
+    case 'requantize': onRequantize(msg); break;
+    default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
+  }
+};
+
+async function onInit({ preferGpu }) {
+  try {
+    const mod = await wasmReady;
+    status(preferGpu ? 'looking for WebGPU' : 'starting the CPU backend');
+    lab = await mod.Lab.create(!!preferGpu);
+    post({ type: 'ready', backend: plain(lab.backend()) });
+  } catch (e) {
+    post({ type: 'error', message: errText(e) });
+  }
+}
+
+// Both answers keep the order of the requests (the page matches them in order).
+async function onLink({ query }) {
+  let mod;
+  try {
+    mod = await wasmReady;
+  } catch {
+    post({ type: 'config', config: null, issues: [], run: false });
+    return;
+  }
+  try {
+    const p = mod.parseLink(String(query ?? ''));
+    post({ type: 'config', config: p.config, issues: plain(p.issues) ?? [], run: !!p.run });
+  } catch (e) {
+    post({ type: 'config', config: null, issues: [], run: false });
+    post({ type: 'error', message: `The link could not be read: ${errText(e)}` });
+  }
+}
+
+async function onEncode({ config }) {
+  let mod;
+  try {
+    mod = await wasmReady;
+  } catch {
+    post({ type: 'link', query: null });
+    return;
+  }
+  try {
+    post({ type: 'link', query: String(mod.encodeLink(config)) });
+  } catch (e) {
+    post({ type: 'link', query: null, message: errText(e) });
+  }
+}
+
+// ---------------------------------------------------------------- data
+
+/** Downloads MNIST once, with streamed progress, and hands it to the lab. */
+async function ensureMnist() {
+  if (mnistLoaded) return;
+  status('downloading MNIST');
+  const urls = MNIST_FILES.map((f) => new URL(`./data/mnist/${f}`, import.meta.url));
+  let responses;
+  try {
+    responses = await Promise.all(urls.map((u) => fetch(u)));
+  } catch (e) {
+    throw new Error(`MNIST could not be downloaded (${errText(e)}).`);
+  }
+  responses.forEach((r, i) => {
+    if (!r.ok) {
+      throw new Error(`MNIST could not be downloaded: www/data/mnist/${MNIST_FILES[i]} answered HTTP ${r.status}. `
+        + 'The data files are copied there by make build.');
+    }
+  });
+  const lengths = responses.map((r) => Number(r.headers.get('Content-Length')) || 0);
+  const encoded = responses.some((r) => r.headers.get('Content-Encoding'));
+  const total = !encoded && lengths.every((n) => n > 0) ? lengths.reduce((a, b) => a + b, 0) : 0;
+  let loaded = 0;
+  let last = 0;
+  const progress = (force) => {
+    const now = performance.now();
+    if (!force && now - last < 80) return;
+    last = now;
+    post({ type: 'progress', phase: 'download', done: loaded, total: total ? Math.max(total, loaded) : 0 });
+  };
+  progress(true);
+  const buffers = await Promise.all(responses.map(async (r) => {
+    if (!r.body) {
+      const b = new Uint8Array(await r.arrayBuffer());
+      loaded += b.length;
+      progress(false);
+      return b;
+    }
+    const reader = r.body.getReader();
+    const chunks = [];
+    let n = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      n += value.length;
+      loaded += value.length;
+      progress(false);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }));
+  post({ type: 'progress', phase: 'download', done: loaded, total: loaded });
+  status('reading MNIST');
+  try {
+    await lab.loadMnist(buffers[0], buffers[1], buffers[2], buffers[3]);
+  } catch (e) {
+    throw new Error(`MNIST could not be read: ${errText(e)}`);
+  }
+  mnistLoaded = true;
+}
+
+// ---------------------------------------------------------------- training
+
+async function onTrain({ config }) {
+  if (running) {
+    post({ type: 'error', message: 'A run is already in progress.' });
+    return;
+  }
+  if (!lab) {
+    post({ type: 'error', message: 'The compute backend is not ready.' });
+    return;
+  }
+  running = true;
+  stopRequested = false;
+  try {
+    await ensureMnist();
+    if (stopRequested) {
+      status('stopped before training');
+      post({ type: 'done' });
+      return;
+    }
+    status('building the network');
+    trained = false;
+    const info = plain(await lab.start(config));
+    const stepsPerEpoch = Math.max(1, Number(info?.stepsPerEpoch) || 1);
+    const epochs = Math.max(1, Number(config?.epochs) || 1);
+    trained = true; // from here on lab.finish has a state to quantize
+
+    let k = 1; // steps per lab.train call, adapted to TARGET_CALL_MS
+    let step = 0; // global step index of the next loss
+    let inEpoch = 0;
+    let epoch = 0;
+    let idle = 0;
+    status(`training, epoch 1 of ${epochs}`);
+    post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
+    for (;;) {
+      const t0 = performance.now();
+      const r = await lab.train(k);
+      const dt = performance.now() - t0;
+      const steps = Number(r?.steps) || 0;
+      if (steps > 0) {
+        const values = new Float32Array(r.losses); // a copy, never a view into wasm memory
+        post({ type: 'losses', firstStep: step, values }, [values.buffer]);
+        step += steps;
+        inEpoch += steps;
+        idle = 0;
+        // Adapt the number of steps per call: grow at most 4x at a time, shrink at once.
+        const perStep = dt / steps;
+        const want = Math.round(TARGET_CALL_MS / Math.max(perStep, 0.01));
+        k = Math.max(1, Math.min(want, k * 4, stepsPerEpoch));
+      } else if (!r?.epochDone && ++idle > 3) {
+        throw new Error('Training made no progress (lab.train returned no steps).');
+      }
+      post({ type: 'progress', phase: 'epoch', done: Math.min(inEpoch, stepsPerEpoch), total: stepsPerEpoch });
+
+      if (r?.epochDone) {
+        epoch += 1;
+        status(`evaluating epoch ${epoch} of ${epochs}`);
+        post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
+        const e = plain(await lab.endEpoch(evalProgress));
+        post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
+        post({ type: 'epoch', ...e });
+        inEpoch = 0;
+        if (epoch >= epochs || stopRequested) break;
+        status(`training, epoch ${epoch + 1} of ${epochs}`);
+        post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
+      }
+      if (stopRequested) break;
+      await yieldToEventLoop(); // lets a `stop` message in
+      if (stopRequested) break;
+    }
+    status(stopRequested ? 'stopped; quantizing the trained state' : 'quantizing');
+    await sendResult(config);
+  } catch (e) {
+    post({ type: 'error', message: errText(e) });
+  } finally {
+    running = false;
+    stopRequested = false;
+  }
+}
+
+/** Forwards the evaluation's progress (images done, images in all) to the page. */
+function evalProgress(done, total) {
+  post({ type: 'progress', phase: 'eval', done, total });
+}
+
+async function sendResult(config) {
+  post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
+  const result = plain(await lab.finish(config, evalProgress));
+  post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
+  if (typeof result?.report === 'string') {
+    try { result.report = JSON.parse(result.report); } catch { /* keep the text */ }
+  }
+  const agq = new Uint8Array(lab.agqBytes()); // a copy we can transfer
+  post({ type: 'result', ...result, agq }, [agq.buffer]);
+  post({ type: 'done' });
+}
+
+async function onRequantize({ config }) {
+  if (running) {
+    post({ type: 'error', message: 'Wait for the run to finish before re-quantizing.' });
+    return;
+  }
+  if (!lab || !trained) {
+    post({ type: 'error', message: 'Train a network first; re-quantizing works on a trained network.' });
+    return;
+  }
+  running = true;
+  try {
+    status('re-quantizing');
+    await sendResult(config);
+  } catch (e) {
+    post({ type: 'error', message: errText(e) });
+  } finally {
+    running = false;
+  }
+}
