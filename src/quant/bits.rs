@@ -34,6 +34,25 @@ impl BitWriter {
         }
     }
 
+    /// Writes every `(value, n)` field in order, as [`BitWriter::write`] would (`n <= 32`),
+    /// with the writer's state in registers (the encoder's hot loop).
+    #[inline]
+    pub fn write_all(&mut self, fields: impl IntoIterator<Item = (u64, u32)>) {
+        let (mut acc, mut nacc, mut bits) = (self.acc, self.nacc, self.bits);
+        let buf = &mut self.buf;
+        for (value, n) in fields {
+            debug_assert!(n <= 32);
+            acc = (acc << n) | (value & ((1u64 << n) - 1));
+            nacc += n;
+            bits += n as u64;
+            if nacc >= 32 {
+                nacc -= 32;
+                buf.extend_from_slice(&((acc >> nacc) as u32).to_be_bytes());
+            }
+        }
+        (self.acc, self.nacc, self.bits) = (acc, nacc, bits);
+    }
+
     /// Number of bits written so far (not counting the initial buffer).
     pub fn bits_written(&self) -> u64 {
         self.bits
@@ -119,6 +138,13 @@ mod tests {
             w.write(v, n);
         }
         let total: u32 = fields.iter().map(|f| f.1).sum();
+        let mut w2 = BitWriter::default();
+        w2.write_all(fields.iter().copied());
+        assert_eq!(w2.finish(), {
+            let mut w3 = BitWriter::default();
+            fields.iter().for_each(|&(v, n)| w3.write(v, n));
+            w3.finish()
+        });
         assert_eq!(w.bits_written(), total as u64);
         let bytes = w.finish();
         assert_eq!(bytes.len(), (total as usize).div_ceil(8));

@@ -6,8 +6,8 @@
 //! `encode(decode(b)?) == b`), and returns a typed [`CodecError`] for anything else.
 
 use super::bits::{BitReader, BitWriter, EndOfInput};
-use super::csr::{field_bits, tensor_bits};
-use super::fixed_point::{FLOAT_WIDTH, code_range, is_valid_width};
+use super::csr::{bits_from_counts, field_bits};
+use super::fixed_point::{FLOAT_WIDTH, code_range};
 use super::model::{QuantModel, QuantTensor};
 use super::tensor::{cols_of, rows_of};
 
@@ -117,7 +117,8 @@ pub fn header_len(model: &QuantModel) -> usize {
     n
 }
 
-fn check_tensor(i: usize, t: &QuantTensor) -> Result<(), CodecError> {
+/// Check the canonical form of a tensor; returns its values per width.
+fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
     let bad = |reason| Err(CodecError::InvalidModel { tensor: i, reason });
     let n: Option<usize> = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if n != Some(t.widths.len()) || t.codes.len() != t.widths.len() {
@@ -129,35 +130,40 @@ fn check_tensor(i: usize, t: &QuantTensor) -> Result<(), CodecError> {
     if t.rows() > u32::MAX as usize || t.cols() > u32::MAX as usize || t.widths.len() >= u32::MAX as usize {
         return bad("rows, cols or size of 2^32 or more");
     }
-    let mut used = [false; 33];
-    for (&w, &k) in t.widths.iter().zip(&t.codes) {
-        if !is_valid_width(w) {
-            return bad("width not 0, 2..=16 or 32");
-        }
-        let ok = match w {
-            0 => k == 0,
-            FLOAT_WIDTH => k & 0x7fff_ffff != 0,
-            _ => k != 0 && (code_range(w).0..=code_range(w).1).contains(&k),
-        };
-        if !ok {
-            return bad("code zero where stored, nonzero where pruned, or out of range");
-        }
-        used[w as usize] = true;
+    // per width byte: code range (empty for invalid widths) and the bits that make a code nonzero
+    let (mut lo, mut hi, mut mask) = ([1i64; 256], [0i64; 256], [-1i32; 256]);
+    (lo[0], hi[0]) = (0, 0);
+    for w in 2..=16u8 {
+        let (l, h) = code_range(w);
+        (lo[w as usize], hi[w as usize]) = (l as i64, h as i64);
     }
-    let want: Vec<u8> = (1..=32u8).filter(|&w| used[w as usize]).collect();
+    (lo[32], hi[32], mask[32]) = (i32::MIN as i64, i32::MAX as i64, 0x7fff_ffff);
+    let mut ok = true;
+    let mut count = [0u64; 33];
+    for (&w, &k) in t.widths.iter().zip(&t.codes) {
+        let wi = w as usize;
+        let stored_iff_nonzero = (w == 0) == (k & mask[wi] == 0);
+        ok &= (k as i64 >= lo[wi]) & (k as i64 <= hi[wi]) & stored_iff_nonzero;
+        count[wi.min(32)] += 1;
+    }
+    if !ok {
+        return bad("invalid width, code out of range, zero where stored or nonzero where pruned");
+    }
+    let want: Vec<u8> = (1..=32u8).filter(|&w| count[w as usize] > 0).collect();
     if t.fracs.iter().map(|f| f.0).ne(want.iter().copied()) {
         return bad("fracs do not list exactly the stored widths, ascending");
     }
     if t.fracs.iter().any(|&(w, f)| w == FLOAT_WIDTH && f != 0) {
         return bad("width 32 with a nonzero fractional length");
     }
-    Ok(())
+    Ok(count)
 }
 
 /// Write `model` as an `.agq` file.
 pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
+    let mut bits = 0u64;
     for (i, t) in model.tensors.iter().enumerate() {
-        check_tensor(i, t)?;
+        bits += bits_from_counts(t.rows() as u64, t.cols() as u64, &check_tensor(i, t)?).total();
     }
     if model.net.len() > 255 || model.tensors.len() > u16::MAX as usize {
         return Err(CodecError::InvalidModel { tensor: 0, reason: "net name over 255 bytes or too many tensors" });
@@ -183,7 +189,6 @@ pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
         put_varint(&mut head, t.nnz() as u64);
     }
     debug_assert_eq!(head.len(), hlen);
-    let bits: u64 = model.tensors.iter().map(|t| tensor_bits(t).0.total()).sum();
     let mut w = BitWriter::with_buffer(head);
     w.reserve_bits(bits);
     for t in &model.tensors {
@@ -226,11 +231,11 @@ fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
             pre[width as usize] = (tag[width as usize] as u64) << width;
         }
         for (row_w, row_k) in t.widths.chunks(cols).zip(t.codes.chunks(cols)) {
-            for (c, (&width, &k)) in row_w.iter().zip(row_k).enumerate() {
+            w.write_all(row_w.iter().zip(row_k).enumerate().map(|(c, (&width, &k))| {
                 let wi = width as usize;
-                let word = ((c as u64) << (tb + width as u32)) | pre[wi] | (k as u32 as u64 & ((1u64 << width) - 1));
-                w.write(word, len[wi]);
-            }
+                let value = k as u32 as u64 & ((1u64 << width) - 1);
+                (((c as u64) << (tb + width as u32)) | pre[wi] | value, len[wi])
+            }));
         }
         return;
     }

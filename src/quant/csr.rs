@@ -21,25 +21,34 @@ pub fn field_bits(cols: u64, distinct_widths: u64, nnz: u64) -> (u32, u32, u32) 
     (ceil_log2(cols), ceil_log2(distinct_widths), ceil_log2(nnz + 1))
 }
 
-/// Bits of one tensor, and its per-width counts (index = width, 0..=32).
-pub fn tensor_bits(t: &QuantTensor) -> (TensorBits, [u64; 33]) {
+/// Values per width (index = width, 0..=32; widths above 32 are counted as 32).
+pub fn width_counts(widths: &[u8]) -> [u64; 33] {
     let mut count = [0u64; 33];
-    for &w in &t.widths {
+    for &w in widths {
         count[(w as usize).min(32)] += 1;
     }
+    count
+}
+
+/// Bits of a `rows x cols` tensor with `count[w]` values of width `w`.
+pub fn bits_from_counts(rows: u64, cols: u64, count: &[u64; 33]) -> TensorBits {
     let nnz: u64 = count[1..].iter().sum();
     let distinct = count[1..].iter().filter(|&&c| c > 0).count() as u64;
-    let values = (1..=32).map(|w| w as u64 * count[w]).sum();
-    let (ib, tb, pb) = field_bits(t.cols() as u64, distinct, nnz);
-    let bits = TensorBits {
-        values,
+    let (ib, tb, pb) = field_bits(cols, distinct, nnz);
+    TensorBits {
+        values: (1..=32).map(|w| w as u64 * count[w]).sum(),
         indices: nnz * ib as u64,
         tags: nnz * tb as u64,
-        row_ptr: (t.rows() as u64 + 1) * pb as u64,
+        row_ptr: (rows + 1) * pb as u64,
         meta: 13 * distinct,
         header: 64,
-    };
-    (bits, count)
+    }
+}
+
+/// Bits of one tensor, and its per-width counts (index = width, 0..=32).
+pub fn tensor_bits(t: &QuantTensor) -> (TensorBits, [u64; 33]) {
+    let count = width_counts(&t.widths);
+    (bits_from_counts(t.rows() as u64, t.cols() as u64, &count), count)
 }
 
 /// The storage report of `model` (`bytes` is the size [`super::codec::encode`] writes).

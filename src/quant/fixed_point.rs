@@ -65,20 +65,23 @@ pub fn quantize_code(w: f32, width: u8, frac: i8) -> i32 {
     match width {
         0 => 0,
         FLOAT_WIDTH => w.to_bits() as i32,
-        _ => quantize_scaled(w, pow2(frac as i32), code_range(width)),
+        _ => {
+            let (lo, hi) = code_range(width);
+            quantize_scaled(w, pow2(frac as i32), lo as f64, hi as f64)
+        }
     }
 }
 
-/// Fixed-point code with a precomputed `scale = 2^frac` and `range = code_range(width)`.
+/// Fixed-point code with a precomputed `scale = 2^frac` and code range `[lo, hi]` (as f64).
+/// `scale = 0, lo = hi = 0` gives 0 (width 0).
 #[inline]
-pub fn quantize_scaled(w: f32, scale: f64, (lo, hi): (i32, i32)) -> i32 {
-    // Exact: w has 24 significant bits, scale is a power of two.
-    let x = (w as f64 * scale).clamp(lo as f64 - 1.0, hi as f64 + 1.0);
-    // |x| + 0.5 is exact here (|x| <= 2^16 with at most 24 significant bits below it,
-    // or |x| < 0.25 where the sum cannot reach 1), so truncation = round half away.
-    let k = (x.abs() + 0.5) as i32; // NaN -> 0
-    let k = if x < 0.0 { -k } else { k };
-    k.clamp(lo, hi)
+pub fn quantize_scaled(w: f32, scale: f64, lo: f64, hi: f64) -> i32 {
+    // Exact: w has 24 significant bits, scale is a power of two. NaN (also inf * 0) -> 0.
+    let y = w as f64 * scale;
+    let y = if y.is_nan() { 0.0 } else { y.max(lo).min(hi) };
+    // Round half away from zero: |y| + 0.5 is exact in f64 (|y| <= 2^15 with at most 24
+    // significant bits, or |y| < 2^-29 far from a tie), and `as` truncates toward zero.
+    (y.abs() + 0.5).copysign(y) as i32
 }
 
 /// Value of code `k` at fractional length `frac`: `k * 2^-frac` (exact for `|k| <= 2^16`,

@@ -1,6 +1,6 @@
 //! A quantized network: per tensor the effective width and code of every value.
 
-use super::fixed_point::{self, FLOAT_WIDTH, code_range, frac_len, pow2};
+use super::fixed_point::{self, FLOAT_WIDTH, code_range, frac_len, pow2, quantize_scaled};
 use super::tensor::{ParamTensor, cols_of, rows_of};
 
 /// One quantized tensor. Canonical form (what [`quantize_model`] and the decoder produce):
@@ -100,15 +100,30 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
     for w in (0..=255u8).filter(|&w| fixed_point::is_valid_width(w)) {
         valid[w as usize] = true;
     }
-    if let Some(&w) = widths.iter().find(|&&w| !valid[w as usize]) {
+    // largest finite |w| per width byte; 4 interleaved tables break the store->load chain
+    let mut maxes = [[0f32; 256]; 4];
+    let mut invalid = false;
+    let mut update = |j: usize, w: u8, x: f32| {
+        let a = x.abs();
+        let m = &mut maxes[j][w as usize];
+        *m = if a < f32::INFINITY && a > *m { a } else { *m };
+        invalid |= !valid[w as usize];
+    };
+    let (wc, xc) = (widths.chunks_exact(4), p.weight.chunks_exact(4));
+    let (wr, xr) = (wc.remainder(), xc.remainder());
+    for (w4, x4) in wc.zip(xc) {
+        for j in 0..4 {
+            update(j, w4[j], x4[j]);
+        }
+    }
+    for (&w, &x) in wr.iter().zip(xr) {
+        update(0, w, x);
+    }
+    if invalid {
+        let w = widths.iter().find(|&&w| !valid[w as usize]).unwrap();
         panic!("invalid width {w}");
     }
-    let mut max_abs = [0f32; 33];
-    for (&w, &x) in widths.iter().zip(&p.weight) {
-        let a = x.abs();
-        let m = &mut max_abs[w as usize];
-        *m = if a.is_finite() && a > *m { a } else { *m };
-    }
+    let max_abs: Vec<f32> = (0..33).map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w]))).collect();
     // per width: (scale 2^f, lo, hi) in f64; width 0 has scale 0 and range [0, 0]
     let mut tab = [(0f64, 0f64, 0f64); 33];
     let mut frac = [0i8; 33];
@@ -125,19 +140,12 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
                 return if x == 0.0 { 0 } else { x.to_bits() as i32 };
             }
             let (scale, lo, hi) = tab[w as usize];
-            // exact product (24-bit significand times a power of two); NaN (also inf * 0) -> 0
-            let y = x as f64 * scale;
-            let y = if y.is_nan() { 0.0 } else { y.max(lo).min(hi) };
-            // round half away from zero: |y| + 0.5 is exact in f64 here, `as` truncates
-            (y.abs() + 0.5).copysign(y) as i32
+            quantize_scaled(x, scale, lo, hi)
         })
         .collect();
     let out_w: Vec<u8> = widths.iter().zip(&codes).map(|(&w, &k)| if k == 0 { 0 } else { w }).collect();
-    let mut used = [false; 33];
-    for &w in &out_w {
-        used[w as usize] = true;
-    }
-    let fracs = (1..=32u8).filter(|&w| used[w as usize]).map(|w| (w, frac[w as usize])).collect();
+    let used = out_w.iter().fold(0u64, |u, &w| u | 1 << w);
+    let fracs = (1..=32u8).filter(|&w| used >> w & 1 == 1).map(|w| (w, frac[w as usize])).collect();
     QuantTensor { name: p.name.clone(), shape: p.shape.clone(), widths: out_w, fracs, codes }
 }
 
