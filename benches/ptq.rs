@@ -69,6 +69,8 @@ fn bench(c: &mut Criterion) {
     let m = quantize_model("vgg16", &params, &w);
     g.bench_function("ptq_widths", |b| b.iter(|| ptq_widths(black_box(&imp), &method, &widths)));
     g.bench_function("quantize_model", |b| b.iter(|| quantize_model("vgg16", black_box(&params), &w)));
+    let kmeans = ClusterMethod::KMeans { k: 4 };
+    g.bench_function("cluster_kmeans4", |b| b.iter(|| agq::quant::cluster(black_box(&imp), &kmeans)));
     g.bench_function("account", |b| b.iter(|| account(black_box(&m))));
     g.bench_function("encode", |b| b.iter(|| encode(black_box(&m)).unwrap()));
     g.finish();

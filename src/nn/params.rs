@@ -166,6 +166,7 @@ pub async fn read_params<M: Module>(module: &M) -> Result<Vec<Vec<f32>>, String>
 }
 
 /// Replaces parameter `i` by `f(i, native_flat_value)`, keeping ids and gradient tracking.
+/// `f` works on tensors without autodiff (on the inner device).
 pub struct MapParams<F: FnMut(usize, Tensor<1>) -> Tensor<1>> {
     index: usize,
     f: F,
@@ -179,9 +180,11 @@ impl<F: FnMut(usize, Tensor<1>) -> Tensor<1>> ModuleMapper for MapParams<F> {
         param.map(|tensor| {
             let dims = tensor.dims();
             let tracked = tensor.is_require_grad();
+            let autodiff = tensor.is_autodiff();
             let n: usize = dims.iter().product();
-            let flat = f(i, tensor.detach().reshape([n]));
-            flat.reshape(dims).set_require_grad(tracked)
+            let out = f(i, tensor.inner().reshape([n])).reshape(dims);
+            let out = if autodiff { out.autodiff() } else { out };
+            out.set_require_grad(tracked)
         })
     }
 }

@@ -57,7 +57,10 @@ pub struct TrainSettings {
 /// A training run in progress.
 pub struct Trainer {
     settings: TrainSettings,
+    /// The autodiff device training runs on.
     device: Device,
+    /// The same device without autodiff (constraints and parameter writes live there).
+    inner_device: Device,
     model: Model,
     optim: ModuleOptimizer,
     infos: Vec<ParamInfo>,
@@ -77,6 +80,7 @@ pub struct Trainer {
 impl Trainer {
     /// A fresh network on `device` (an autodiff device is made from it) to train on `train`.
     pub fn new(settings: TrainSettings, train: Dataset, device: &Device) -> Self {
+        let inner_device = device.clone();
         let device = device.clone().autodiff();
         device.seed(settings.seed);
         let model = Model::new(settings.net, &device);
@@ -93,6 +97,7 @@ impl Trainer {
         Self {
             settings,
             device,
+            inner_device,
             model,
             optim,
             infos,
@@ -209,10 +214,10 @@ impl Trainer {
                 continue;
             }
             let constraint = match mode {
-                ItqMode::Freeze => Constraint::freeze(info.to_native(&mask), info.to_native(&quantized[i]), &self.device),
+                ItqMode::Freeze => Constraint::freeze(info.to_native(&mask), info.to_native(&quantized[i]), &self.inner_device),
                 ItqMode::Project => {
                     let (scale, lo, hi) = grid_of(&params[i].weight, widths);
-                    Constraint::project(info.to_native(&mask), info.to_native(&scale), info.to_native(&lo), info.to_native(&hi), &self.device)
+                    Constraint::project(info.to_native(&mask), info.to_native(&scale), info.to_native(&lo), info.to_native(&hi), &self.inner_device)
                 }
             };
             out.push(Some(constraint));

@@ -283,7 +283,7 @@ fn optimal_segments(bins: &[(f64, f64, f64)], k: usize) -> Vec<usize> {
     };
     let mut prev: Vec<f64> = (0..=m).map(|j| if j == 0 { 0.0 } else { cost(0, j) }).collect();
     let mut arg = vec![vec![0usize; m + 1]; k];
-    for l in 1..k {
+    for (l, arg_l) in arg.iter_mut().enumerate().skip(1) {
         let mut cur = vec![f64::INFINITY; m + 1];
         // segments l+1: cur[j] = min_{l <= i < j} prev[i] + cost(i, j), for j in l+1..=m
         let mut stack = vec![(l + 1, m, l, m - 1)];
@@ -293,14 +293,14 @@ fn optimal_segments(bins: &[(f64, f64, f64)], k: usize) -> Vec<usize> {
             }
             let j = (jlo + jhi) / 2;
             let (mut best, mut bi) = (f64::INFINITY, olo);
-            for i in olo..=ohi.min(j - 1) {
-                let v = prev[i] + cost(i, j);
+            for (i, &p) in prev.iter().enumerate().take(ohi.min(j - 1) + 1).skip(olo) {
+                let v = p + cost(i, j);
                 if v < best {
                     (best, bi) = (v, i);
                 }
             }
             cur[j] = best;
-            arg[l][j] = bi;
+            arg_l[j] = bi;
             stack.push((jlo, j - 1, olo, bi));
             stack.push((j + 1, jhi, bi, ohi));
         }
@@ -416,6 +416,41 @@ mod tests {
         let c = cluster(&imp, &ClusterMethod::KMeans { k: 3 });
         assert_eq!(c.counts, vec![50, 30, 20]);
         assert_eq!(c.thresholds, vec![1e-4, 1.0]);
+    }
+
+    #[test]
+    fn the_segment_dp_finds_the_brute_force_optimum() {
+        let mut g = crate::quant::importance::SplitMix64(11);
+        for _ in 0..50 {
+            let mut xs: Vec<f64> = (0..7).map(|_| g.next_f32() as f64 * 10.0).collect();
+            xs.sort_by(f64::total_cmp); // bins come in ascending x
+            let bins: Vec<(f64, f64, f64)> = xs
+                .iter()
+                .map(|&x| {
+                    let c = 1.0 + (g.next_u64() % 4) as f64;
+                    (c, c * x, c * x * x)
+                })
+                .collect();
+            let sse = |starts: &[usize]| {
+                let mut ends = starts[1..].to_vec();
+                ends.push(bins.len());
+                starts.iter().zip(&ends).map(|(&a, &b)| {
+                    let (c, s, q) = bins[a..b].iter().fold((0.0, 0.0, 0.0), |t, x| (t.0 + x.0, t.1 + x.1, t.2 + x.2));
+                    q - s * s / c
+                }).sum::<f64>()
+            };
+            for k in 1..=3usize {
+                let mut best = f64::INFINITY;
+                for a in 1..bins.len() {
+                    for b in a + 1..bins.len() {
+                        let starts: Vec<usize> = [0, a, b][..k].to_vec();
+                        best = best.min(sse(&starts));
+                    }
+                }
+                let got = sse(&optimal_segments(&bins, k));
+                assert!(got <= best + 1e-9, "k={k}: {got} > {best}");
+            }
+        }
     }
 
     #[test]

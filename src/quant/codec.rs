@@ -449,6 +449,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_format_md_is_what_encode_writes() {
+        let p = ParamTensor::new("b", vec![3], vec![1.0, 0.0, -0.5]);
+        let m = quantize_model("x", &[p], &[4, 4, 4]);
+        let want: Vec<u8> = vec![
+            0x41, 0x47, 0x51, 0x31, 0x01, 0x01, 0x78, 0x01, 0x00, 0x01, 0x62, 0x01, 0x03, 0x01, 0x02, // header
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x20, 0x11, 0x09, 0x70, // bitstream
+        ];
+        assert_eq!(encode(&m).unwrap(), want);
+        assert_eq!(account(&m).total_bits, 93);
+    }
+
+    #[test]
     fn the_file_starts_with_the_magic_and_version() {
         assert_eq!(&encode(&model()).unwrap()[..5], b"AGQ1\x01");
     }

@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn float_width_keeps_the_value_bit_for_bit() {
         let p = tensor(vec![0.123_456_79, -7e-20]);
-        let m = quantize_model("n", &[p.clone()], &[32, 32]);
+        let m = quantize_model("n", std::slice::from_ref(&p), &[32, 32]);
         assert_eq!(m.dequantized()[0], p.weight);
         assert_eq!(m.tensors[0].fracs, vec![(32, 0)]);
     }

@@ -1,0 +1,126 @@
+//! Native tests of the burn layer on burn's CPU backend: parameter counts, the loss falls,
+//! accumulated importances are non-negative and only grow, frozen weights stay fixed.
+#![cfg(feature = "cpu")]
+
+use agq::data::{Dataset, mnist};
+use agq::nn::models::{Model, NetKind};
+use agq::nn::params::{param_infos, read_params};
+use agq::nn::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
+use agq::quant::itq::ItqMode;
+use burn::tensor::Device;
+
+fn mnist_test_set() -> Dataset {
+    let images = std::fs::read("www/data/mnist/t10k-images-idx3-ubyte.gz").expect("committed MNIST");
+    let labels = std::fs::read("www/data/mnist/t10k-labels-idx1-ubyte.gz").expect("committed MNIST");
+    mnist::load(&images, &labels).expect("MNIST parses")
+}
+
+fn settings(net: NetKind, itq: Option<ItqSettings>) -> TrainSettings {
+    TrainSettings { net, batch: 64, lr: 0.01, optimizer: OptimizerKind::Sgd { momentum: 0.9 }, seed: 7, itq }
+}
+
+fn param_count(kind: NetKind) -> usize {
+    param_infos(&Model::new(kind, &Device::flex())).iter().map(|i| i.len()).sum()
+}
+
+#[test]
+fn lenet300_has_266610_parameters() {
+    assert_eq!(param_count(NetKind::LeNet300), 266_610);
+}
+
+#[test]
+fn lenet5_has_431080_parameters() {
+    assert_eq!(param_count(NetKind::LeNet5), 431_080);
+}
+
+#[test]
+fn parameters_are_read_output_major_with_their_names() {
+    let infos = param_infos(&Model::new(NetKind::LeNet5, &Device::flex()));
+    let names: Vec<(&str, Vec<usize>)> = infos.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect();
+    assert_eq!(names, vec![
+        ("conv1.weight", vec![20, 1, 5, 5]), ("conv1.bias", vec![20]),
+        ("conv2.weight", vec![50, 20, 5, 5]), ("conv2.bias", vec![50]),
+        ("fc1.weight", vec![500, 800]), ("fc1.bias", vec![500]),
+        ("fc2.weight", vec![10, 500]), ("fc2.bias", vec![10]),
+    ]);
+}
+
+#[test]
+fn the_loss_falls_on_2000_mnist_images() {
+    let mut data = mnist_test_set();
+    data.truncate(2000);
+    let mut trainer = Trainer::new(settings(NetKind::LeNet300, None), data, &Device::flex());
+    trainer.train_steps(usize::MAX);
+    let first = pollster::block_on(trainer.take_losses()).unwrap();
+    pollster::block_on(trainer.end_epoch()).unwrap();
+    trainer.train_steps(usize::MAX);
+    let second = pollster::block_on(trainer.take_losses()).unwrap();
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    assert_eq!(first.len(), 32);
+    assert!(mean(&first[..8]) > 1.5, "starts near ln(10): {first:?}");
+    assert!(mean(&second) < 0.5 * mean(&first[..8]), "{} -> {}", mean(&first[..8]), mean(&second));
+}
+
+#[test]
+fn accumulated_importances_are_non_negative_and_only_grow() {
+    let mut data = mnist_test_set();
+    data.truncate(640);
+    let mut trainer = Trainer::new(settings(NetKind::LeNet5, None), data, &Device::flex());
+    let mut previous: Option<Vec<f32>> = None;
+    for _ in 0..3 {
+        trainer.train_steps(2);
+        let params = pollster::block_on(trainer.snapshot()).unwrap();
+        let now: Vec<f32> = params.iter().flat_map(|p| p.importance.clone()).collect();
+        assert!(now.iter().all(|g| *g >= 0.0 && g.is_finite()));
+        if let Some(before) = &previous {
+            assert!(now.iter().zip(before).all(|(a, b)| a >= b), "an importance decreased");
+            assert!(now.iter().zip(before).any(|(a, b)| a > b), "no importance grew");
+        }
+        previous = Some(now);
+    }
+}
+
+#[test]
+fn frozen_weights_stay_bit_identical_through_training() {
+    let mut data = mnist_test_set();
+    data.truncate(1280);
+    let itq = ItqSettings { split: 0.9, warmup: 0, schedule: vec![4], mode: ItqMode::Freeze };
+    let mut trainer = Trainer::new(settings(NetKind::LeNet300, Some(itq)), data, &Device::flex());
+    trainer.train_steps(usize::MAX);
+    assert!(pollster::block_on(trainer.end_epoch()).unwrap(), "the ITQ step ran");
+    let frozen_at = pollster::block_on(read_params(trainer.model())).unwrap();
+    let widths: Vec<Vec<u8>> = trainer.widths().to_vec();
+    let low: usize = widths.iter().flatten().filter(|w| **w == 4).count();
+    assert_eq!(low, (0.9f64 * 266_610.0).ceil() as usize);
+    trainer.train_steps(10);
+    let later = pollster::block_on(read_params(trainer.model())).unwrap();
+    let mut moved_float = 0;
+    for ((before, after), w) in frozen_at.iter().zip(&later).zip(&widths) {
+        for ((b, a), width) in before.iter().zip(after).zip(w) {
+            if *width < 32 {
+                assert_eq!(b.to_bits(), a.to_bits(), "a frozen weight changed");
+            } else if b != a {
+                moved_float += 1;
+            }
+        }
+    }
+    assert!(moved_float > 1000, "float weights keep training ({moved_float} moved)");
+}
+
+#[test]
+fn projected_weights_stay_on_their_grid() {
+    let mut data = mnist_test_set();
+    data.truncate(640);
+    let itq = ItqSettings { split: 0.9, warmup: 0, schedule: vec![4], mode: ItqMode::Project };
+    let mut trainer = Trainer::new(settings(NetKind::LeNet300, Some(itq)), data, &Device::flex());
+    trainer.train_steps(usize::MAX);
+    pollster::block_on(trainer.end_epoch()).unwrap();
+    trainer.train_steps(5);
+    let params = pollster::block_on(trainer.snapshot()).unwrap();
+    for p in &params {
+        let widths = p.width.as_ref().unwrap();
+        let values: std::collections::BTreeSet<u32> =
+            p.weight.iter().zip(widths).filter(|(_, w)| **w == 4).map(|(v, _)| v.to_bits()).collect();
+        assert!(values.len() <= 16, "{}: {} distinct 4-bit values", p.name, values.len());
+    }
+}
