@@ -25,7 +25,11 @@ fn weight() -> impl Strategy<Value = f32> {
 
 /// Random tensors (0..=3 dims of 0..6) with a random valid width per value.
 fn params_and_widths(finite: bool) -> impl Strategy<Value = (Vec<ParamTensor>, Vec<u8>)> {
-    let w = if finite { (-100.0f32..100.0).boxed() } else { weight().boxed() };
+    let w = if finite {
+        (-100.0f32..100.0).boxed()
+    } else {
+        weight().boxed()
+    };
     prop::collection::vec(prop::collection::vec(0usize..6, 0..=3), 1..5)
         .prop_flat_map(move |shapes| {
             let n: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
@@ -56,14 +60,18 @@ fn model() -> impl Strategy<Value = QuantModel> {
 
 fn cluster_method() -> impl Strategy<Value = ClusterMethod> {
     prop_oneof![
-        prop::collection::btree_set(1u32..1000, 0..5)
-            .prop_map(|s| ClusterMethod::Quantile(s.into_iter().map(|x| x as f64 / 1000.0).collect())),
+        prop::collection::btree_set(1u32..1000, 0..5).prop_map(|s| ClusterMethod::Quantile(
+            s.into_iter().map(|x| x as f64 / 1000.0).collect()
+        )),
         (1usize..6).prop_map(|k| ClusterMethod::KMeans { k }),
     ]
 }
 
 fn importance(n: usize) -> impl Strategy<Value = Vec<f32>> {
-    prop::collection::vec(prop_oneof![0.0f32..1.0, (0u8..4).prop_map(|x| x as f32), Just(0.0)], n)
+    prop::collection::vec(
+        prop_oneof![0.0f32..1.0, (0u8..4).prop_map(|x| x as f32), Just(0.0)],
+        n,
+    )
 }
 
 proptest! {
@@ -189,28 +197,60 @@ fn bad_setting() -> impl Strategy<Value = (QuantSettings, SettingsError)> {
         widths,
     };
     prop_oneof![
-        (1usize..6, 0usize..6).prop_filter("count differs", |(k, n)| k != n).prop_map(move |(k, n)| (
-            base(ClusterMethod::KMeans { k }, WIDTHS[..n].to_vec()),
-            SettingsError::WidthCount { widths: n, clusters: k }
-        )),
-        (2usize..6, 1usize..6).prop_filter("inside", |(k, at)| at < k).prop_map(move |(k, at)| {
-            let mut w = WIDTHS[..k].to_vec();
-            w[at] = w[at - 1];
-            (base(ClusterMethod::KMeans { k }, w), SettingsError::WidthsNotIncreasing { at })
-        }),
+        (1usize..6, 0usize..6)
+            .prop_filter("count differs", |(k, n)| k != n)
+            .prop_map(move |(k, n)| (
+                base(ClusterMethod::KMeans { k }, WIDTHS[..n].to_vec()),
+                SettingsError::WidthCount {
+                    widths: n,
+                    clusters: k
+                }
+            )),
+        (2usize..6, 1usize..6)
+            .prop_filter("inside", |(k, at)| at < k)
+            .prop_map(move |(k, at)| {
+                let mut w = WIDTHS[..k].to_vec();
+                w[at] = w[at - 1];
+                (
+                    base(ClusterMethod::KMeans { k }, w),
+                    SettingsError::WidthsNotIncreasing { at },
+                )
+            }),
         prop::sample::select(vec![1u8, 17, 20, 31, 33, 64, 255]).prop_map(move |bad| {
-            (base(ClusterMethod::KMeans { k: 2 }, vec![0, bad]), SettingsError::UnknownWidth(bad))
+            (
+                base(ClusterMethod::KMeans { k: 2 }, vec![0, bad]),
+                SettingsError::UnknownWidth(bad),
+            )
         }),
         (1usize..4).prop_map(move |at| {
             let mut fr: Vec<f64> = (1..=4).map(|i| i as f64 / 5.0).collect();
             fr[at] = fr[at - 1];
-            (base(ClusterMethod::Quantile(fr), WIDTHS[..5].to_vec()), SettingsError::FractionsNotIncreasing { at })
+            (
+                base(ClusterMethod::Quantile(fr), WIDTHS[..5].to_vec()),
+                SettingsError::FractionsNotIncreasing { at },
+            )
         }),
-        prop_oneof![Just(0.0f64), Just(1.0), Just(-0.5), Just(1.5), Just(f64::INFINITY)].prop_map(move |x| {
-            (base(ClusterMethod::Quantile(vec![x]), vec![0, 8]), SettingsError::FractionOutOfRange(x))
+        prop_oneof![
+            Just(0.0f64),
+            Just(1.0),
+            Just(-0.5),
+            Just(1.5),
+            Just(f64::INFINITY)
+        ]
+        .prop_map(move |x| {
+            (
+                base(ClusterMethod::Quantile(vec![x]), vec![0, 8]),
+                SettingsError::FractionOutOfRange(x),
+            )
         }),
-        Just((base(ClusterMethod::KMeans { k: 0 }, vec![]), SettingsError::NoClusters)),
-        (18usize..300).prop_map(move |k| (base(ClusterMethod::KMeans { k }, vec![0]), SettingsError::TooManyClusters(k))),
+        Just((
+            base(ClusterMethod::KMeans { k: 0 }, vec![]),
+            SettingsError::NoClusters
+        )),
+        (18usize..300).prop_map(move |k| (
+            base(ClusterMethod::KMeans { k }, vec![0]),
+            SettingsError::TooManyClusters(k)
+        )),
     ]
 }
 

@@ -15,7 +15,12 @@ pub struct BitWriter {
 impl BitWriter {
     /// A writer that appends after the bytes of `buf` (which stay untouched).
     pub fn with_buffer(buf: Vec<u8>) -> Self {
-        BitWriter { buf, acc: 0, nacc: 0, bits: 0 }
+        BitWriter {
+            buf,
+            acc: 0,
+            nacc: 0,
+            bits: 0,
+        }
     }
 
     /// Writes the low `n` bits of `value` (`n <= 32`; extra high bits are ignored).
@@ -133,7 +138,14 @@ mod tests {
     #[test]
     fn fields_read_back_in_the_order_written() {
         let mut w = BitWriter::default();
-        let fields = [(5u64, 3u32), (0, 0), (0xdead_beef, 32), (1, 1), (0x1fff, 13), (7, 33 - 30)];
+        let fields = [
+            (5u64, 3u32),
+            (0, 0),
+            (0xdead_beef, 32),
+            (1, 1),
+            (0x1fff, 13),
+            (7, 33 - 30),
+        ];
         for &(v, n) in &fields {
             w.write(v, n);
         }

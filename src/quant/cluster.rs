@@ -56,12 +56,20 @@ pub struct Clustering {
 #[inline]
 pub fn sort_key(x: f32) -> u32 {
     let b = x.to_bits();
-    if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 }
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
 }
 
 #[inline]
 fn from_key(k: u32) -> f32 {
-    f32::from_bits(if k & 0x8000_0000 != 0 { k & 0x7fff_ffff } else { !k })
+    f32::from_bits(if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    })
 }
 
 /// A cut in the (importance, flat index) order: everything strictly before it is "below".
@@ -80,7 +88,11 @@ impl Cut {
 
     /// Importance of the first element at or after the cut (`INFINITY` for [`Cut::ALL`]).
     pub fn importance(self) -> f32 {
-        if self == Cut::ALL { f32::INFINITY } else { from_key((self.0 >> 32) as u32) }
+        if self == Cut::ALL {
+            f32::INFINITY
+        } else {
+            from_key((self.0 >> 32) as u32)
+        }
     }
 }
 
@@ -150,7 +162,9 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
         if slot_of[(k >> 16) as usize] == 0 {
             continue;
         }
-        let Ok(t) = tkeys.binary_search(&k) else { continue };
+        let Ok(t) = tkeys.binary_search(&k) else {
+            continue;
+        };
         while next[t] < targets.len() && targets[next[t]].0 == k && targets[next[t]].1 == seen[t] {
             cuts[targets[next[t]].2] = Cut(((k as u64) << 32) | i as u64);
             next[t] += 1;
@@ -221,7 +235,11 @@ fn clean(g: f32) -> f32 {
 fn kmeans(importance: &[f32], k: usize) -> Clustering {
     let n = importance.len();
     if n == 0 {
-        return Clustering { cluster: vec![], thresholds: vec![f32::INFINITY; k - 1], counts: vec![0; k] };
+        return Clustering {
+            cluster: vec![],
+            thresholds: vec![f32::INFINITY; k - 1],
+            counts: vec![0; k],
+        };
     }
     let (gmin, gmax) = importance.iter().fold((f32::MAX, 0.0f32), |(lo, hi), &g| {
         let g = clean(g);
@@ -229,7 +247,11 @@ fn kmeans(importance: &[f32], k: usize) -> Clustering {
     });
     let xmin = (gmin + KMEANS_EPS).ln();
     let xmax = (gmax + KMEANS_EPS).ln();
-    let scale = if xmax > xmin { KMEANS_BINS as f32 / (xmax - xmin) } else { 0.0 };
+    let scale = if xmax > xmin {
+        KMEANS_BINS as f32 / (xmax - xmin)
+    } else {
+        0.0
+    };
     let mid = 0.5 * (xmin as f64 + xmax as f64); // centring for numerical stability
     let mut cnt = vec![0u64; KMEANS_BINS];
     let mut s1 = vec![0f64; KMEANS_BINS];
@@ -247,13 +269,21 @@ fn kmeans(importance: &[f32], k: usize) -> Clustering {
     }
     let nonempty: Vec<usize> = (0..KMEANS_BINS).filter(|&b| cnt[b] > 0).collect();
     let starts = optimal_segments(
-        &nonempty.iter().map(|&b| (cnt[b] as f64, s1[b], s2[b])).collect::<Vec<_>>(),
+        &nonempty
+            .iter()
+            .map(|&b| (cnt[b] as f64, s1[b], s2[b]))
+            .collect::<Vec<_>>(),
         k.min(nonempty.len()),
     );
     // thresholds: the empty low clusters start at the global minimum
     let empty = k - starts.len();
     let mut thresholds = vec![gmin; empty.saturating_sub(1)];
-    thresholds.extend(starts.iter().skip(usize::from(empty == 0)).map(|&s| gmin_bin[nonempty[s]]));
+    thresholds.extend(
+        starts
+            .iter()
+            .skip(usize::from(empty == 0))
+            .map(|&s| gmin_bin[nonempty[s]]),
+    );
     let cluster: Vec<u8> = importance
         .iter()
         .map(|&g| {
@@ -265,7 +295,11 @@ fn kmeans(importance: &[f32], k: usize) -> Clustering {
     for &c in &cluster {
         counts[c as usize] += 1;
     }
-    Clustering { cluster, thresholds, counts }
+    Clustering {
+        cluster,
+        thresholds,
+        counts,
+    }
 }
 
 /// Optimal split of weighted points `(count, sum, sum of squares)` into `k >= 1`
@@ -281,7 +315,9 @@ fn optimal_segments(bins: &[(f64, f64, f64)], k: usize) -> Vec<usize> {
         let (c, s, q) = (p[j].0 - p[i].0, p[j].1 - p[i].1, p[j].2 - p[i].2);
         (q - s * s / c).max(0.0)
     };
-    let mut prev: Vec<f64> = (0..=m).map(|j| if j == 0 { 0.0 } else { cost(0, j) }).collect();
+    let mut prev: Vec<f64> = (0..=m)
+        .map(|j| if j == 0 { 0.0 } else { cost(0, j) })
+        .collect();
     let mut arg = vec![vec![0usize; m + 1]; k];
     for (l, arg_l) in arg.iter_mut().enumerate().skip(1) {
         let mut cur = vec![f64::INFINITY; m + 1];
@@ -350,7 +386,10 @@ mod tests {
         let n = imp.len();
         let mut out = vec![0u8; n];
         for (pos, &i) in order.iter().enumerate() {
-            out[i as usize] = fr.iter().filter(|&&f| pos >= (f * n as f64).floor() as usize).count() as u8;
+            out[i as usize] = fr
+                .iter()
+                .filter(|&&f| pos >= (f * n as f64).floor() as usize)
+                .count() as u8;
         }
         out
     }
@@ -382,9 +421,14 @@ mod tests {
     fn quantile_selection_agrees_with_a_full_sort() {
         let mut g = crate::quant::importance::SplitMix64(7);
         // many ties and a wide range, across radix buckets
-        let imp: Vec<f32> = (0..5000).map(|_| ((g.next_u64() % 50) as f32).exp2() * 1e-9).collect();
+        let imp: Vec<f32> = (0..5000)
+            .map(|_| ((g.next_u64() % 50) as f32).exp2() * 1e-9)
+            .collect();
         for fr in [vec![0.5, 0.8, 0.95], vec![0.001, 0.002, 0.999], vec![0.3]] {
-            assert_eq!(assign_clusters(&imp, &ClusterMethod::Quantile(fr.clone())), reference_quantile(&imp, &fr));
+            assert_eq!(
+                assign_clusters(&imp, &ClusterMethod::Quantile(fr.clone())),
+                reference_quantile(&imp, &fr)
+            );
         }
     }
 
@@ -393,7 +437,11 @@ mod tests {
         let imp = [5.0f32, 1.0, 1.0, 3.0, 1.0];
         let cuts = select_cuts(&imp, &[0, 1, 2, 3, 4, 5, 9]);
         for (m, cut) in [0, 1, 2, 3, 4, 5, 5].iter().zip(&cuts) {
-            let below = imp.iter().enumerate().filter(|&(i, &x)| cut.is_below(x, i)).count();
+            let below = imp
+                .iter()
+                .enumerate()
+                .filter(|&(i, &x)| cut.is_below(x, i))
+                .count();
             assert_eq!(below, *m);
         }
         assert_eq!(cuts[6], Cut::ALL);
@@ -402,7 +450,10 @@ mod tests {
     #[test]
     fn an_empty_parameter_set_gives_empty_clusters() {
         let c = cluster(&[], &ClusterMethod::Quantile(vec![0.5]));
-        assert_eq!((c.cluster.len(), c.counts, c.thresholds), (0, vec![0, 0], vec![f32::INFINITY]));
+        assert_eq!(
+            (c.cluster.len(), c.counts, c.thresholds),
+            (0, vec![0, 0], vec![f32::INFINITY])
+        );
         let c = cluster(&[], &ClusterMethod::KMeans { k: 3 });
         assert_eq!(c.counts, vec![0, 0, 0]);
     }
@@ -434,10 +485,16 @@ mod tests {
             let sse = |starts: &[usize]| {
                 let mut ends = starts[1..].to_vec();
                 ends.push(bins.len());
-                starts.iter().zip(&ends).map(|(&a, &b)| {
-                    let (c, s, q) = bins[a..b].iter().fold((0.0, 0.0, 0.0), |t, x| (t.0 + x.0, t.1 + x.1, t.2 + x.2));
-                    q - s * s / c
-                }).sum::<f64>()
+                starts
+                    .iter()
+                    .zip(&ends)
+                    .map(|(&a, &b)| {
+                        let (c, s, q) = bins[a..b]
+                            .iter()
+                            .fold((0.0, 0.0, 0.0), |t, x| (t.0 + x.0, t.1 + x.1, t.2 + x.2));
+                        q - s * s / c
+                    })
+                    .sum::<f64>()
             };
             for k in 1..=3usize {
                 let mut best = f64::INFINITY;
@@ -456,7 +513,9 @@ mod tests {
     #[test]
     fn kmeans_clusters_are_contiguous_in_sorted_order() {
         let mut g = crate::quant::importance::SplitMix64(3);
-        let imp: Vec<f32> = (0..20000).map(|_| (g.next_f32() * 30.0 - 25.0).exp()).collect();
+        let imp: Vec<f32> = (0..20000)
+            .map(|_| (g.next_f32() * 30.0 - 25.0).exp())
+            .collect();
         let c = cluster(&imp, &ClusterMethod::KMeans { k: 4 });
         let order = sort_order(&imp);
         let sorted: Vec<u8> = order.iter().map(|&i| c.cluster[i as usize]).collect();
@@ -475,6 +534,9 @@ mod tests {
     fn one_cluster_holds_everything() {
         let c = cluster(&[3.0, 1.0], &ClusterMethod::KMeans { k: 1 });
         assert_eq!((c.cluster, c.thresholds), (vec![0, 0], vec![]));
-        assert_eq!(assign_clusters(&[3.0, 1.0], &ClusterMethod::Quantile(vec![])), vec![0, 0]);
+        assert_eq!(
+            assign_clusters(&[3.0, 1.0], &ClusterMethod::Quantile(vec![])),
+            vec![0, 0]
+        );
     }
 }

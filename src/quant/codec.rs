@@ -24,7 +24,10 @@ pub const DEFAULT_MAX_PARAMS: u64 = 1 << 27;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecError {
     /// The model breaks the canonical form of [`QuantTensor`] (encode only).
-    InvalidModel { tensor: usize, reason: &'static str },
+    InvalidModel {
+        tensor: usize,
+        reason: &'static str,
+    },
     /// The file header would exceed [`MAX_HEADER`] bytes.
     HeaderTooLarge,
     BadMagic,
@@ -35,25 +38,45 @@ pub enum CodecError {
     /// A non-canonical or overlong LEB128 number in the header.
     BadVarint,
     /// Shape product overflows, rows/cols exceed 32 bits, or the total exceeds the limit.
-    TooLarge { tensor: usize },
+    TooLarge {
+        tensor: usize,
+    },
     /// The header's count of widths exceeds 16 or its nnz exceeds the tensor size.
-    BadCounts { tensor: usize },
+    BadCounts {
+        tensor: usize,
+    },
     /// The bitstream ends early.
-    Truncated { tensor: usize },
+    Truncated {
+        tensor: usize,
+    },
     /// The stream's rows/cols differ from the header's shape.
-    ShapeMismatch { tensor: usize },
+    ShapeMismatch {
+        tensor: usize,
+    },
     /// A width field that is not 2..=16 or 32, widths not ascending, or a float width
     /// with a nonzero fractional length.
-    BadMeta { tensor: usize },
+    BadMeta {
+        tensor: usize,
+    },
     /// Row pointers that do not start at 0, decrease, or do not end at nnz.
-    BadRowPointers { tensor: usize },
+    BadRowPointers {
+        tensor: usize,
+    },
     /// A column index out of range or not increasing within its row.
-    BadColumn { tensor: usize },
-    BadTag { tensor: usize },
+    BadColumn {
+        tensor: usize,
+    },
+    BadTag {
+        tensor: usize,
+    },
     /// A stored value that is zero.
-    ZeroValue { tensor: usize },
+    ZeroValue {
+        tensor: usize,
+    },
     /// A listed width that no entry uses.
-    UnusedWidth { tensor: usize },
+    UnusedWidth {
+        tensor: usize,
+    },
     /// Bytes after the last tensor beyond the padding, or padding bits that are not 0.
     TrailingData,
 }
@@ -62,7 +85,9 @@ impl std::fmt::Display for CodecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use CodecError::*;
         match self {
-            InvalidModel { tensor, reason } => write!(f, "tensor {tensor}: invalid model: {reason}"),
+            InvalidModel { tensor, reason } => {
+                write!(f, "tensor {tensor}: invalid model: {reason}")
+            }
             HeaderTooLarge => write!(f, "file header larger than {MAX_HEADER} bytes"),
             BadMagic => write!(f, "not an .agq file (bad magic)"),
             UnsupportedVersion(v) => write!(f, "unsupported .agq version {v}"),
@@ -72,7 +97,9 @@ impl std::fmt::Display for CodecError {
             TooLarge { tensor } => write!(f, "tensor {tensor}: too large"),
             BadCounts { tensor } => write!(f, "tensor {tensor}: bad width or entry count"),
             Truncated { tensor } => write!(f, "tensor {tensor}: bitstream ends early"),
-            ShapeMismatch { tensor } => write!(f, "tensor {tensor}: rows/cols differ from the shape"),
+            ShapeMismatch { tensor } => {
+                write!(f, "tensor {tensor}: rows/cols differ from the shape")
+            }
             BadMeta { tensor } => write!(f, "tensor {tensor}: bad width table"),
             BadRowPointers { tensor } => write!(f, "tensor {tensor}: bad row pointers"),
             BadColumn { tensor } => write!(f, "tensor {tensor}: bad column index"),
@@ -127,7 +154,10 @@ fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
     if t.name.len() > 255 || t.shape.len() > 255 {
         return bad("name longer than 255 bytes or more than 255 dimensions");
     }
-    if t.rows() > u32::MAX as usize || t.cols() > u32::MAX as usize || t.widths.len() >= u32::MAX as usize {
+    if t.rows() > u32::MAX as usize
+        || t.cols() > u32::MAX as usize
+        || t.widths.len() >= u32::MAX as usize
+    {
         return bad("rows, cols or size of 2^32 or more");
     }
     // per width byte: code range (empty for invalid widths) and the bits that make a code nonzero
@@ -166,7 +196,10 @@ pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
         bits += bits_from_counts(t.rows() as u64, t.cols() as u64, &check_tensor(i, t)?).total();
     }
     if model.net.len() > 255 || model.tensors.len() > u16::MAX as usize {
-        return Err(CodecError::InvalidModel { tensor: 0, reason: "net name over 255 bytes or too many tensors" });
+        return Err(CodecError::InvalidModel {
+            tensor: 0,
+            reason: "net name over 255 bytes or too many tensors",
+        });
     }
     let hlen = header_len(model);
     if hlen > MAX_HEADER {
@@ -231,11 +264,20 @@ fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
             pre[width as usize] = (tag[width as usize] as u64) << width;
         }
         for (row_w, row_k) in t.widths.chunks(cols).zip(t.codes.chunks(cols)) {
-            w.write_all(row_w.iter().zip(row_k).enumerate().map(|(c, (&width, &k))| {
-                let wi = width as usize;
-                let value = k as u32 as u64 & ((1u64 << width) - 1);
-                (((c as u64) << (tb + width as u32)) | pre[wi] | value, len[wi])
-            }));
+            w.write_all(
+                row_w
+                    .iter()
+                    .zip(row_k)
+                    .enumerate()
+                    .map(|(c, (&width, &k))| {
+                        let wi = width as usize;
+                        let value = k as u32 as u64 & ((1u64 << width) - 1);
+                        (
+                            ((c as u64) << (tb + width as u32)) | pre[wi] | value,
+                            len[wi],
+                        )
+                    }),
+            );
         }
         return;
     }
@@ -260,7 +302,10 @@ impl Head<'_> {
         if self.pos >= MAX_HEADER {
             return Err(CodecError::HeaderTooLarge);
         }
-        let b = *self.bytes.get(self.pos).ok_or(CodecError::TruncatedHeader)?;
+        let b = *self
+            .bytes
+            .get(self.pos)
+            .ok_or(CodecError::TruncatedHeader)?;
         self.pos += 1;
         Ok(b)
     }
@@ -313,10 +358,20 @@ pub fn decode_with_limit(bytes: &[u8], max_params: u64) -> Result<QuantModel, Co
         let ndim = h.byte()? as usize;
         let shape: Vec<u64> = (0..ndim).map(|_| h.varint()).collect::<Result<_, _>>()?;
         let too_large = CodecError::TooLarge { tensor: i };
-        let n = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).ok_or(too_large.clone())?;
-        let shape: Vec<usize> = shape.iter().map(|&d| usize::try_from(d)).collect::<Result<_, _>>().map_err(|_| too_large.clone())?;
+        let n = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or(too_large.clone())?;
+        let shape: Vec<usize> = shape
+            .iter()
+            .map(|&d| usize::try_from(d))
+            .collect::<Result<_, _>>()
+            .map_err(|_| too_large.clone())?;
         total = total.checked_add(n).ok_or(too_large.clone())?;
-        if total > max_params || rows_of(&shape) > u32::MAX as usize || cols_of(&shape) > u32::MAX as usize {
+        if total > max_params
+            || rows_of(&shape) > u32::MAX as usize
+            || cols_of(&shape) > u32::MAX as usize
+        {
             return Err(too_large);
         }
         let nw = h.byte()? as usize;
@@ -404,7 +459,11 @@ fn read_tensor(
             let &(width, _) = fracs.get(t).ok_or(CodecError::BadTag { tensor: i })?;
             used[t] = true;
             let v = r.read(width as u32).map_err(trunc)?;
-            let k = if width == FLOAT_WIDTH { v as i32 } else { ((v << (32 - width)) as i32) >> (32 - width) };
+            let k = if width == FLOAT_WIDTH {
+                v as i32
+            } else {
+                ((v << (32 - width)) as i32) >> (32 - width)
+            };
             if k == 0 || (width == FLOAT_WIDTH && k & 0x7fff_ffff == 0) {
                 return Err(CodecError::ZeroValue { tensor: i });
             }
@@ -416,7 +475,13 @@ fn read_tensor(
     if used[..nw].iter().any(|&u| !u) {
         return Err(CodecError::UnusedWidth { tensor: i });
     }
-    Ok(QuantTensor { name, shape, widths, fracs, codes })
+    Ok(QuantTensor {
+        name,
+        shape,
+        widths,
+        fracs,
+        codes,
+    })
 }
 
 #[cfg(test)]
@@ -427,9 +492,17 @@ mod tests {
     use crate::quant::tensor::ParamTensor;
 
     fn model() -> QuantModel {
-        let a = ParamTensor::new("fc.weight", vec![3, 4], (0..12).map(|i| (i as f32 - 5.5) * 0.3).collect());
+        let a = ParamTensor::new(
+            "fc.weight",
+            vec![3, 4],
+            (0..12).map(|i| (i as f32 - 5.5) * 0.3).collect(),
+        );
         let b = ParamTensor::new("fc.bias", vec![3], vec![0.25, -1e-7, 7.0]);
-        quantize_model("tiny", &[a, b], &[0, 4, 8, 32, 4, 4, 0, 16, 2, 2, 8, 8, 32, 32, 6])
+        quantize_model(
+            "tiny",
+            &[a, b],
+            &[0, 4, 8, 32, 4, 4, 0, 16, 2, 2, 8, 8, 32, 32, 6],
+        )
     }
 
     #[test]
@@ -444,7 +517,10 @@ mod tests {
         let m = model();
         let bytes = encode(&m).unwrap();
         let r = account(&m);
-        assert_eq!(bytes.len() as u64, header_len(&m) as u64 + r.total_bits.div_ceil(8));
+        assert_eq!(
+            bytes.len() as u64,
+            header_len(&m) as u64 + r.total_bits.div_ceil(8)
+        );
         assert_eq!(bytes.len() as u64, r.bytes);
     }
 
@@ -453,8 +529,10 @@ mod tests {
         let p = ParamTensor::new("b", vec![3], vec![1.0, 0.0, -0.5]);
         let m = quantize_model("x", &[p], &[4, 4, 4]);
         let want: Vec<u8> = vec![
-            0x41, 0x47, 0x51, 0x31, 0x01, 0x01, 0x78, 0x01, 0x00, 0x01, 0x62, 0x01, 0x03, 0x01, 0x02, // header
-            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x20, 0x11, 0x09, 0x70, // bitstream
+            0x41, 0x47, 0x51, 0x31, 0x01, 0x01, 0x78, 0x01, 0x00, 0x01, 0x62, 0x01, 0x03, 0x01,
+            0x02, // header
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x20, 0x11, 0x09,
+            0x70, // bitstream
         ];
         assert_eq!(encode(&m).unwrap(), want);
         assert_eq!(account(&m).total_bits, 93);
@@ -488,7 +566,9 @@ mod tests {
 
     #[test]
     fn a_header_over_four_kib_is_an_error() {
-        let ps: Vec<ParamTensor> = (0..40).map(|i| ParamTensor::new(format!("{i:0>200}"), vec![1], vec![1.0])).collect();
+        let ps: Vec<ParamTensor> = (0..40)
+            .map(|i| ParamTensor::new(format!("{i:0>200}"), vec![1], vec![1.0]))
+            .collect();
         let m = quantize_model("n", &ps, &[8; 40]);
         assert_eq!(encode(&m), Err(CodecError::HeaderTooLarge));
     }
@@ -497,13 +577,19 @@ mod tests {
     fn a_non_canonical_model_is_not_encoded() {
         let mut m = model();
         m.tensors[0].codes[1] = 0;
-        assert!(matches!(encode(&m), Err(CodecError::InvalidModel { tensor: 0, .. })));
+        assert!(matches!(
+            encode(&m),
+            Err(CodecError::InvalidModel { tensor: 0, .. })
+        ));
     }
 
     #[test]
     fn the_size_limit_guards_decoding() {
         let bytes = encode(&model()).unwrap();
-        assert_eq!(decode_with_limit(&bytes, 10), Err(CodecError::TooLarge { tensor: 0 }));
+        assert_eq!(
+            decode_with_limit(&bytes, 10),
+            Err(CodecError::TooLarge { tensor: 0 })
+        );
     }
 
     #[test]

@@ -5,20 +5,28 @@
 //! W <= 1); row pointers `(rows + 1) * ceil(log2(nnz + 1))`; 13 bits per stored width;
 //! a 64-bit header. `ceil(log2 1) = ceil(log2 0) = 0`.
 
-pub use super::report::TensorBits;
 use super::model::{QuantModel, QuantTensor};
+pub use super::report::TensorBits;
 use super::report::{Report, TensorReport};
 use std::collections::BTreeMap;
 
 /// `ceil(log2(x))`, with 0 for `x <= 1`.
 #[inline]
 pub fn ceil_log2(x: u64) -> u32 {
-    if x <= 1 { 0 } else { 64 - (x - 1).leading_zeros() }
+    if x <= 1 {
+        0
+    } else {
+        64 - (x - 1).leading_zeros()
+    }
 }
 
 /// Bits per field of one tensor: `(index bits, tag bits, row pointer bits)`.
 pub fn field_bits(cols: u64, distinct_widths: u64, nnz: u64) -> (u32, u32, u32) {
-    (ceil_log2(cols), ceil_log2(distinct_widths), ceil_log2(nnz + 1))
+    (
+        ceil_log2(cols),
+        ceil_log2(distinct_widths),
+        ceil_log2(nnz + 1),
+    )
 }
 
 /// Values per width (index = width, 0..=32; widths above 32 are counted as 32).
@@ -48,7 +56,10 @@ pub fn bits_from_counts(rows: u64, cols: u64, count: &[u64; 33]) -> TensorBits {
 /// Bits of one tensor, and its per-width counts (index = width, 0..=32).
 pub fn tensor_bits(t: &QuantTensor) -> (TensorBits, [u64; 33]) {
     let count = width_counts(&t.widths);
-    (bits_from_counts(t.rows() as u64, t.cols() as u64, &count), count)
+    (
+        bits_from_counts(t.rows() as u64, t.cols() as u64, &count),
+        count,
+    )
 }
 
 /// The storage report of `model` (`bytes` is the size [`super::codec::encode`] writes).
@@ -77,9 +88,16 @@ pub fn account(model: &QuantModel) -> Report {
         params,
         nnz: tensors.iter().map(|t| t.nnz).sum(),
         total_bits,
-        ratio: if total_bits == 0 { 0.0 } else { 32.0 * params as f64 / total_bits as f64 },
+        ratio: if total_bits == 0 {
+            0.0
+        } else {
+            32.0 * params as f64 / total_bits as f64
+        },
         bytes: super::codec::header_len(model) as u64 + total_bits.div_ceil(8),
-        widths_histogram: (0..=32u8).filter(|&w| hist[w as usize] > 0).map(|w| (w, hist[w as usize])).collect::<BTreeMap<_, _>>(),
+        widths_histogram: (0..=32u8)
+            .filter(|&w| hist[w as usize] > 0)
+            .map(|w| (w, hist[w as usize]))
+            .collect::<BTreeMap<_, _>>(),
         tensors,
     }
 }
@@ -92,33 +110,66 @@ mod tests {
 
     #[test]
     fn ceil_log2_of_one_is_zero() {
-        let got: Vec<u32> = [0u64, 1, 2, 3, 4, 5, 8, 9, 784, 1 << 32].iter().map(|&x| ceil_log2(x)).collect();
+        let got: Vec<u32> = [0u64, 1, 2, 3, 4, 5, 8, 9, 784, 1 << 32]
+            .iter()
+            .map(|&x| ceil_log2(x))
+            .collect();
         assert_eq!(got, vec![0, 0, 1, 2, 2, 3, 3, 4, 10, 32]);
     }
 
     #[test]
     fn every_part_of_the_csr_layout_is_counted() {
         // 3 x 5 matrix, widths 4 and 8 stored: 4 entries
-        let w = vec![1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 3.0];
+        let w = vec![
+            1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 3.0,
+        ];
         let widths = [4, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 8];
         let m = quantize_model("n", &[ParamTensor::new("t", vec![3, 5], w)], &widths);
         let r = account(&m);
         let b = r.tensors[0].bits;
-        assert_eq!(b, TensorBits { values: 24, indices: 12, tags: 4, row_ptr: 12, meta: 26, header: 64 });
+        assert_eq!(
+            b,
+            TensorBits {
+                values: 24,
+                indices: 12,
+                tags: 4,
+                row_ptr: 12,
+                meta: 26,
+                header: 64
+            }
+        );
         assert_eq!((r.total_bits, r.nnz, r.params), (142, 4, 15));
         assert!((r.ratio - 32.0 * 15.0 / 142.0).abs() < 1e-12);
     }
 
     #[test]
     fn a_single_width_needs_no_tag() {
-        let m = quantize_model("n", &[ParamTensor::new("b", vec![4], vec![1.0, 2.0, 3.0, 4.0])], &[8; 4]);
+        let m = quantize_model(
+            "n",
+            &[ParamTensor::new("b", vec![4], vec![1.0, 2.0, 3.0, 4.0])],
+            &[8; 4],
+        );
         let b = account(&m).tensors[0].bits;
-        assert_eq!(b, TensorBits { values: 32, indices: 8, tags: 0, row_ptr: 6, meta: 13, header: 64 });
+        assert_eq!(
+            b,
+            TensorBits {
+                values: 32,
+                indices: 8,
+                tags: 0,
+                row_ptr: 6,
+                meta: 13,
+                header: 64
+            }
+        );
     }
 
     #[test]
     fn a_fully_pruned_tensor_costs_only_its_header() {
-        let m = quantize_model("n", &[ParamTensor::new("b", vec![2, 3], vec![1.0; 6])], &[0; 6]);
+        let m = quantize_model(
+            "n",
+            &[ParamTensor::new("b", vec![2, 3], vec![1.0; 6])],
+            &[0; 6],
+        );
         let r = account(&m);
         assert_eq!(r.tensors[0].total, 64);
         assert_eq!(r.widths_histogram, BTreeMap::from([(0, 6)]));
@@ -126,13 +177,24 @@ mod tests {
 
     #[test]
     fn the_histogram_counts_effective_widths() {
-        let m = quantize_model("n", &[ParamTensor::new("b", vec![3], vec![1.0, 1e-6, 2.0])], &[32, 4, 4]);
-        assert_eq!(account(&m).widths_histogram, BTreeMap::from([(0, 1), (4, 1), (32, 1)]));
+        let m = quantize_model(
+            "n",
+            &[ParamTensor::new("b", vec![3], vec![1.0, 1e-6, 2.0])],
+            &[32, 4, 4],
+        );
+        assert_eq!(
+            account(&m).widths_histogram,
+            BTreeMap::from([(0, 1), (4, 1), (32, 1)])
+        );
     }
 
     #[test]
     fn the_report_round_trips_through_json() {
-        let m = quantize_model("n", &[ParamTensor::new("b", vec![3], vec![1.0, 1e-6, 2.0])], &[32, 4, 4]);
+        let m = quantize_model(
+            "n",
+            &[ParamTensor::new("b", vec![3], vec![1.0, 1e-6, 2.0])],
+            &[32, 4, 4],
+        );
         let r = account(&m);
         let back: Report = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);

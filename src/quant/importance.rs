@@ -24,7 +24,12 @@ impl ImportanceSource {
         for p in params {
             match *self {
                 ImportanceSource::Gradient => {
-                    assert_eq!(p.importance.len(), p.weight.len(), "importance of {}", p.name);
+                    assert_eq!(
+                        p.importance.len(),
+                        p.weight.len(),
+                        "importance of {}",
+                        p.name
+                    );
                     out.extend_from_slice(&p.importance);
                 }
                 ImportanceSource::Magnitude => out.extend(p.weight.iter().map(|w| w.abs())),
@@ -97,12 +102,18 @@ mod tests {
 
     #[test]
     fn gradient_importance_is_the_accumulated_values_in_flat_order() {
-        assert_eq!(ImportanceSource::Gradient.compute(&params()), vec![0.1, 0.2, 0.3, 0.4, 5.0, 6.0]);
+        assert_eq!(
+            ImportanceSource::Gradient.compute(&params()),
+            vec![0.1, 0.2, 0.3, 0.4, 5.0, 6.0]
+        );
     }
 
     #[test]
     fn magnitude_importance_is_the_absolute_weight() {
-        assert_eq!(ImportanceSource::Magnitude.compute(&params()), vec![1.0, 2.0, 0.5, 0.0, 7.0, 3.0]);
+        assert_eq!(
+            ImportanceSource::Magnitude.compute(&params()),
+            vec![1.0, 2.0, 0.5, 0.0, 7.0, 3.0]
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub enum ItqMode {
 /// An empty schedule gives `None` (no ITQ).
 pub fn schedule_width(epoch: usize, warmup: usize, schedule: &[u8]) -> Option<u8> {
     let step = epoch.checked_sub(warmup)?;
-    schedule.get(step.min(schedule.len().checked_sub(1)?)).copied()
+    schedule
+        .get(step.min(schedule.len().checked_sub(1)?))
+        .copied()
 }
 
 /// Size of the low group: `ceil(split * n)`, at most `n` (`split` in [0, 1]).
@@ -70,7 +72,19 @@ mod tests {
     fn the_schedule_waits_for_the_warmup_then_holds_its_last_width() {
         let s = DEFAULT_SCHEDULE;
         let got: Vec<Option<u8>> = (0..8).map(|e| schedule_width(e, 1, &s)).collect();
-        assert_eq!(got, vec![None, Some(8), Some(6), Some(4), Some(2), Some(0), Some(0), Some(0)]);
+        assert_eq!(
+            got,
+            vec![
+                None,
+                Some(8),
+                Some(6),
+                Some(4),
+                Some(2),
+                Some(0),
+                Some(0),
+                Some(0)
+            ]
+        );
         assert_eq!(schedule_width(3, 0, &[]), None);
     }
 

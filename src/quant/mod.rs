@@ -23,5 +23,7 @@ pub use itq::{ItqMode, combine, itq_step, schedule_width};
 pub use model::{QuantModel, QuantTensor, quantize_model};
 pub use ptq::{Ptq, ptq, ptq_widths};
 pub use report::{Report, TensorReport};
-pub use settings::{CheckedItqSettings, CheckedSettings, ItqSettings, QuantMethod, QuantSettings, SettingsError};
+pub use settings::{
+    CheckedItqSettings, CheckedSettings, ItqSettings, QuantMethod, QuantSettings, SettingsError,
+};
 pub use tensor::ParamTensor;

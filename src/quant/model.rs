@@ -81,7 +81,11 @@ impl QuantModel {
 /// If `widths_flat.len()` differs from the total parameter count, a tensor's `weight` length
 /// differs from its shape's product, or a width is not 0, 2..=16 or 32.
 pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> QuantModel {
-    assert_eq!(widths_flat.len(), super::tensor::total_len(params), "one width per parameter");
+    assert_eq!(
+        widths_flat.len(),
+        super::tensor::total_len(params),
+        "one width per parameter"
+    );
     let mut start = 0;
     let tensors = params
         .iter()
@@ -92,7 +96,10 @@ pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> 
             quantize_tensor(p, widths)
         })
         .collect();
-    QuantModel { net: net.to_string(), tensors }
+    QuantModel {
+        net: net.to_string(),
+        tensors,
+    }
 }
 
 fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
@@ -123,7 +130,9 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
         let w = widths.iter().find(|&&w| !valid[w as usize]).unwrap();
         panic!("invalid width {w}");
     }
-    let max_abs: Vec<f32> = (0..33).map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w]))).collect();
+    let max_abs: Vec<f32> = (0..33)
+        .map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w])))
+        .collect();
     // per width: (scale 2^f, lo, hi) in f64; width 0 has scale 0 and range [0, 0]
     let mut tab = [(0f64, 0f64, 0f64); 33];
     let mut frac = [0i8; 33];
@@ -143,10 +152,23 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
             quantize_scaled(x, scale, lo, hi)
         })
         .collect();
-    let out_w: Vec<u8> = widths.iter().zip(&codes).map(|(&w, &k)| if k == 0 { 0 } else { w }).collect();
+    let out_w: Vec<u8> = widths
+        .iter()
+        .zip(&codes)
+        .map(|(&w, &k)| if k == 0 { 0 } else { w })
+        .collect();
     let used = out_w.iter().fold(0u64, |u, &w| u | 1 << w);
-    let fracs = (1..=32u8).filter(|&w| used >> w & 1 == 1).map(|w| (w, frac[w as usize])).collect();
-    QuantTensor { name: p.name.clone(), shape: p.shape.clone(), widths: out_w, fracs, codes }
+    let fracs = (1..=32u8)
+        .filter(|&w| used >> w & 1 == 1)
+        .map(|w| (w, frac[w as usize]))
+        .collect();
+    QuantTensor {
+        name: p.name.clone(),
+        shape: p.shape.clone(),
+        widths: out_w,
+        fracs,
+        codes,
+    }
 }
 
 #[cfg(test)]
@@ -171,7 +193,10 @@ mod tests {
         let p = tensor(vec![1.0, 0.01, -0.0, 0.0]);
         let m = quantize_model("n", &[p], &[4, 4, 32, 32]);
         let t = &m.tensors[0];
-        assert_eq!((t.widths.clone(), t.codes.clone(), t.nnz()), (vec![4, 0, 0, 0], vec![4, 0, 0, 0], 1));
+        assert_eq!(
+            (t.widths.clone(), t.codes.clone(), t.nnz()),
+            (vec![4, 0, 0, 0], vec![4, 0, 0, 0], 1)
+        );
         assert_eq!(t.fracs, vec![(4, 2)]);
     }
 

@@ -20,7 +20,11 @@ pub struct Ptq {
 pub fn ptq(importance: &[f32], method: &ClusterMethod, widths: &[u8]) -> Ptq {
     assert_eq!(widths.len(), method.k(), "one width per cluster");
     let clustering = cluster(importance, method);
-    let widths = clustering.cluster.iter().map(|&c| widths[c as usize]).collect();
+    let widths = clustering
+        .cluster
+        .iter()
+        .map(|&c| widths[c as usize])
+        .collect();
     Ptq { widths, clustering }
 }
 
@@ -44,9 +48,16 @@ mod tests {
     #[test]
     fn default_quantiles_give_half_pruned() {
         let imp: Vec<f32> = (0..1000).map(|i| i as f32).collect();
-        let w = ptq_widths(&imp, &ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]), &[0, 4, 6, 8]);
+        let w = ptq_widths(
+            &imp,
+            &ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]),
+            &[0, 4, 6, 8],
+        );
         let count = |b| w.iter().filter(|&&x| x == b).count();
-        assert_eq!((count(0), count(4), count(6), count(8)), (500, 300, 150, 50));
+        assert_eq!(
+            (count(0), count(4), count(6), count(8)),
+            (500, 300, 150, 50)
+        );
     }
 
     #[test]

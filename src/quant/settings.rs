@@ -62,7 +62,12 @@ pub struct ItqSettings {
 impl Default for ItqSettings {
     /// `p = 0.9`, 1 warm-up epoch, schedule `8,6,4,2,0`, freeze.
     fn default() -> Self {
-        ItqSettings { split: 0.9, warmup: 1, schedule: DEFAULT_SCHEDULE.to_vec(), mode: ItqMode::Freeze }
+        ItqSettings {
+            split: 0.9,
+            warmup: 1,
+            schedule: DEFAULT_SCHEDULE.to_vec(),
+            mode: ItqMode::Freeze,
+        }
     }
 }
 
@@ -96,9 +101,14 @@ impl fmt::Display for SettingsError {
         use SettingsError::*;
         match self {
             WidthCount { widths, clusters } => write!(f, "{widths} widths for {clusters} clusters"),
-            WidthsNotIncreasing { at } => write!(f, "widths must increase strictly (at position {at})"),
+            WidthsNotIncreasing { at } => {
+                write!(f, "widths must increase strictly (at position {at})")
+            }
             UnknownWidth(w) => write!(f, "unknown width {w} (use 0, 2..=16 or 32)"),
-            FractionsNotIncreasing { at } => write!(f, "quantile fractions must increase strictly (at position {at})"),
+            FractionsNotIncreasing { at } => write!(
+                f,
+                "quantile fractions must increase strictly (at position {at})"
+            ),
             FractionOutOfRange(x) => write!(f, "quantile fraction {x} is not in (0, 1)"),
             NoClusters => write!(f, "k-means needs at least one cluster"),
             TooManyClusters(k) => write!(f, "{k} clusters (at most {MAX_CLUSTERS})"),
@@ -159,7 +169,10 @@ impl QuantSettings {
             return Err(SettingsError::WidthsNotIncreasing { at });
         }
         if self.widths.len() != k {
-            return Err(SettingsError::WidthCount { widths: self.widths.len(), clusters: k });
+            return Err(SettingsError::WidthCount {
+                widths: self.widths.len(),
+                clusters: k,
+            });
         }
         Ok(CheckedSettings(self.clone()))
     }
@@ -187,17 +200,26 @@ fn check_widths(widths: &[u8]) -> Result<(), SettingsError> {
 }
 
 fn parse_err(what: &'static str, input: &str) -> SettingsError {
-    SettingsError::Parse { what, input: input.to_string() }
+    SettingsError::Parse {
+        what,
+        input: input.to_string(),
+    }
 }
 
 /// Parse a comma-separated width list, e.g. `"0,4,6,8"` (spaces allowed; syntax only).
 pub fn parse_widths(s: &str) -> Result<Vec<u8>, SettingsError> {
-    s.split(',').map(|x| x.trim().parse::<u8>().map_err(|_| parse_err("widths", s))).collect()
+    s.split(',')
+        .map(|x| x.trim().parse::<u8>().map_err(|_| parse_err("widths", s)))
+        .collect()
 }
 
 /// Format widths as [`parse_widths`] reads them.
 pub fn format_widths(widths: &[u8]) -> String {
-    widths.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+    widths
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl FromStr for ClusterMethod {
@@ -213,7 +235,11 @@ impl FromStr for ClusterMethod {
                 .map(|x| x.trim().parse::<f64>().map_err(|_| err()))
                 .collect::<Result<_, _>>()
                 .map(ClusterMethod::Quantile),
-            "kmeans" => args.trim().parse().map(|k| ClusterMethod::KMeans { k }).map_err(|_| err()),
+            "kmeans" => args
+                .trim()
+                .parse()
+                .map(|k| ClusterMethod::KMeans { k })
+                .map_err(|_| err()),
             _ => Err(err()),
         }
     }
@@ -273,7 +299,12 @@ mod tests {
     use SettingsError::*;
 
     fn with(cluster: &str, widths: &[u8]) -> Result<CheckedSettings, SettingsError> {
-        QuantSettings { cluster: cluster.parse().unwrap(), widths: widths.to_vec(), ..Default::default() }.check()
+        QuantSettings {
+            cluster: cluster.parse().unwrap(),
+            widths: widths.to_vec(),
+            ..Default::default()
+        }
+        .check()
     }
 
     #[test]
@@ -284,12 +315,21 @@ mod tests {
 
     #[test]
     fn a_width_count_other_than_the_cluster_count_is_rejected() {
-        assert_eq!(with("kmeans:3", &[0, 4]), Err(WidthCount { widths: 2, clusters: 3 }));
+        assert_eq!(
+            with("kmeans:3", &[0, 4]),
+            Err(WidthCount {
+                widths: 2,
+                clusters: 3
+            })
+        );
     }
 
     #[test]
     fn widths_that_do_not_increase_strictly_are_rejected() {
-        assert_eq!(with("kmeans:3", &[0, 4, 4]), Err(WidthsNotIncreasing { at: 2 }));
+        assert_eq!(
+            with("kmeans:3", &[0, 4, 4]),
+            Err(WidthsNotIncreasing { at: 2 })
+        );
     }
 
     #[test]
@@ -301,13 +341,22 @@ mod tests {
 
     #[test]
     fn fractions_must_increase_strictly() {
-        assert_eq!(with("quantile:0.5,0.5", &[0, 4, 8]), Err(FractionsNotIncreasing { at: 1 }));
+        assert_eq!(
+            with("quantile:0.5,0.5", &[0, 4, 8]),
+            Err(FractionsNotIncreasing { at: 1 })
+        );
     }
 
     #[test]
     fn fractions_must_lie_strictly_between_zero_and_one() {
-        assert_eq!(with("quantile:0,0.5", &[0, 4, 8]), Err(FractionOutOfRange(0.0)));
-        assert_eq!(with("quantile:0.5,1", &[0, 4, 8]), Err(FractionOutOfRange(1.0)));
+        assert_eq!(
+            with("quantile:0,0.5", &[0, 4, 8]),
+            Err(FractionOutOfRange(0.0))
+        );
+        assert_eq!(
+            with("quantile:0.5,1", &[0, 4, 8]),
+            Err(FractionOutOfRange(1.0))
+        );
         assert!(matches!(with("quantile:NaN", &[0, 4]), Err(FractionOutOfRange(x)) if x.is_nan()));
     }
 
@@ -324,16 +373,42 @@ mod tests {
     #[test]
     fn the_itq_split_must_be_above_one_half_and_at_most_one() {
         for p in [0.5, 1.01, f64::NAN] {
-            let e = ItqSettings { split: p, ..Default::default() }.check().unwrap_err();
+            let e = ItqSettings {
+                split: p,
+                ..Default::default()
+            }
+            .check()
+            .unwrap_err();
             assert!(matches!(e, SplitOutOfRange(_)));
         }
-        assert!(ItqSettings { split: 1.0, ..Default::default() }.check().is_ok());
+        assert!(
+            ItqSettings {
+                split: 1.0,
+                ..Default::default()
+            }
+            .check()
+            .is_ok()
+        );
     }
 
     #[test]
     fn the_itq_schedule_must_be_non_empty_known_widths() {
-        assert_eq!(ItqSettings { schedule: vec![], ..Default::default() }.check(), Err(EmptySchedule));
-        assert_eq!(ItqSettings { schedule: vec![8, 1], ..Default::default() }.check(), Err(UnknownWidth(1)));
+        assert_eq!(
+            ItqSettings {
+                schedule: vec![],
+                ..Default::default()
+            }
+            .check(),
+            Err(EmptySchedule)
+        );
+        assert_eq!(
+            ItqSettings {
+                schedule: vec![8, 1],
+                ..Default::default()
+            }
+            .check(),
+            Err(UnknownWidth(1))
+        );
     }
 
     #[test]
@@ -346,17 +421,26 @@ mod tests {
         for s in ["gradient", "magnitude", "random:7"] {
             assert_eq!(s.parse::<ImportanceSource>().unwrap().to_string(), s);
         }
-        assert_eq!("combined".parse::<QuantMethod>().unwrap(), QuantMethod::Combined);
+        assert_eq!(
+            "combined".parse::<QuantMethod>().unwrap(),
+            QuantMethod::Combined
+        );
         assert_eq!("project".parse::<ItqMode>().unwrap().to_string(), "project");
     }
 
     #[test]
     fn malformed_text_is_a_parse_error() {
         for s in ["quantile", "kmeans:x", "median:3", "quantile:0.5,,0.8"] {
-            assert!(matches!(s.parse::<ClusterMethod>(), Err(Parse { .. })), "{s}");
+            assert!(
+                matches!(s.parse::<ClusterMethod>(), Err(Parse { .. })),
+                "{s}"
+            );
         }
         assert!(matches!(parse_widths("0,4,256"), Err(Parse { .. })));
-        assert!(matches!("random:-1".parse::<ImportanceSource>(), Err(Parse { .. })));
+        assert!(matches!(
+            "random:-1".parse::<ImportanceSource>(),
+            Err(Parse { .. })
+        ));
         assert!(matches!("ptq2".parse::<QuantMethod>(), Err(Parse { .. })));
     }
 }

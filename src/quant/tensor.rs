@@ -22,7 +22,13 @@ impl ParamTensor {
     /// A tensor with zero importance and no width state.
     pub fn new(name: impl Into<String>, shape: Vec<usize>, weight: Vec<f32>) -> Self {
         let importance = vec![0.0; weight.len()];
-        ParamTensor { name: name.into(), shape, weight, importance, width: None }
+        ParamTensor {
+            name: name.into(),
+            shape,
+            weight,
+            importance,
+            width: None,
+        }
     }
 
     /// Rows of the 2-D view: `shape[0]`, or 1 for a 0-D or 1-D tensor.
@@ -52,7 +58,11 @@ pub fn rows_of(shape: &[usize]) -> usize {
 
 /// Columns of the 2-D view of `shape`: the product of the rest (a 1-D tensor is `1 x n`).
 pub fn cols_of(shape: &[usize]) -> usize {
-    if shape.len() >= 2 { shape[1..].iter().product() } else { shape.iter().product() }
+    if shape.len() >= 2 {
+        shape[1..].iter().product()
+    } else {
+        shape.iter().product()
+    }
 }
 
 /// Total number of values over all tensors (the flat length).
