@@ -1,11 +1,10 @@
 //! The compression pipeline shared by the command line and the page: importance, PTQ /
 //! ITQ / combined widths, fixed-point quantization, CSR accounting and the `.agq` file.
 
-use crate::config::{Clusters, Importance, Method, RunConfig};
+use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::codec::encode;
 use crate::quant::csr::account;
-use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
 use crate::quant::model::{QuantModel, quantize_model};
 use crate::quant::ptq::ptq;
@@ -44,23 +43,6 @@ pub struct ImportanceHistogram {
     pub boundaries: Vec<f64>,
 }
 
-/// The core's cluster method of a configuration.
-pub fn cluster_method(clusters: &Clusters) -> ClusterMethod {
-    match clusters {
-        Clusters::Quantile(f) => ClusterMethod::Quantile(f.clone()),
-        Clusters::KMeans(k) => ClusterMethod::KMeans { k: *k },
-    }
-}
-
-/// The core's importance source of a configuration.
-pub fn importance_source(importance: Importance, seed: u64) -> ImportanceSource {
-    match importance {
-        Importance::Grad => ImportanceSource::Gradient,
-        Importance::Magnitude => ImportanceSource::Magnitude,
-        Importance::Random => ImportanceSource::Random { seed },
-    }
-}
-
 /// Quantizes `params` with `method` and `config`'s PTQ settings. `itq` and `combined`
 /// take each tensor's `width` (its ITQ widths; float when absent).
 pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, String> {
@@ -72,7 +54,7 @@ pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> R
     if itq_widths.len() != n {
         return Err("a tensor's widths do not match its size".into());
     }
-    let importance = importance_source(config.importance, config.seed).compute(params);
+    let importance = config.importance.source(config.seed).compute(params);
     let (widths, boundaries) = match method {
         Method::None => (vec![32; n], Vec::new()),
         Method::Itq => (itq_widths, Vec::new()),
@@ -85,22 +67,17 @@ pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> R
                     config.widths.len()
                 ));
             }
-            let plan = ptq(&importance, &cluster_method(&config.clusters), &config.widths);
+            let plan = ptq(&importance, &ClusterMethod::from(&config.clusters), &config.widths);
             let widths = if method == Method::Combined { combine(&itq_widths, &plan.widths) } else { plan.widths };
             (widths, plan.clustering.thresholds)
         }
     };
-    let net = params_net_name(config);
-    let model = quantize_model(net, params, &widths);
+    let model = quantize_model(config.net.as_str(), params, &widths);
     let bytes = encode(&model).map_err(|e| e.to_string())?;
     let mut report = account(&model);
     report.bytes = bytes.len() as u64;
     let importance_histogram = histogram(&importance, &boundaries);
     Ok(Compressed { model, report, bytes, widths, importance_histogram })
-}
-
-fn params_net_name(config: &RunConfig) -> &'static str {
-    config.net.as_str()
 }
 
 /// Log10 histogram of positive importances, with the boundaries on the same axis.

@@ -198,6 +198,8 @@ pub struct RunConfig {
     pub optimizer: Optimizer,
     /// SGD momentum, in [0, 1).
     pub momentum: f64,
+    /// L2 weight decay added by the optimizer, in [0, 0.1] (not part of the importance).
+    pub decay: f64,
     /// Training images used, 100..=60000.
     pub train_size: u32,
     /// Seed of every random source of the run.
@@ -212,7 +214,7 @@ impl Default for RunConfig {
             importance: Importance::Grad,
             clusters: Clusters::Quantile(vec![0.5, 0.8, 0.95]),
             widths: vec![0, 4, 6, 8],
-            split: 0.9,
+            split: 0.95,
             warmup: 1,
             schedule: vec![8, 6, 4, 2, 0],
             mode: Mode::Freeze,
@@ -221,6 +223,7 @@ impl Default for RunConfig {
             lr: 0.01,
             optimizer: Optimizer::Sgd,
             momentum: 0.9,
+            decay: 0.002,
             train_size: 60000,
             seed: 1,
         }
@@ -228,7 +231,7 @@ impl Default for RunConfig {
 }
 
 /// The link keys of the fields, in link order.
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 17] = [
     "net",
     "method",
     "importance",
@@ -243,6 +246,7 @@ pub const FIELDS: [&str; 16] = [
     "lr",
     "optimizer",
     "momentum",
+    "decay",
     "train_size",
     "seed",
 ];
@@ -274,6 +278,7 @@ pub enum ConfigError {
     BatchOutOfRange(u32),
     LrOutOfRange(f64),
     MomentumOutOfRange(f64),
+    DecayOutOfRange(f64),
     TrainSizeOutOfRange(u32),
 }
 
@@ -292,6 +297,7 @@ impl ConfigError {
             BatchOutOfRange(_) => &["batch"],
             LrOutOfRange(_) => &["lr"],
             MomentumOutOfRange(_) => &["momentum"],
+            DecayOutOfRange(_) => &["decay"],
             TrainSizeOutOfRange(_) => &["train_size"],
         }
     }
@@ -315,6 +321,7 @@ impl fmt::Display for ConfigError {
             BatchOutOfRange(x) => write!(f, "batch: {x} is not in 1..=4096"),
             LrOutOfRange(x) => write!(f, "lr: {x} is not in (0, 10]"),
             MomentumOutOfRange(x) => write!(f, "momentum: {x} is not in [0, 1)"),
+            DecayOutOfRange(x) => write!(f, "decay: {x} is not in [0, 0.1]"),
             TrainSizeOutOfRange(x) => write!(f, "train_size: {x} is not in 100..=60000"),
         }
     }
@@ -366,6 +373,9 @@ impl RunConfig {
         }
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             e.push(LrOutOfRange(self.lr));
+        }
+        if !(self.decay >= 0.0 && self.decay <= 0.1) {
+            e.push(DecayOutOfRange(self.decay));
         }
         if !(self.momentum >= 0.0 && self.momentum < 1.0) {
             e.push(MomentumOutOfRange(self.momentum));
@@ -499,6 +509,7 @@ impl RunConfig {
             "lr" => self.lr = num(v, "a number")?,
             "optimizer" => self.optimizer = v.parse()?,
             "momentum" => self.momentum = num(v, "a number")?,
+            "decay" => self.decay = num(v, "a number")?,
             "train_size" => self.train_size = num(v, "a whole number of images")?,
             "seed" => self.seed = num(v, "a whole number in 0..2^64")?,
             _ => return Err("unknown field".into()),
@@ -530,6 +541,7 @@ impl RunConfig {
             "lr" => self.lr.to_string(),
             "optimizer" => self.optimizer.to_string(),
             "momentum" => self.momentum.to_string(),
+            "decay" => self.decay.to_string(),
             "train_size" => self.train_size.to_string(),
             "seed" => self.seed.to_string(),
             _ => unreachable!("not a field: {key}"),
@@ -640,6 +652,7 @@ mod tests {
             lr: 0.001,
             optimizer: Optimizer::Adam,
             momentum: 0.0,
+            decay: 0.0,
             train_size: 1000,
             seed: u64::MAX,
         };
@@ -655,8 +668,8 @@ mod tests {
         assert_eq!(
             RunConfig::default().to_query(),
             "v=1&net=lenet300&method=combined&importance=grad&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8\
-             &split=0.9&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
-             &momentum=0.9&train_size=60000&seed=1"
+             &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
+             &momentum=0.9&decay=0.002&train_size=60000&seed=1"
         );
     }
 
@@ -698,6 +711,8 @@ mod tests {
             ("lr", "inf"),
             ("optimizer", "rmsprop"),
             ("momentum", "1"),
+            ("decay", "0.5"),
+            ("decay", "-1"),
             ("momentum", "-0.1"),
             ("train_size", "99"),
             ("train_size", "60001"),

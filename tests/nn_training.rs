@@ -16,7 +16,7 @@ fn mnist_test_set() -> Dataset {
 }
 
 fn settings(net: NetKind, itq: Option<ItqSettings>) -> TrainSettings {
-    TrainSettings { net, batch: 64, lr: 0.01, optimizer: OptimizerKind::Sgd { momentum: 0.9 }, seed: 7, itq }
+    TrainSettings { net, batch: 64, lr: 0.01, optimizer: OptimizerKind::Sgd { momentum: 0.9 }, seed: 7, weight_decay: 0.0, itq }
 }
 
 fn param_count(kind: NetKind) -> usize {

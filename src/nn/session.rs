@@ -6,9 +6,8 @@ use super::models::NetKind;
 use super::params::write_params;
 use super::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
 use crate::compress::{Compressed, compress};
-use crate::config::{Method, Mode, Net, Optimizer, RunConfig};
+use crate::config::{Method, Net, Optimizer, RunConfig};
 use crate::data::Dataset;
-use crate::quant::itq::ItqMode;
 use crate::quant::tensor::ParamTensor;
 use burn::tensor::Device;
 
@@ -55,10 +54,7 @@ pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
         split: config.split,
         warmup: config.warmup as usize,
         schedule: config.schedule.clone(),
-        mode: match config.mode {
-            Mode::Freeze => ItqMode::Freeze,
-            Mode::Project => ItqMode::Project,
-        },
+        mode: config.mode.into(),
     });
     Ok(TrainSettings {
         net: net_kind(config.net)?,
@@ -69,6 +65,7 @@ pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
             Optimizer::Adam => OptimizerKind::Adam,
         },
         seed: config.seed,
+        weight_decay: config.decay,
         itq,
     })
 }

@@ -14,6 +14,7 @@ use crate::quant::model::quantize_model;
 use crate::quant::tensor::ParamTensor;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::momentum::MomentumConfig;
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
 
@@ -48,6 +49,9 @@ pub struct TrainSettings {
     /// Learning rate.
     pub lr: f64,
     pub optimizer: OptimizerKind,
+    /// L2 penalty added to the gradient by the optimizer (not part of the accumulated
+    /// importance, which is the gradient of the mini-batch loss alone).
+    pub weight_decay: f64,
     /// Seeds the initial weights and the data order.
     pub seed: u64,
     /// `None` trains in float.
@@ -85,11 +89,13 @@ impl Trainer {
         device.seed(settings.seed);
         let model = Model::new(settings.net, &device);
         let infos = param_infos(&model);
+        let decay = (settings.weight_decay > 0.0).then(|| WeightDecayConfig::new(settings.weight_decay as f32));
         let optim = match settings.optimizer {
             OptimizerKind::Sgd { momentum } => SgdConfig::new()
                 .with_momentum(Some(MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+                .with_weight_decay(decay)
                 .init(),
-            OptimizerKind::Adam => AdamConfig::new().init(),
+            OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
         };
         let widths = infos.iter().map(|info| vec![32u8; info.len()]).collect();
         let constraints = infos.iter().map(|_| None).collect();

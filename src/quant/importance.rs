@@ -54,37 +54,14 @@ impl std::fmt::Display for ImportanceSource {
     }
 }
 
-/// The splitmix64 output function (Steele, Lea, Flood 2014): a bijective 64-bit mixer.
-#[inline]
-pub fn splitmix64_mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// splitmix64 generator: state advances by the golden gamma `0x9e37_79b9_7f4a_7c15`.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        splitmix64_mix(self.0)
-    }
-
-    /// Uniform f32 in `[0, 1)` with 24 random bits.
-    #[inline]
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
-    }
-}
+pub use crate::rng::{SplitMix64, splitmix64_mix};
+use crate::rng::GOLDEN_GAMMA;
 
 /// The `index`-th output of `SplitMix64(seed)` as an f32 in `[0, 1)`: the same on every
 /// platform and independent of how the parameters are split into tensors.
 #[inline]
 pub fn random_unit(seed: u64, index: u64) -> f32 {
-    let z = splitmix64_mix(seed.wrapping_add((index + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let z = splitmix64_mix(seed.wrapping_add((index + 1).wrapping_mul(GOLDEN_GAMMA)));
     (z >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
 }
 

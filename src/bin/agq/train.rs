@@ -53,6 +53,9 @@ pub struct TrainArgs {
     optimizer: Option<String>,
     #[arg(long)]
     momentum: Option<String>,
+    /// L2 weight decay
+    #[arg(long)]
+    decay: Option<String>,
     /// Training images used (the first N of the 60,000)
     #[arg(long = "train-size")]
     train_size: Option<String>,
@@ -80,7 +83,7 @@ impl TrainArgs {
             ("clusters", &self.clusters), ("widths", &self.widths), ("split", &self.split),
             ("warmup", &self.warmup), ("schedule", &self.schedule), ("mode", &self.mode),
             ("epochs", &self.epochs), ("batch", &self.batch), ("lr", &self.lr),
-            ("optimizer", &self.optimizer), ("momentum", &self.momentum),
+            ("optimizer", &self.optimizer), ("momentum", &self.momentum), ("decay", &self.decay),
             ("train_size", &self.train_size), ("seed", &self.seed),
         ];
         let query: Vec<String> = fields
