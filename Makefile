@@ -28,8 +28,8 @@ test-native:
 
 test-wasm: tools
 	scripts/install-tools.sh test
-	wasm-pack test --mode no-install --release --headless --chrome . $(WASM_FEATURES)
-	wasm-pack test --mode no-install --release --headless --firefox . $(WASM_FEATURES)
+	wasm-pack test --mode no-install --release --headless --chrome . $(WASM_FEATURES) --test web
+	wasm-pack test --mode no-install --release --headless --firefox . $(WASM_FEATURES) --test web
 
 test-e2e: build
 	scripts/install-tools.sh test

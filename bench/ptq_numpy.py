@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""PTQ on VGG-16 for CIFAR-10 (about 15.2M parameters) in numpy: the baseline for
-benches/ptq.rs (`cargo bench --no-default-features --bench ptq`).
+"""PTQ on VGG-16 for CIFAR-10 (15,245,130 parameters) in numpy: the peer of the Rust
+criterion bench benches/ptq.rs (`vgg16/ptq_quantize_account_encode`). `make bench`
+(scripts/bench.sh) runs both and prints the ratio; see docs/BENCHMARKS.md.
 
-Same shapes and distributions as the Rust bench (numpy's own seeded generator, so not the
-same numbers): weights uniform in [-a, a], a = 1/sqrt(fan_in); importances u**4.
+Inputs: exactly the Rust bench's values, bit for bit. One splitmix64 stream (seed 2020, the
+golden-gamma state increment of agq::quant::importance::SplitMix64) is drawn in tensor order;
+per tensor first its n weights, then its n importances, each draw u = (z >> 40) * 2^-24 as
+an f32. Weight = (2u - 1) * a in f32 with a = 1 / sqrt(fan_in) (f32), fan_in = n / shape[0]
+for a weight and n for a bias; importance = (u*u)*(u*u) in f32 (Rust's `powi(4)`).
+Generating them is not timed.
 
-Timed work, per run (the best of --runs is printed, in seconds):
+Timed work, per run:
 1. quantile clustering of the full parameter set: stable argsort of the importances,
    cluster c = ascending positions [floor(F_c n), floor(F_{c+1} n)), F = 0.5, 0.8, 0.95,
    widths [0, 4, 6, 8];
@@ -19,9 +24,16 @@ Timed work, per run (the best of --runs is printed, in seconds):
    expanding every field to bits (a uint8 0/1 matrix) and np.packbits. The byte file header
    is not written (it is under 1 KiB). The script checks that its bitstream length equals
    its accounted total.
+
+One untimed warm-up run, then --runs timed runs; the mean (and the best) are printed, in
+seconds. --json PATH also writes them with the total bits and the CRC-32 of the packed
+bitstream, which scripts/bench.sh compares with the Rust bench's (the bitstream after the
+.agq byte header): equal CRCs mean both produced the same bits.
 """
 import argparse
+import json
 import time
+import zlib
 
 import numpy as np
 
@@ -35,6 +47,36 @@ def vgg16_shapes():
     for i, (fin, fout) in enumerate([(512, 512), (512, 512), (512, 10)]):
         out += [(f"fc{i}.weight", (fout, fin)), (f"fc{i}.bias", (fout,))]
     return out
+
+
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def splitmix64_f32(seed, start, n):
+    """Draws start+1 .. start+n of SplitMix64(seed) as f32 in [0, 1) (24 random bits)."""
+    z = np.uint64(seed) + np.arange(start + 1, start + n + 1, dtype=np.uint64) * GAMMA
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def vgg16_params(seed=2020):
+    """[(name, shape, weight)] and the flat importances, as benches/ptq.rs makes them."""
+    params, imps, drawn = [], [], 0
+    for name, shape in vgg16_shapes():
+        n = int(np.prod(shape))
+        fan_in = n // shape[0] if len(shape) > 1 else shape[0]
+        a = np.float32(1.0) / np.sqrt(np.float32(fan_in))
+        u = splitmix64_f32(seed, drawn, n)
+        w = (u * np.float32(2.0) - np.float32(1.0)) * a
+        u = splitmix64_f32(seed, drawn + n, n)
+        u2 = u * u
+        drawn += 2 * n
+        assert w.dtype == np.float32 and u2.dtype == np.float32
+        params.append((name, shape, w))
+        imps.append(u2 * u2)
+    return params, np.concatenate(imps)
 
 
 def ceil_log2(x):
@@ -144,24 +186,31 @@ def run(params, imp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="timed runs after one warm-up run")
+    ap.add_argument("--json", help="also write the result to this JSON file")
     args = ap.parse_args()
-    rng = np.random.default_rng(2020)
-    params = []
-    for name, shape in vgg16_shapes():
-        n = int(np.prod(shape))
-        fan_in = n // shape[0] if len(shape) > 1 else shape[0]
-        a = 1.0 / np.sqrt(fan_in)
-        params.append((name, shape, ((rng.random(n, dtype=np.float32) * 2 - 1) * a).astype(np.float32)))
-    n = sum(p[2].size for p in params)
-    imp = rng.random(n, dtype=np.float32) ** 4
-    best = float("inf")
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    params, imp = vgg16_params()
+    n = imp.size
+    total_bits, data = run(params, imp)  # warm-up, untimed
+    times = []
     for _ in range(args.runs):
         t = time.perf_counter()
         total_bits, data = run(params, imp)
-        best = min(best, time.perf_counter() - t)
-    print(f"params {n}, total bits {total_bits}, ratio {32 * n / total_bits:.2f}x, stream bytes {data.size}")
-    print(f"numpy ptq+quantize+account+encode: {best:.3f} s (best of {args.runs})")
+        times.append(time.perf_counter() - t)
+    mean, best = sum(times) / len(times), min(times)
+    crc = zlib.crc32(data.tobytes())
+    print(f"params {n}, total bits {total_bits}, ratio {32 * n / total_bits:.2f}x, "
+          f"stream bytes {data.size}, stream crc32 {crc:08x}")
+    print(f"numpy {np.__version__} ptq+quantize+account+encode: mean {mean:.3f} s, "
+          f"best {best:.3f} s ({args.runs} runs after 1 warm-up)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(numpy=np.__version__, params=int(n), total_bits=int(total_bits),
+                           stream_bytes=int(data.size), stream_crc32=f"{crc:08x}",
+                           runs=args.runs, times_s=times, mean_s=mean, best_s=best), f)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,23 @@
-//! PTQ on VGG-16 for CIFAR-10 (about 15.2M parameters): quantile clustering of the full
+//! PTQ on VGG-16 for CIFAR-10 (15,245,130 parameters): quantile clustering of the full
 //! parameter set, `quantize_model`, CSR `account` and `.agq` `encode`.
 //!
 //! Shapes (weights `[out, in, 3, 3]` plus a bias `[out]` per conv, no batch norm):
 //! conv 3->64, 64->64, 64->128, 128->128, 128->256, 256->256, 256->256, 256->512,
 //! 512->512 (x2), 512->512 (x3); classifier 512->512->512->10 (weight `[out, in]`, bias).
 //! Weights are uniform in `[-a, a]` with `a = 1/sqrt(fan_in)`, importances `u^4` with `u`
-//! uniform in `[0, 1)`, from splitmix64 with fixed seeds. `bench/ptq_numpy.py` does the
+//! uniform in `[0, 1)`, from one splitmix64 stream (seed 2020; per tensor its weights, then
+//! its importances). `bench/ptq_numpy.py` makes the same values bit for bit and does the
 //! same work in numpy.
 //!
-//! Measured on the 2-core dev machine (shared, loaded): full pipeline 0.34-0.38 s here
-//! against 5.5 s for `python3 bench/ptq_numpy.py` (numpy 2.4), i.e. about 15x.
+//! `make bench` (scripts/bench.sh) runs this bench and the numpy script and prints both
+//! times and their ratio; the measured numbers are in docs/BENCHMARKS.md. The compared
+//! number is criterion's mean for `vgg16/ptq_quantize_account_encode`. With
+//! `AGQ_BENCH_JSON=PATH` the bench also writes the parameter count, total bits, file bytes
+//! and the CRC-32 of the bitstream after the byte header there, so that the script can check
+//! that numpy produced the same bits.
 
 use agq::quant::cluster::ClusterMethod;
+use agq::quant::codec::header_len;
 use agq::quant::importance::SplitMix64;
 use agq::quant::{ParamTensor, account, encode, ptq_widths, quantize_model};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -106,7 +112,29 @@ fn bench(c: &mut Criterion) {
     g.bench_function("encode", |b| b.iter(|| encode(black_box(&m)).unwrap()));
     g.finish();
     let r = account(&m);
-    eprintln!("ratio {:.2}x, {} bytes", r.ratio, r.bytes);
+    let bytes = encode(&m).unwrap();
+    let stream = &bytes[header_len(&m)..];
+    let mut crc = flate2::Crc::new();
+    crc.update(stream);
+    eprintln!(
+        "ratio {:.2}x, {} total bits, {} bytes ({} of bitstream, crc32 {:08x})",
+        r.ratio,
+        r.total_bits,
+        r.bytes,
+        stream.len(),
+        crc.sum()
+    );
+    if let Ok(path) = std::env::var("AGQ_BENCH_JSON") {
+        let json = format!(
+            "{{\"params\": {}, \"total_bits\": {}, \"bytes\": {}, \"stream_bytes\": {}, \"stream_crc32\": \"{:08x}\"}}\n",
+            r.params,
+            r.total_bits,
+            r.bytes,
+            stream.len(),
+            crc.sum()
+        );
+        std::fs::write(&path, json).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
 }
 
 criterion_group!(benches, bench);

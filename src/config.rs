@@ -823,6 +823,7 @@ mod tests {
         assert_eq!(too_many.check(), Err(ConfigError::KMeansCount(k)));
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #[test]
         fn any_link_gives_a_config_that_passes_check(

@@ -1,4 +1,5 @@
 //! Property tests of the quantization core (proptest).
+#![cfg(not(target_arch = "wasm32"))]
 
 use agq::quant::cluster::{ClusterMethod, sort_order};
 use agq::quant::codec::{self, decode, decode_with_limit, encode};
