@@ -9,7 +9,7 @@
 # another cargo holds the build lock.
 #
 # Environment: NUMPY_RUNS (timed numpy runs after one warm-up, default 3),
-# CARGO_TARGET_DIR (as for cargo; results go to $CARGO_TARGET_DIR/bench).
+# CARGO_TARGET_DIR (as for cargo; results go to $CARGO_TARGET_DIR/bench), CRITERION_HOME.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ RUNS=${NUMPY_RUNS:-3}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=$TARGET_DIR/bench
 BENCH_ID=vgg16/ptq_quantize_account_encode
-ESTIMATES=$TARGET_DIR/criterion/$BENCH_ID/new/estimates.json
+ESTIMATES=${CRITERION_HOME:-$TARGET_DIR/criterion}/$BENCH_ID/new/estimates.json
 RUST_JSON=$OUT/ptq_rust.json
 NUMPY_JSON=$OUT/ptq_numpy.json
 

@@ -48,6 +48,27 @@ async fn lenet5_trains_a_few_steps_on_the_cpu_backend() {
 }
 
 #[wasm_bindgen_test]
+async fn an_epoch_with_an_itq_step_then_combined_quantization_gives_a_result() {
+    let lab = Lab::create(false).await;
+    lab.load_mnist(IMAGES, LABELS, IMAGES, LABELS).expect("MNIST parses");
+    let link = "v=1&net=lenet300&method=combined&epochs=1&batch=64&train_size=256&warmup=0&schedule=4";
+    let parsed = parse_link(link).unwrap();
+    let config = get(&parsed, "config");
+    lab.start(config.clone()).expect("run starts");
+    let steps = lab.train(100).await.expect("steps run");
+    assert_eq!(get(&steps, "epochDone").as_bool(), Some(true));
+    let epoch = lab.end_epoch(None).await.expect("the epoch ends with an ITQ step");
+    let epoch_ratio = get(&epoch, "ratio").as_f64().unwrap();
+    assert!(epoch_ratio > 3.0, "95% of the parameters at 4 bits or less, half pruned: {epoch_ratio}");
+    let result = lab.finish(config, None).await.expect("quantizes");
+    let accuracy = get(&result, "accuracy").as_f64().unwrap();
+    assert!((10.0..=100.0).contains(&accuracy), "accuracy {accuracy}");
+    let bytes = lab.agq_bytes().unwrap().length() as f64;
+    assert_eq!(get(&result, "bytes").as_f64(), Some(bytes));
+    assert_eq!(js_sys::Float32Array::from(get(&result, "pixelMap")).length(), 784);
+}
+
+#[wasm_bindgen_test]
 async fn lenet300_trains_a_few_steps_on_webgpu() {
     let lab = Lab::create(true).await;
     let kind = get(&lab.backend().unwrap(), "kind").as_string().unwrap_or_default();

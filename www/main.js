@@ -323,7 +323,7 @@ function onResult(m) {
   const canvas = $('pixel-map');
   if (m.pixelMap && m.pixelMap.length === 784) {
     drawPixelMap(canvas, m.pixelMap);
-    $('pixel-note').textContent = 'How much the first layer relies on each of the 28×28 input pixels (the result\'s pixel map, scaled min to max).';
+    $('pixel-note').textContent = 'Accumulated |gradient| of the first layer\'s weights, summed for each of the 28×28 input pixels (scaled min to max): where the network looks.';
   } else {
     clearPixelMap(canvas);
     $('pixel-note').textContent = 'No pixel map for this network (it is drawn for LeNet-300-100).';

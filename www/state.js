@@ -29,6 +29,7 @@ export const FIELDS = [
   { key: 'lr', id: 'f-lr', group: 'training', format: text },
   { key: 'optimizer', id: 'f-optimizer', group: 'training', format: text },
   { key: 'momentum', id: 'f-momentum', group: 'training', format: text },
+  { key: 'decay', id: 'f-decay', group: 'training', format: text },
   { key: 'train_size', id: 'f-train-size', group: 'training', format: text },
   { key: 'seed', id: 'f-seed', group: 'training', format: text },
 ];

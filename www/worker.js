@@ -97,9 +97,28 @@ async function onInit({ preferGpu }) {
     const mod = await wasmReady;
     status(preferGpu ? 'looking for WebGPU' : 'starting the CPU backend');
     lab = await mod.Lab.create(!!preferGpu);
-    post({ type: 'ready', backend: plain(lab.backend()) });
+    const backend = plain(lab.backend());
+    if (backend.kind === 'webgpu') backend.adapter = await describeAdapter(backend.adapter);
+    post({ type: 'ready', backend });
   } catch (e) {
     post({ type: 'error', message: errText(e) });
+  }
+}
+
+/**
+ * The browser's own description of its WebGPU adapter (vendor, architecture, device), which
+ * wgpu cannot read on the web; falls back to `fallback` when the browser says nothing.
+ */
+async function describeAdapter(fallback) {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    const info = adapter?.info ?? (await adapter?.requestAdapterInfo?.());
+    const parts = [info?.vendor, info?.architecture, info?.device, info?.description]
+      .map((p) => String(p ?? '').trim())
+      .filter((p, i, all) => p && all.indexOf(p) === i);
+    return parts.length ? parts.join(' · ') : fallback;
+  } catch {
+    return fallback;
   }
 }
 
