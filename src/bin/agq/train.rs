@@ -132,7 +132,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         let unix_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let provenance = serde_json::json!({
             "trainer": "agq train (burn flex, CPU)", "config": config.to_query(),
-            "epochs": config.epochs, "dataset": "MNIST (training images used: train_size)",
+            "epochs": config.epochs, "dataset": format!("MNIST, first {} of the 60,000 training images", config.train_size.min(60_000)),
             "test_accuracy_percent": trained_accuracy, "accuracy_of": "the network as trained (ITQ parts quantized), MNIST test set",
             "seconds": epoch_seconds.iter().sum::<f64>(), "unix_time": unix_time,
         });
