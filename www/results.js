@@ -17,6 +17,25 @@ const nf2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFr
 
 let current = null; // { agq: Uint8Array, report, base: string }
 
+/**
+ * Float baselines (method none) at the default settings, measured with
+ * `scripts/results.sh` (docs/RESULTS.md); used until this session trains its own.
+ */
+const REFERENCE_BASELINES = { lenet300: 97.81, lenet5: 99.09 };
+const TRAINING_KEYS = ['net', 'epochs', 'batch', 'lr', 'optimizer', 'momentum', 'decay', 'train_size', 'seed'];
+const sessionBaselines = new Map(); // training settings -> float accuracy (%) of this session
+
+const trainingKey = (config) => TRAINING_KEYS.map((k) => String(config?.[k])).join('|');
+
+/** The float baseline to compare with: this session's own, else the documented reference. */
+function baselineFor(config) {
+  const own = sessionBaselines.get(trainingKey(config));
+  if (own !== undefined) return { accuracy: own, source: 'float run of this session, same training settings' };
+  const ref = REFERENCE_BASELINES[config?.net];
+  if (ref !== undefined) return { accuracy: ref, source: 'float run at the default settings, docs/RESULTS.md' };
+  return null;
+}
+
 /** Entries of an object or a Map, keys as strings. */
 export function entriesOf(x) {
   if (!x) return [];
@@ -82,6 +101,13 @@ export function showResult(result, info) {
   const params = num(result.params);
   const totalBits = num(result.total_bits);
   row(summary, ['Test accuracy', Number.isFinite(acc) ? `${nf2.format(acc)} %` : null], { header: true });
+  if (config?.method === 'none' && Number.isFinite(acc) && !info.stopped) sessionBaselines.set(trainingKey(config), acc);
+  const baseline = baselineFor(config);
+  if (baseline && config?.method !== 'none' && Number.isFinite(acc)) {
+    const cost = acc - baseline.accuracy;
+    row(summary, ['Accuracy cost', `${cost >= 0 ? '+' : ''}${nf2.format(cost)} points`], { header: true });
+    row(summary, ['Float baseline', { text: `${nf2.format(baseline.accuracy)} % (${baseline.source})`, numeric: false }], { header: true });
+  }
   row(summary, ['Compression ratio', Number.isFinite(ratio) ? `${nf2.format(ratio)} ×` : null], { header: true });
   row(summary, ['Parameters', Number.isFinite(params) ? nf.format(params) : null], { header: true });
   row(summary, ['Stored bits (CSR)', Number.isFinite(totalBits) ? nf.format(totalBits) : null], { header: true });
