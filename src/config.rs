@@ -206,6 +206,18 @@ pub struct RunConfig {
     pub seed: u64,
 }
 
+impl RunConfig {
+    /// The defaults for `net`: the PTQ clusters and widths depend on the network (chosen by
+    /// measurement, docs/METHOD_NOTES.md); every other default is the same for all.
+    pub fn for_net(net: Net) -> RunConfig {
+        let base = RunConfig { net, ..RunConfig::default() };
+        match net {
+            Net::Lenet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
+            Net::Lenet300 | Net::Alexnet | Net::Vgg16 => base,
+        }
+    }
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
@@ -519,7 +531,7 @@ impl RunConfig {
 
     /// Resets the field with link key `key` to its default.
     fn reset(&mut self, key: &str) {
-        let d = RunConfig::default();
+        let d = RunConfig::for_net(self.net);
         let v = d.value(key);
         self.set(key, &v).expect("defaults parse");
     }
@@ -568,7 +580,14 @@ impl RunConfig {
     /// defaults (both `clusters` and `widths` when their counts disagree). The
     /// result always passes [`RunConfig::check`].
     pub fn parse_query(query: &str) -> ParsedQuery {
-        let mut config = RunConfig::default();
+        let query_net = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .filter(|(k, _)| percent_decode(k) == "net")
+            .filter_map(|(_, v)| percent_decode(v).parse::<Net>().ok())
+            .last();
+        let mut config = RunConfig::for_net(query_net.unwrap_or(Net::Lenet300));
         let mut issues = Vec::new();
         let mut run = false;
         let mut seen: Vec<String> = Vec::new();
@@ -671,6 +690,16 @@ mod tests {
              &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
              &momentum=0.9&decay=0.002&train_size=60000&seed=1"
         );
+    }
+
+    #[test]
+    fn a_link_without_ptq_settings_gets_its_networks_defaults() {
+        let p = RunConfig::parse_query("v=1&net=lenet5&method=ptq");
+        assert_eq!(p.issues, vec![]);
+        assert_eq!(p.config, RunConfig { method: Method::Ptq, ..RunConfig::for_net(Net::Lenet5) });
+        assert_eq!(p.config.widths, vec![0, 3, 4, 6]);
+        let bad = RunConfig::parse_query("net=lenet5&widths=0,3");
+        assert_eq!(bad.config.widths, vec![0, 3, 4, 6], "reset to lenet5's default");
     }
 
     #[test]

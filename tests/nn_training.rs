@@ -124,3 +124,49 @@ fn projected_weights_stay_on_their_grid() {
         assert!(values.len() <= 16, "{}: {} distinct 4-bit values", p.name, values.len());
     }
 }
+
+#[test]
+fn alexnet_has_2472266_parameters() {
+    assert_eq!(param_count(NetKind::AlexNet), 2_472_266);
+}
+
+#[test]
+fn vgg16_without_batch_norm_has_14719818_parameters() {
+    assert_eq!(param_count(NetKind::Vgg16), 14_719_818);
+}
+
+#[test]
+fn cifar_networks_map_a_batch_of_two_images_to_ten_logits() {
+    let device = Device::flex();
+    for kind in [NetKind::AlexNet, NetKind::Vgg16] {
+        assert_eq!(kind.input_shape(), [3, 32, 32]);
+        assert_eq!(NetKind::parse(kind.name()), Some(kind));
+        let model = Model::new(kind, &device);
+        let images = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let logits = model.forward(images);
+        assert_eq!(logits.dims(), [2, 10], "{}", kind.name());
+        let values = logits.into_data().to_vec::<f32>().unwrap();
+        assert!(values.iter().all(|v| v.is_finite()), "{}: {values:?}", kind.name());
+    }
+}
+
+#[test]
+fn cifar_network_names_are_framework_style_and_output_major() {
+    let infos = param_infos(&Model::new(NetKind::AlexNet, &Device::flex()));
+    let names: Vec<(&str, Vec<usize>)> = infos.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect();
+    assert_eq!(names[0], ("features.0.weight", vec![64, 3, 11, 11]));
+    assert_eq!(names[9], ("features.4.bias", vec![256]));
+    assert_eq!(names[10], ("classifier.weight", vec![10, 256]));
+    let vgg = param_infos(&Model::new(NetKind::Vgg16, &Device::flex()));
+    assert_eq!(vgg.len(), 28);
+    assert_eq!((vgg[24].name.as_str(), vgg[24].shape.clone()), ("features.12.weight", vec![512, 512, 3, 3]));
+}
+
+#[test]
+fn a_session_refuses_data_of_the_wrong_shape() {
+    let mut data = mnist_test_set();
+    data.truncate(200);
+    let config = agq::config::RunConfig { net: agq::config::Net::Alexnet, ..Default::default() };
+    let err = agq::nn::session::Session::start(&config, data.clone(), data, &Device::flex()).err().expect("refused");
+    assert!(err.contains("CIFAR-10") && err.contains("gradient snapshot"), "{err}");
+}

@@ -463,11 +463,30 @@ async function loadLink(search) {
   }
 }
 
+/** The PTQ settings whose defaults depend on the network (see docs/METHOD_NOTES.md). */
+const NET_DEFAULT_KEYS = ['clusters', 'widths'];
+
+/**
+ * When the network changes and its PTQ settings still hold the old network's defaults,
+ * they take the new network's defaults (asked from the Rust side, never copied here).
+ */
+async function followNetDefaults() {
+  const oldNet = app.config?.net;
+  const newNet = $('f-net').value;
+  if (!oldNet || oldNet === newNet) return;
+  const [before, after] = await Promise.all([app.link.parse(`v=1&net=${oldNet}`), app.link.parse(`v=1&net=${encodeURIComponent(newNet)}`)]);
+  if (!before.config || !after.config) return;
+  const fields = FIELDS.filter((f) => NET_DEFAULT_KEYS.includes(f.key));
+  const untouched = fields.every((f) => controlOf(f)?.value.trim() === f.format(before.config[f.key]));
+  if (untouched) for (const f of fields) controlOf(f).value = f.format(after.config[f.key]);
+}
+
 let syncChain = Promise.resolve(null);
 /** Controls -> checked config (+ issues) -> link in the address bar and share field. */
 function syncFromControls() {
   const next = syncChain.then(async () => {
     if (!app.link) return null;
+    await followNetDefaults();
     const parsed = await app.link.parse(readControls());
     if (!parsed.config) return null;
     adoptConfig(parsed.config);

@@ -38,13 +38,32 @@ pub struct Outcome {
     pub params: Vec<ParamTensor>,
 }
 
-/// The network kind of a configuration, or why it cannot be trained here.
-pub fn net_kind(net: Net) -> Result<NetKind, String> {
+/// The network kind of a configuration.
+pub fn net_kind(net: Net) -> NetKind {
     match net {
-        Net::Lenet300 => Ok(NetKind::LeNet300),
-        Net::Lenet5 => Ok(NetKind::LeNet5),
-        other => Err(format!("{other} is not trained in the page: load its gradient snapshot instead")),
+        Net::Lenet300 => NetKind::LeNet300,
+        Net::Lenet5 => NetKind::LeNet5,
+        Net::Alexnet => NetKind::AlexNet,
+        Net::Vgg16 => NetKind::Vgg16,
     }
+}
+
+/// Why `data` cannot feed a network of `kind`, if it cannot (wrong image shape). The page
+/// loads MNIST only, so this is also what keeps it from training AlexNet or VGG-16.
+pub fn check_data(kind: NetKind, data: &Dataset) -> Result<(), String> {
+    let [c, h, w] = kind.input_shape();
+    if [data.channels, data.height, data.width] == [c, h, w] {
+        return Ok(());
+    }
+    Err(format!(
+        "{} trains on {} ({c}x{h}x{w} images), the data given has {}x{}x{} images{}",
+        kind.name(),
+        kind.dataset(),
+        data.channels,
+        data.height,
+        data.width,
+        if c == 3 { ": the page trains only the LeNets (on MNIST); load its gradient snapshot instead" } else { "" }
+    ))
 }
 
 /// Trainer settings of a configuration.
@@ -57,7 +76,7 @@ pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
         mode: config.mode.into(),
     });
     Ok(TrainSettings {
-        net: net_kind(config.net)?,
+        net: net_kind(config.net),
         batch: config.batch as usize,
         lr: config.lr,
         optimizer: match config.optimizer {
@@ -81,6 +100,8 @@ impl Session {
     /// Starts a run on `device`; `train` is cut to `config.train_size` images.
     pub fn start(config: &RunConfig, mut train: Dataset, test: Dataset, device: &Device) -> Result<Self, String> {
         let settings = train_settings(config)?;
+        check_data(settings.net, &train)?;
+        check_data(settings.net, &test)?;
         train.truncate(config.train_size as usize);
         Ok(Self { config: config.clone(), trainer: Trainer::new(settings, train, device), test })
     }

@@ -29,10 +29,60 @@ fn read_mnist_test(dir: &Path) -> Result<Dataset, String> {
         .map_err(|e| format!("MNIST test set: {e}"))
 }
 
-/// The test set a network of `kind` is evaluated on.
+/// The test set a network of `kind` is evaluated on: MNIST `t10k-*` files, or the CIFAR-10
+/// `test_batch.bin` (gzipped or not), else the committed `test_batch_first1000.bin.gz`.
 pub fn read_test_dir(dir: &Path, kind: agq::nn::models::NetKind) -> Result<Dataset, String> {
     if kind.input_shape()[0] == 1 {
         return read_mnist_test(dir);
     }
-    cifar10::load(&read_either(dir, "test_batch.bin")?).map_err(|e| format!("CIFAR-10 test set: {e}"))
+    let bytes = match read_either(dir, "test_batch.bin") {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let first = dir.join("test_batch_first1000.bin.gz");
+            if !first.exists() {
+                return Err(format!("{e}, nor test_batch_first1000.bin.gz"));
+            }
+            read_file(&first)?
+        }
+    };
+    cifar10::load(&bytes).map_err(|e| format!("CIFAR-10 test set: {e}"))
+}
+
+/// The CIFAR-10 training set from `data_batch_1.bin` .. `data_batch_5.bin` (each gzipped or
+/// not), reading only as many files as it takes to hold `at_least` images.
+pub fn read_cifar10_train(dir: &Path, at_least: usize) -> Result<Dataset, String> {
+    let mut all: Option<Dataset> = None;
+    for i in 1..=5 {
+        let name = format!("data_batch_{i}.bin");
+        let part = cifar10::load(&read_either(dir, &name)?).map_err(|e| format!("CIFAR-10 {name}: {e}"))?;
+        let set = match all.take() {
+            None => part,
+            Some(mut set) => {
+                set.images.extend_from_slice(&part.images);
+                set.labels.extend_from_slice(&part.labels);
+                set.n += part.n;
+                set
+            }
+        };
+        let enough = set.n >= at_least;
+        all = Some(set);
+        if enough {
+            break;
+        }
+    }
+    all.ok_or_else(|| "no CIFAR-10 training file".to_string())
+}
+
+/// A run configuration from `(link key, value)` pairs given on the command line, every
+/// given setting checked like a link field; unset ones keep the page's defaults.
+pub fn config_from_fields(fields: &[(&str, Option<&String>)]) -> Result<agq::config::RunConfig, String> {
+    let query: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", agq::config::percent_encode(v))))
+        .collect();
+    let parsed = agq::config::RunConfig::parse_query(&query.join("&"));
+    match parsed.issues.first() {
+        Some(issue) => Err(format!("--{}: {}", issue.field.replace('_', "-"), issue.message)),
+        None => Ok(parsed.config),
+    }
 }

@@ -37,9 +37,11 @@ commands! {
     train::TrainArgs => Train,
     #[cfg(feature = "cpu")] /// Top-1 accuracy of a snapshot or a decoded .agq file
     eval::EvalArgs => Eval,
+    #[cfg(feature = "cpu")] /// Train AlexNet or VGG-16 on CIFAR-10 in float and with ITQ; write both gradient snapshots
+    snapshot::SnapshotArgs => Snapshot,
 }
 
-// Shared helpers of `train` and `eval` (they need the burn CPU backend).
+// Shared helpers of `train`, `eval` and `snapshot` (they need the burn CPU backend).
 #[cfg(feature = "cpu")]
 mod files;
 

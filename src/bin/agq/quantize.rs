@@ -25,12 +25,14 @@ pub struct QuantizeArgs {
     /// grad | magnitude | random (random draws from --seed)
     #[arg(long, default_value = "grad")]
     importance: String,
-    /// quantile:F1,F2,... (cumulative fractions) | kmeans:K
-    #[arg(long, default_value = "quantile:0.5,0.8,0.95")]
-    clusters: String,
+    /// quantile:F1,F2,... (cumulative fractions) | kmeans:K [default: the page's default for
+    /// the snapshot's network, e.g. quantile:0.5,0.8,0.95]
+    #[arg(long)]
+    clusters: Option<String>,
     /// One width in bits per cluster, least important first (0 = pruned, 32 = float)
-    #[arg(long, default_value = "0,4,6,8")]
-    widths: String,
+    /// [default: the page's default for the snapshot's network, e.g. 0,4,6,8]
+    #[arg(long)]
+    widths: Option<String>,
     /// Seed of the random importance
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -54,7 +56,11 @@ struct QuantizeReport<'a> {
     seed: u64,
 }
 
-fn settings(args: &QuantizeArgs) -> Result<QuantSettings, String> {
+/// `args`' settings; missing clusters / widths take the page's defaults for `net`.
+fn settings(args: &QuantizeArgs, net: &str) -> Result<QuantSettings, String> {
+    let defaults = agq::config::RunConfig::for_net(net.parse().unwrap_or(agq::config::Net::Lenet300));
+    let clusters = args.clusters.clone().unwrap_or_else(|| defaults.clusters.to_string());
+    let widths = args.widths.clone().unwrap_or_else(|| format_widths(&defaults.widths));
     let importance = match args.importance.trim() {
         "grad" | "gradient" => ImportanceSource::Gradient,
         "magnitude" => ImportanceSource::Magnitude,
@@ -64,8 +70,8 @@ fn settings(args: &QuantizeArgs) -> Result<QuantSettings, String> {
     let settings = QuantSettings {
         method: args.method.parse().map_err(|e| format!("--method: {e} (expected ptq, itq or combined)"))?,
         importance,
-        cluster: args.clusters.parse().map_err(|e| format!("--clusters: {e}"))?,
-        widths: parse_widths(&args.widths).map_err(|e| format!("--widths: {e}"))?,
+        cluster: clusters.parse().map_err(|e| format!("--clusters: {e}"))?,
+        widths: parse_widths(&widths).map_err(|e| format!("--widths: {e}"))?,
     };
     settings.check().map_err(|e| format!("--clusters/--widths: {e}"))?;
     Ok(settings)
@@ -83,9 +89,9 @@ fn itq_widths(snapshot: &Snapshot) -> Result<Vec<u8>, String> {
 
 /// Runs `agq quantize`.
 pub fn run(args: QuantizeArgs) -> Result<(), String> {
-    let s = settings(&args)?;
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
+    let s = settings(&args, &snapshot.net)?;
     let ptq = || ptq_widths(&s.importance.compute(&snapshot.params), &s.cluster, &s.widths);
     let widths = match s.method {
         QuantMethod::Ptq => ptq(),

@@ -1,7 +1,7 @@
 //! `agq train`: trains LeNet-300-100 or LeNet-5 on MNIST natively (burn CPU backend) with
 //! the page's settings, then quantizes and writes the `.agq` file, report and snapshot.
 
-use super::files::read_mnist_dir;
+use super::files::{config_from_fields, read_mnist_dir};
 use crate::io::write_outputs;
 use agq::compress::full_report;
 use agq::config::RunConfig;
@@ -78,23 +78,14 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The run configuration, every given setting checked like a link field.
     fn config(&self) -> Result<RunConfig, String> {
-        let fields = [
-            ("net", &self.net), ("method", &self.method), ("importance", &self.importance),
-            ("clusters", &self.clusters), ("widths", &self.widths), ("split", &self.split),
-            ("warmup", &self.warmup), ("schedule", &self.schedule), ("mode", &self.mode),
-            ("epochs", &self.epochs), ("batch", &self.batch), ("lr", &self.lr),
-            ("optimizer", &self.optimizer), ("momentum", &self.momentum), ("decay", &self.decay),
-            ("train_size", &self.train_size), ("seed", &self.seed),
-        ];
-        let query: Vec<String> = fields
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", agq::config::percent_encode(v))))
-            .collect();
-        let parsed = RunConfig::parse_query(&query.join("&"));
-        match parsed.issues.first() {
-            Some(issue) => Err(format!("--{}: {}", issue.field.replace('_', "-"), issue.message)),
-            None => Ok(parsed.config),
-        }
+        config_from_fields(&[
+            ("net", self.net.as_ref()), ("method", self.method.as_ref()), ("importance", self.importance.as_ref()),
+            ("clusters", self.clusters.as_ref()), ("widths", self.widths.as_ref()), ("split", self.split.as_ref()),
+            ("warmup", self.warmup.as_ref()), ("schedule", self.schedule.as_ref()), ("mode", self.mode.as_ref()),
+            ("epochs", self.epochs.as_ref()), ("batch", self.batch.as_ref()), ("lr", self.lr.as_ref()),
+            ("optimizer", self.optimizer.as_ref()), ("momentum", self.momentum.as_ref()), ("decay", self.decay.as_ref()),
+            ("train_size", self.train_size.as_ref()), ("seed", self.seed.as_ref()),
+        ])
     }
 }
 

@@ -1,13 +1,20 @@
 //! The networks of the thesis, as one burn module enum so that training, evaluation and
 //! parameter read-out have a single code path.
 
+mod alexnet;
 mod lenet300;
 mod lenet5;
+mod vgg16;
 
+pub use alexnet::AlexNet;
 pub use lenet300::LeNet300;
 pub use lenet5::LeNet5;
+pub use vgg16::Vgg16;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor};
 
 /// Which network; the names are those used in links, snapshots and `.agq` files.
@@ -15,16 +22,17 @@ use burn::tensor::{Device, Tensor};
 pub enum NetKind {
     LeNet300,
     LeNet5,
+    AlexNet,
+    Vgg16,
 }
 
 impl NetKind {
-    /// Parses `lenet300` or `lenet5`.
+    /// Every kind, in link order.
+    pub const ALL: [Self; 4] = [Self::LeNet300, Self::LeNet5, Self::AlexNet, Self::Vgg16];
+
+    /// Parses `lenet300`, `lenet5`, `alexnet` or `vgg16`.
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "lenet300" => Some(Self::LeNet300),
-            "lenet5" => Some(Self::LeNet5),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The short name used in links and files.
@@ -32,12 +40,25 @@ impl NetKind {
         match self {
             Self::LeNet300 => "lenet300",
             Self::LeNet5 => "lenet5",
+            Self::AlexNet => "alexnet",
+            Self::Vgg16 => "vgg16",
         }
     }
 
-    /// Input image shape `[channels, height, width]`.
+    /// Input image shape `[channels, height, width]`: MNIST for the LeNets, CIFAR-10 otherwise.
     pub fn input_shape(self) -> [usize; 3] {
-        [1, 28, 28]
+        match self {
+            Self::LeNet300 | Self::LeNet5 => [1, 28, 28],
+            Self::AlexNet | Self::Vgg16 => [3, 32, 32],
+        }
+    }
+
+    /// The data set the network is trained and evaluated on.
+    pub fn dataset(self) -> &'static str {
+        match self {
+            Self::LeNet300 | Self::LeNet5 => "MNIST",
+            Self::AlexNet | Self::Vgg16 => "CIFAR-10",
+        }
     }
 }
 
@@ -46,6 +67,8 @@ impl NetKind {
 pub enum Model {
     LeNet300(LeNet300),
     LeNet5(LeNet5),
+    AlexNet(AlexNet),
+    Vgg16(Vgg16),
 }
 
 impl Model {
@@ -54,6 +77,8 @@ impl Model {
         match kind {
             NetKind::LeNet300 => Self::LeNet300(LeNet300::new(device)),
             NetKind::LeNet5 => Self::LeNet5(LeNet5::new(device)),
+            NetKind::AlexNet => Self::AlexNet(AlexNet::new(device)),
+            NetKind::Vgg16 => Self::Vgg16(Vgg16::new(device)),
         }
     }
 
@@ -62,6 +87,20 @@ impl Model {
         match self {
             Self::LeNet300(m) => m.forward(images),
             Self::LeNet5(m) => m.forward(images),
+            Self::AlexNet(m) => m.forward(images),
+            Self::Vgg16(m) => m.forward(images),
         }
     }
+}
+
+/// A `k`x`k` convolution `c_in -> c_out` with `stride` and symmetric `pad`, He-normal
+/// weights (`std = sqrt(2 / fan_in)`, fan_in = `c_in * k * k`) and a zero bias.
+fn he_conv(c_in: usize, c_out: usize, k: usize, stride: usize, pad: usize, device: &Device) -> Conv2d {
+    let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .with_initializer(Initializer::KaimingNormal { gain: std::f64::consts::SQRT_2, fan_out_only: false })
+        .init(device);
+    conv.bias = Some(Param::from_tensor(Tensor::zeros([c_out], device)));
+    conv
 }
