@@ -33,6 +33,7 @@ test-wasm: tools
 
 test-e2e: build
 	scripts/install-tools.sh test
+	cargo build --release --bin agq
 	cd tests/e2e && npm test
 
 ## PTQ + accounting + encoding of 15M parameters: agq (criterion) next to numpy.

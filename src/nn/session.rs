@@ -62,7 +62,11 @@ pub fn check_data(kind: NetKind, data: &Dataset) -> Result<(), String> {
         data.channels,
         data.height,
         data.width,
-        if c == 3 { ": the page trains only the LeNets (on MNIST); load its gradient snapshot instead" } else { "" }
+        if c == 3 {
+            " (the page and `agq train` train only the LeNets, on MNIST): load its gradient snapshot, made by `agq snapshot`, instead"
+        } else {
+            ""
+        }
     ))
 }
 

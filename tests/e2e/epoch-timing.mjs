@@ -355,14 +355,17 @@ async function main() {
     console.log(`CPU: ${info.cpu} (${info.cores} cores); ${info.chromium || 'Chromium'} (playwright reports ${info.browserVersion}); batch ${opts.batch}`);
     for (const run of RUNS) {
       process.stdout.write(`${run.net} on ${run.backend}, ${run.trainSize} images ... `);
+      const load0 = os.loadavg()[0];
       const r = await runOne(browser, base, run);
+      r.loadavg1 = [load0, os.loadavg()[0]]; // 1-minute load average before / after the run
       results.push(r);
       if (r.error) {
         console.log(`ERROR: ${r.error}`);
         if (r.console?.length) console.log(r.console.join('\n'));
       } else {
         console.log(`${r.steps} steps, first call ${s3(r.firstCall_s)} s, ${s3(r.stepSeconds)} s/step, `
-          + `epoch end ${s3(r.epochEnd_s)} s, wall ${f(r.wall_s, 1)} s [${r.badge}]`);
+          + `epoch end ${s3(r.epochEnd_s)} s, wall ${f(r.wall_s, 1)} s [${r.badge}]; `
+          + `load average ${f(r.loadavg1[0], 1)} -> ${f(r.loadavg1[1], 1)} on ${os.cpus().length} cores`);
         const noisy = r.console.filter((l) => !l.startsWith('[worker started]'));
         if (noisy.length) console.log(`  console:\n  ${noisy.join('\n  ')}`);
       }

@@ -9,7 +9,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,7 +178,8 @@ test('training from a link finishes, and the share link restores the configurati
   requireWasm();
   const { context, page, log } = await openPage();
   try {
-    await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=1&train_size=6000&run=1`);
+    // warmup=0: the in-training quantization step runs at the end of the one epoch too.
+    await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=1&train_size=6000&warmup=0&run=1`);
     const backend = (await page.locator('[data-testid="backend"]').textContent()) ?? '';
     const status = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.ok(status.endsWith('done'), `the run ended with: ${status}`);
@@ -189,6 +192,18 @@ test('training from a link finishes, and the share link restores the configurati
     assert.ok(accuracy > 80, `accuracy ${accuracy}`);
     assert.ok(ratio > 1, `ratio ${ratio}`);
     assert.equal(await page.locator('#download-agq').isDisabled(), false, 'the .agq download is enabled');
+
+    // The downloaded .agq file decodes with the command line, to the ratio the page shows.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-agq')]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agq-e2e-'));
+    const file = path.join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    const agq = path.join(ROOT, 'target', 'release', 'agq');
+    const inspected = execFileSync(agq, ['inspect', file], { encoding: 'utf8' });
+    const shown = Number(/ratio ([0-9.]+)x/.exec(inspected)?.[1]);
+    assert.ok(Math.abs(shown - ratio) < 0.01, `agq inspect says ${shown}x, the page ${ratio}x`);
+    execFileSync(agq, ['decode', file, '--out', path.join(dir, 'decoded.safetensors')]);
+    assert.ok(readFileSync(path.join(dir, 'decoded.safetensors')).length > 266_610 * 4, 'every weight decoded');
 
     const share = await value(page, 'share');
     assert.match(share, /^http:\/\/127\.0\.0\.1:\d+\/.*\?v=1&/);

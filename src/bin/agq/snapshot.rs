@@ -109,8 +109,8 @@ pub fn run(args: SnapshotArgs) -> Result<(), String> {
         return Err(format!("{} is named as two outputs", args.out_float.display()));
     }
     let kind = net_kind(config.net);
-    let train = read_cifar10_train(&args.data, config.train_size as usize)?;
     let test = read_test_dir(&args.test, kind)?;
+    let train = read_cifar10_train(&args.data, config.train_size as usize)?;
     let common = Common { hardware: hardware(), command: command_line(), test_images: test.n };
     let float_config = RunConfig { method: Method::None, ..config.clone() };
     let itq_config = RunConfig { method: Method::Itq, ..config };
