@@ -145,7 +145,7 @@ fn cifar_networks_map_a_batch_of_two_images_to_ten_logits() {
         let images = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let logits = model.forward(images);
         assert_eq!(logits.dims(), [2, 10], "{}", kind.name());
-        let values = logits.into_data().to_vec::<f32>().unwrap();
+        let values = logits.into_data().try_into_vec::<f32>().unwrap();
         assert!(values.iter().all(|v| v.is_finite()), "{}: {values:?}", kind.name());
     }
 }
