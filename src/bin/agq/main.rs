@@ -101,6 +101,13 @@ fn report_error(message: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`agq inspect F | head`) ends the program like any Unix tool, instead of
+    // a failed write to standard output.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's action to its default at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::panic::set_hook(Box::new(|info| {
         let msg = info.to_string().replace('\n', "; ");
         eprintln!("error: internal error (a bug, please report it): {msg}");
