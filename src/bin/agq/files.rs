@@ -82,7 +82,11 @@ pub fn config_from_fields(fields: &[(&str, Option<&String>)]) -> Result<agq::con
         .collect();
     let parsed = agq::config::RunConfig::parse_query(&query.join("&"));
     match parsed.issues.first() {
-        Some(issue) => Err(format!("--{}: {}", issue.field.replace('_', "-"), issue.message)),
+        // The link reader replaces a bad field by its default; a command line refuses it.
+        Some(issue) => {
+            let message = issue.message.split("; using the default").next().unwrap_or(&issue.message);
+            Err(format!("--{}: {message}", issue.field.replace('_', "-")))
+        }
         None => Ok(parsed.config),
     }
 }

@@ -44,6 +44,8 @@ commands! {
 // Shared helpers of `train`, `eval` and `snapshot` (they need the burn CPU backend).
 #[cfg(feature = "cpu")]
 mod files;
+#[cfg(feature = "cpu")]
+mod training_args;
 
 #[derive(Parser, Debug)]
 #[command(name = "agq", version, about = "Accumulated-gradient quantization and compression of neural networks")]

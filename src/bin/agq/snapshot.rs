@@ -9,6 +9,7 @@
 //! with the whole training setup in the `agq.provenance` metadata.
 
 use super::files::{config_from_fields, read_cifar10_train, read_test_dir};
+use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::config::{Method, Net, RunConfig};
 use agq::data::Dataset;
@@ -38,37 +39,8 @@ pub struct SnapshotArgs {
     /// Folder with the CIFAR-10 test file: test_batch.bin(.gz) or test_batch_first1000.bin.gz
     #[arg(long)]
     test: PathBuf,
-    #[arg(long)]
-    epochs: Option<String>,
-    #[arg(long)]
-    batch: Option<String>,
-    #[arg(long)]
-    lr: Option<String>,
-    /// sgd | adam
-    #[arg(long)]
-    optimizer: Option<String>,
-    #[arg(long)]
-    momentum: Option<String>,
-    /// L2 weight decay
-    #[arg(long)]
-    decay: Option<String>,
-    /// Training images used (the first N of the 50,000)
-    #[arg(long = "train-size")]
-    train_size: Option<String>,
-    #[arg(long)]
-    seed: Option<String>,
-    /// ITQ low-group fraction, in (0.5, 1)
-    #[arg(long)]
-    split: Option<String>,
-    /// ITQ warm-up epochs
-    #[arg(long)]
-    warmup: Option<String>,
-    /// ITQ low-group width per epoch, e.g. 8,6,4,2,0
-    #[arg(long)]
-    schedule: Option<String>,
-    /// ITQ: freeze | project
-    #[arg(long)]
-    mode: Option<String>,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Write the float-trained snapshot here (safetensors, agq-snapshot/1, F16)
     #[arg(long = "out-float")]
     out_float: PathBuf,
@@ -80,14 +52,13 @@ pub struct SnapshotArgs {
 impl SnapshotArgs {
     /// The run configuration (method `none`; each run sets its own).
     fn config(&self) -> Result<RunConfig, String> {
-        let all = "50000".to_string();
-        let config = config_from_fields(&[
-            ("net", Some(&self.net)), ("method", Some(&"none".to_string())), ("split", self.split.as_ref()),
-            ("warmup", self.warmup.as_ref()), ("schedule", self.schedule.as_ref()), ("mode", self.mode.as_ref()),
-            ("epochs", self.epochs.as_ref()), ("batch", self.batch.as_ref()), ("lr", self.lr.as_ref()),
-            ("optimizer", self.optimizer.as_ref()), ("momentum", self.momentum.as_ref()), ("decay", self.decay.as_ref()),
-            ("train_size", Some(self.train_size.as_ref().unwrap_or(&all))), ("seed", self.seed.as_ref()),
-        ])?;
+        let (all, none) = ("50000".to_string(), "none".to_string());
+        let mut fields = vec![("net", Some(&self.net)), ("method", Some(&none))];
+        fields.extend(self.training.fields());
+        if self.training.train_size.is_none() {
+            fields.push(("train_size", Some(&all)));
+        }
+        let config = config_from_fields(&fields)?;
         if !matches!(config.net, Net::Alexnet | Net::Vgg16) {
             return Err(format!("--net: snapshots are generated for alexnet or vgg16 (CIFAR-10), not {}", config.net));
         }

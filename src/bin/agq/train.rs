@@ -2,6 +2,7 @@
 //! the page's settings, then quantizes and writes the `.agq` file, report and snapshot.
 
 use super::files::{config_from_fields, read_mnist_dir};
+use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::compress::full_report;
 use agq::config::RunConfig;
@@ -30,37 +31,8 @@ pub struct TrainArgs {
     /// PTQ widths per cluster, e.g. 0,4,6,8
     #[arg(long)]
     widths: Option<String>,
-    /// ITQ low-group fraction, in (0.5, 1)
-    #[arg(long)]
-    split: Option<String>,
-    /// ITQ warm-up epochs
-    #[arg(long)]
-    warmup: Option<String>,
-    /// ITQ low-group width per epoch, e.g. 8,6,4,2,0
-    #[arg(long)]
-    schedule: Option<String>,
-    /// freeze | project
-    #[arg(long)]
-    mode: Option<String>,
-    #[arg(long)]
-    epochs: Option<String>,
-    #[arg(long)]
-    batch: Option<String>,
-    #[arg(long)]
-    lr: Option<String>,
-    /// sgd | adam
-    #[arg(long)]
-    optimizer: Option<String>,
-    #[arg(long)]
-    momentum: Option<String>,
-    /// L2 weight decay
-    #[arg(long)]
-    decay: Option<String>,
-    /// Training images used (the first N of the 60,000)
-    #[arg(long = "train-size")]
-    train_size: Option<String>,
-    #[arg(long)]
-    seed: Option<String>,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Folder with the MNIST IDX files (gzipped or not)
     #[arg(long)]
     data: PathBuf,
@@ -78,14 +50,12 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The run configuration, every given setting checked like a link field.
     fn config(&self) -> Result<RunConfig, String> {
-        config_from_fields(&[
+        let mut fields = vec![
             ("net", self.net.as_ref()), ("method", self.method.as_ref()), ("importance", self.importance.as_ref()),
-            ("clusters", self.clusters.as_ref()), ("widths", self.widths.as_ref()), ("split", self.split.as_ref()),
-            ("warmup", self.warmup.as_ref()), ("schedule", self.schedule.as_ref()), ("mode", self.mode.as_ref()),
-            ("epochs", self.epochs.as_ref()), ("batch", self.batch.as_ref()), ("lr", self.lr.as_ref()),
-            ("optimizer", self.optimizer.as_ref()), ("momentum", self.momentum.as_ref()), ("decay", self.decay.as_ref()),
-            ("train_size", self.train_size.as_ref()), ("seed", self.seed.as_ref()),
-        ])
+            ("clusters", self.clusters.as_ref()), ("widths", self.widths.as_ref()),
+        ];
+        fields.extend(self.training.fields());
+        config_from_fields(&fields)
     }
 }
 
