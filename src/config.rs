@@ -213,7 +213,8 @@ impl RunConfig {
         let base = RunConfig { net, ..RunConfig::default() };
         match net {
             Net::Lenet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
-            Net::Lenet300 | Net::Alexnet | Net::Vgg16 => base,
+            Net::Alexnet => RunConfig { widths: vec![0, 3, 4, 6], ..base },
+            Net::Lenet300 | Net::Vgg16 => base,
         }
     }
 }
