@@ -73,9 +73,13 @@ impl LoadedSnapshot {
         }
         let model = write_params(model, &infos, &ordered);
         let mut evaluation = Evaluation::new(&model, test, EVAL_BATCH);
-        while !evaluation.advance(1) {
+        loop {
+            let finished = evaluation.advance(1);
             let (done, total) = evaluation.progress();
             progress(done, total);
+            if finished {
+                break;
+            }
         }
         let accuracy = evaluation.finish().await?;
         // `params` stays empty: the snapshot is kept by `self` (no copy of a large network).
