@@ -252,7 +252,7 @@ async function download(url, { missing } = {}) {
   if (cache) {
     try {
       const hit = await cache.match(url);
-      if (hit) {
+      if (hit && !(await isStale(hit, url))) {
         const bytes = new Uint8Array(await hit.arrayBuffer());
         post({ type: 'progress', phase: 'download', done: bytes.length, total: bytes.length, cached: true });
         return bytes;
@@ -303,12 +303,40 @@ async function download(url, { missing } = {}) {
   post({ type: 'progress', phase: 'download', done: bytes.length, total: bytes.length });
   if (cache) {
     try {
-      await cache.put(url, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+      const headers = { 'Content-Type': 'application/octet-stream' };
+      for (const h of VERSION_HEADERS) {
+        const v = r.headers.get(h);
+        if (v) headers[`x-agq-${h}`] = v;
+      }
+      await cache.put(url, new Response(bytes, { headers }));
     } catch {
       // quota or private mode: works without the cache
     }
   }
   return bytes;
+}
+
+/** Response headers that tell one version of a file from another. */
+const VERSION_HEADERS = ['etag', 'last-modified', 'content-length'];
+
+/**
+ * Whether a cached copy is out of date: a HEAD request compares the server's version
+ * headers with those recorded at download time (a newly committed snapshot of the same
+ * name is downloaded again). Offline or without such headers the copy is used.
+ */
+async function isStale(cached, url) {
+  let head;
+  try {
+    head = await fetch(url, { method: 'HEAD', cache: 'no-store' });
+  } catch {
+    return false;
+  }
+  if (!head.ok) return head.status === 404; // the file is gone: report it, not an old copy
+  return VERSION_HEADERS.some((h) => {
+    const was = cached.headers.get(`x-agq-${h}`);
+    const now = head.headers.get(h);
+    return was && now && was !== now;
+  });
 }
 
 /** Downloads (or takes from the cache) the snapshot `config` needs and hands it to the lab. */
@@ -323,7 +351,6 @@ async function ensureSnapshot(config) {
   });
   status(`reading the ${name} snapshot`);
   snapshotLoaded = null;
-  trained = false;
   let info;
   try {
     info = plain(lab.loadSnapshot(bytes));
