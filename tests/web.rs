@@ -81,3 +81,100 @@ async fn lenet300_trains_a_few_steps_on_webgpu() {
     }
     few_steps(&lab, "lenet300", 2).await;
 }
+
+const CIFAR_TEST: &[u8] = include_bytes!("../www/data/cifar10/test_batch_first1000.bin.gz");
+
+/// The first `n` CIFAR-10 test records, uncompressed (a short evaluation).
+fn cifar_records(n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(CIFAR_TEST).read_to_end(&mut raw).expect("gzip");
+    raw.truncate(n * agq::data::cifar10::RECORD_BYTES);
+    raw
+}
+
+/// An AlexNet snapshot of deterministic pseudo-random weights and importances (F16), in
+/// network order, with ITQ widths when `itq`.
+fn alexnet_snapshot(itq: bool) -> Vec<u8> {
+    use agq::nn::models::{Model, NetKind};
+    use agq::nn::params::param_infos;
+    use agq::quant::tensor::ParamTensor;
+    use agq::snapshot::{Snapshot, StoreDtype};
+    let infos = param_infos(&Model::new(NetKind::AlexNet, &burn::tensor::Device::flex()));
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as f32 / u32::MAX as f32
+    };
+    let params = infos
+        .iter()
+        .map(|info| {
+            let fan_in = (info.len() / info.shape[0]).max(1) as f32;
+            let scale = (2.0 / fan_in).sqrt();
+            let weight: Vec<f32> = (0..info.len()).map(|_| (next() * 2.0 - 1.0) * scale).collect();
+            let importance: Vec<f32> = (0..info.len()).map(|_| next() * 0.01 + 1e-4).collect();
+            let width = itq.then(|| (0..info.len()).map(|i| if i % 2 == 0 { 4 } else { 32 }).collect());
+            ParamTensor { name: info.name.clone(), shape: info.shape.clone(), weight, importance, width }
+        })
+        .collect();
+    let mut snapshot = Snapshot { net: "alexnet".into(), params, metadata: Default::default() };
+    snapshot.set_provenance(&serde_json::json!({ "generator": "tests/web.rs", "epochs": 0 }));
+    snapshot.to_bytes(StoreDtype::F16)
+}
+
+#[wasm_bindgen_test]
+async fn an_alexnet_snapshot_is_accounted_and_quantized_on_cifar_images() {
+    let lab = Lab::create(false).await;
+    let info = lab.load_snapshot(&alexnet_snapshot(false)).expect("the snapshot loads");
+    assert_eq!(get(&info, "net").as_string().as_deref(), Some("alexnet"));
+    assert!(get(&info, "params").as_f64().unwrap() > 1e5);
+    assert_eq!(get(&get(&info, "provenance"), "generator").as_string().as_deref(), Some("tests/web.rs"));
+    assert_eq!(get(&info, "hasWidths").as_bool(), Some(false));
+    assert_eq!(lab.load_cifar_test(&cifar_records(50)).expect("CIFAR-10 parses"), 50);
+
+    let config = |q: &str| get(&parse_link(&format!("v=1&net=alexnet&{q}")).unwrap(), "config");
+    // Accounting alone: fast, no accuracy; fewer bits give a higher ratio.
+    let wide = lab.account(config("method=ptq&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8")).expect("accounts");
+    let narrow = lab.account(config("method=ptq&clusters=quantile:0.5,0.8,0.95&widths=0,2,3,4")).expect("accounts");
+    let (wide_ratio, narrow_ratio) = (get(&wide, "ratio").as_f64().unwrap(), get(&narrow, "ratio").as_f64().unwrap());
+    assert!(wide_ratio > 2.0 && narrow_ratio > wide_ratio, "{wide_ratio} {narrow_ratio}");
+    assert!(get(&wide, "accuracy").is_undefined());
+    assert!(get(&get(&wide, "importance"), "counts").is_object());
+
+    // finish: the decoded .agq file evaluated on the loaded images, with progress.
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let counter = calls.clone();
+    let progress = wasm_bindgen::closure::Closure::<dyn FnMut(f64, f64)>::new(move |_d: f64, _t: f64| {
+        counter.set(counter.get() + 1);
+    });
+    let ptq = config("method=ptq&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8");
+    let result = lab
+        .finish(ptq, Some(wasm_bindgen::JsCast::unchecked_ref::<js_sys::Function>(progress.as_ref()).clone()))
+        .await
+        .expect("quantizes and evaluates");
+    let accuracy = get(&result, "accuracy").as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&accuracy), "accuracy {accuracy}");
+    assert!((get(&result, "ratio").as_f64().unwrap() - wide_ratio).abs() < 1e-9, "finish accounts as account does");
+    assert_eq!(get(&result, "bytes").as_f64(), Some(lab.agq_bytes().unwrap().length() as f64));
+    assert!(get(&result, "pixelMap").is_null());
+    assert!(calls.get() > 0, "the evaluation reports its progress");
+
+    // Another network's settings are refused; an ITQ snapshot gives combined results.
+    let vgg = get(&parse_link("v=1&net=vgg16&method=ptq").unwrap(), "config");
+    assert!(lab.account(vgg).is_err());
+    let info = lab.load_snapshot(&alexnet_snapshot(true)).expect("the ITQ snapshot loads");
+    assert_eq!(get(&info, "hasWidths").as_bool(), Some(true));
+    let combined = lab.account(config("method=combined")).expect("accounts");
+    let itq = lab.account(config("method=itq")).expect("accounts");
+    assert!(get(&combined, "ratio").as_f64().unwrap() > get(&itq, "ratio").as_f64().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn a_file_that_is_not_a_snapshot_is_refused() {
+    let lab = Lab::create(false).await;
+    assert!(lab.load_snapshot(b"not a safetensors file").is_err());
+    let config = get(&parse_link("v=1&net=alexnet&method=ptq").unwrap(), "config");
+    assert!(lab.account(config).is_err(), "no snapshot is loaded");
+}

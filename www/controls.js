@@ -1,6 +1,6 @@
 // DOM events -> state: the config controls, the run buttons, the share field.
 
-import { FIELDS, controlOf, methodUses } from './state.js';
+import { FIELDS, controlOf, methodUses, SNAPSHOT_NETS } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,6 +39,7 @@ export function bindControls(handlers) {
     if (el.tagName !== 'SELECT') el.addEventListener('change', () => changed.flush());
   }
   $('f-method').addEventListener('change', () => showMethodGroups($('f-method').value));
+  $('f-net').addEventListener('change', () => showMethodGroups($('f-method').value));
 
   // Enter in a field trains (like submitting the form), unless a run is going on.
   $('config').addEventListener('submit', (e) => e.preventDefault());
@@ -79,10 +80,18 @@ export function bindControls(handlers) {
 }
 
 /** Dims the settings a method does not use (they stay editable and stay in the link). */
-export function showMethodGroups(method) {
+export function showMethodGroups(method, net = $('f-net')?.value) {
   const uses = methodUses(method);
   $('fs-ptq').classList.toggle('inactive', !uses.ptq);
   $('fs-itq').classList.toggle('inactive', !uses.itq);
+  // A snapshot network is trained offline: the ITQ and training settings do not apply.
+  const snapshot = SNAPSHOT_NETS.has(net);
+  for (const id of ['fs-itq', 'fs-training']) {
+    const fs = $(id);
+    fs.disabled = snapshot;
+    fs.classList.toggle('not-applicable', snapshot);
+    fs.title = snapshot ? 'Trained offline into the snapshot: not used for this network' : '';
+  }
 }
 
 /**
@@ -99,5 +108,6 @@ export function setPhase(phase, { canRequantize = false, stopping = false } = {}
     const el = controlOf(f);
     if (el) el.disabled = running;
   }
-  $('train').textContent = running ? 'Training…' : 'Train';
+  const snapshot = SNAPSHOT_NETS.has($('f-net')?.value);
+  $('train').textContent = running ? (snapshot ? 'Quantizing…' : 'Training…') : 'Train';
 }

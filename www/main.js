@@ -3,7 +3,7 @@
 
 import {
   readControls, applyConfig, markIssues, shareUrl, setAddress, LinkClient,
-  TRAINABLE_NETS, NET_NAMES, METHOD_NAMES, controlOf, FIELDS,
+  TRAINABLE_NETS, SNAPSHOT_NETS, SNAPSHOT_TEST, NET_NAMES, METHOD_NAMES, controlOf, FIELDS,
 } from './state.js';
 import { bindControls, setPhase, showMethodGroups } from './controls.js';
 import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, clearPixelMap } from './charts.js';
@@ -54,6 +54,7 @@ const app = {
   linkBlockedRun: false,
   settingsIssues: [],
   errors: [],
+  snapshot: null, // { net, file, params, provenance, hasWidths } of the snapshot the worker holds
 };
 
 // ---------------------------------------------------------------- status & messages
@@ -251,7 +252,8 @@ function onProgress(m) {
   const done = Number(m.done) || 0;
   const total = Number(m.total) || 0;
   if (m.phase === 'download') {
-    setBar('download', done, total, total ? `${mb(done)} / ${mb(total)} MB` : `${mb(done)} MB`);
+    const text = total ? `${mb(done)} / ${mb(total)} MB` : `${mb(done)} MB`;
+    setBar('download', done, total, m.cached ? `${text} (cached)` : text);
   } else if (m.phase === 'epoch') {
     const of = app.runConfig?.epochs ?? '?';
     $('l-epoch').textContent = `Epoch ${Math.min(app.epochCount + 1, Number(of) || Infinity)} of ${of}`;
@@ -300,8 +302,12 @@ function runLabel(config, { requantized, stopped }) {
   const method = METHOD_NAMES[config?.method] ?? String(config?.method);
   let s = `${net}, ${method}`;
   if (config?.method !== 'none' && config?.method !== 'itq') s += `, ${config.clusters} → ${Array.from(config.widths ?? []).join(',')} bits`;
-  if (config?.method === 'itq' || config?.method === 'combined') s += `, split ${config.split}`;
-  s += `, ${config?.epochs} epoch${config?.epochs === 1 ? '' : 's'}, ${config?.train_size} images`;
+  if (SNAPSHOT_NETS.has(config?.net)) {
+    s += `, snapshot ${app.snapshot?.file ?? ''}, accuracy on the ${SNAPSHOT_TEST}`;
+  } else {
+    if (config?.method === 'itq' || config?.method === 'combined') s += `, split ${config.split}`;
+    s += `, ${config?.epochs} epoch${config?.epochs === 1 ? '' : 's'}, ${config?.train_size} images`;
+  }
   if (requantized) s += ' (re-quantized)';
   if (stopped) s += ' (stopped early)';
   return s;
@@ -379,6 +385,8 @@ function onWorkerMessage(worker, m) {
     case 'epoch': onEpoch(m); break;
     case 'result': onResult(m); break;
     case 'done': onDone(); break;
+    case 'snapshot': onSnapshot(m); break;
+    case 'accounted': onAccounted(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
     default: console.warn('unknown message from the worker', m.type);
   }
@@ -392,6 +400,7 @@ function startWorker(preferGpu) {
   app.ready = false;
   app.phase = 'starting';
   app.trainedConfig = null;
+  app.snapshot = null;
   setPhase('starting');
   const badge = $('backend');
   badge.className = 'badge badge-pending';
@@ -438,8 +447,80 @@ async function publishLink() {
 
 function adoptConfig(config) {
   app.config = config;
-  showMethodGroups(config.method);
+  showMethodGroups(config.method, config.net);
   charts.scatter.setNet(config.net);
+  showAccuracyScope(config.net);
+}
+
+/** Says where the accuracy is measured: the first 1,000 CIFAR-10 test images for a snapshot. */
+function showAccuracyScope(net) {
+  $('accuracy-label').textContent = SNAPSHOT_NETS.has(net) ? `Test accuracy (${SNAPSHOT_TEST})` : 'Test accuracy';
+  $('snapshot-info').hidden = !(SNAPSHOT_NETS.has(net) && app.snapshot?.net === net);
+}
+
+/** The snapshot file a configuration needs (ITQ-trained for itq and combined). */
+function snapshotFileOf(config) {
+  const itq = config?.method === 'itq' || config?.method === 'combined';
+  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
+}
+
+const PROVENANCE_LABELS = {
+  generator: 'made by', method: 'trained with', epochs: 'epochs', dataset: 'data set',
+  training_data: 'training data', accuracy_percent: 'accuracy (%)', accuracy_on: 'accuracy on',
+  itq_low_fraction: 'ITQ low fraction', hardware: 'hardware', wall_time_seconds: 'training time (s)',
+  date: 'date', config: 'settings', command: 'command',
+};
+
+/** The loaded snapshot and its provenance (the `agq.provenance` JSON), as text only. */
+function onSnapshot(m) {
+  app.snapshot = { net: String(m.net ?? ''), file: String(m.file ?? ''), params: Number(m.params), provenance: m.provenance ?? null, hasWidths: !!m.hasWidths };
+  const name = NET_NAMES[app.snapshot.net] ?? app.snapshot.net;
+  $('snapshot-title').textContent = `Snapshot: ${name}, www/snapshots/${app.snapshot.file}`
+    + (Number.isFinite(app.snapshot.params) ? `, ${app.snapshot.params.toLocaleString('en-US')} parameters` : '');
+  const dl = $('snapshot-prov');
+  dl.replaceChildren();
+  const add = (k, v) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    dl.append(dt, dd);
+  };
+  const prov = app.snapshot.provenance;
+  if (prov && typeof prov === 'object') {
+    const keys = Object.keys(prov);
+    const ordered = [...Object.keys(PROVENANCE_LABELS).filter((k) => keys.includes(k)), ...keys.filter((k) => !(k in PROVENANCE_LABELS))];
+    for (const k of ordered) {
+      const v = prov[k];
+      add(PROVENANCE_LABELS[k] ?? k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+    }
+  } else {
+    add('provenance', 'none recorded in the snapshot (no agq.provenance)');
+  }
+  showAccuracyScope(app.config?.net ?? app.snapshot.net);
+}
+
+/** New clusters or widths on a loaded snapshot: the accounting at once, accuracy on Re-quantize. */
+function onAccounted(m) {
+  if (m.error) {
+    setStatus(`these settings cannot be accounted: ${m.error}`);
+    return;
+  }
+  $('ratio').textContent = fmt2(Number(m.ratio));
+  $('accuracy').textContent = '–';
+  if (m.widths) setWidths(m.widths);
+  if (m.layers) setLayers(m.layers);
+  setImportance(m.importance, app.config);
+  setStatus('accounted; press Re-quantize to evaluate the accuracy');
+}
+
+/** Asks the worker to re-account the loaded snapshot with the controls' settings. */
+function accountSnapshot() {
+  const config = app.config;
+  if (!config || !SNAPSHOT_NETS.has(config.net) || app.phase !== 'ready' || !app.worker) return;
+  if (!app.snapshot || app.snapshot.net !== config.net || app.snapshot.file !== snapshotFileOf(config)) return;
+  if (app.settingsIssues.length) return;
+  app.worker.postMessage({ type: 'account', config });
 }
 
 /** Reads the opened link: every control from it, its issues shown, run=1 remembered. */
@@ -530,10 +611,10 @@ async function train() {
     return;
   }
   const config = parsed.config;
-  if (!TRAINABLE_NETS.has(config.net)) {
+  if (!TRAINABLE_NETS.has(config.net) && !SNAPSHOT_NETS.has(config.net)) {
     app.phase = 'ready';
     setPhase('ready', { canRequantize: !!app.trainedConfig });
-    showError(`${NET_NAMES[config.net] ?? config.net} needs its CIFAR-10 snapshot, which is not available yet.`);
+    showError(`${NET_NAMES[config.net] ?? config.net} cannot be run in the page.`);
     return;
   }
   hideError();
@@ -547,7 +628,7 @@ async function train() {
   clearResult();
   setMetrics(NaN, NaN);
   setPhase('running');
-  setStatus('starting the run');
+  setStatus(SNAPSHOT_NETS.has(config.net) ? 'loading the snapshot' : 'starting the run');
   app.worker.postMessage({ type: 'train', config });
 }
 
@@ -605,7 +686,9 @@ bindControls({
   configChanged: () => {
     app.linkIssues = [];
     app.linkBlockedRun = false;
-    syncFromControls();
+    syncFromControls().then((parsed) => {
+      if (parsed && !parsed.issues.length) accountSnapshot();
+    });
   },
   train,
   stop,
@@ -618,7 +701,8 @@ bindControls({
   shareRunChanged: updateShare,
 });
 
-showMethodGroups($('f-method').value);
+showMethodGroups($('f-method').value, $('f-net').value);
+showAccuracyScope($('f-net').value);
 charts.scatter.setNet($('f-net').value);
 resetBars();
 clearResult();

@@ -100,7 +100,9 @@ export function showResult(result, info) {
   const ratio = num(result.ratio);
   const params = num(result.params);
   const totalBits = num(result.total_bits);
-  row(summary, ['Test accuracy', Number.isFinite(acc) ? `${nf2.format(acc)} %` : null], { header: true });
+  const snapshotNet = config?.net === 'alexnet' || config?.net === 'vgg16';
+  const accLabel = snapshotNet ? 'Test accuracy (first 1,000 official test images)' : 'Test accuracy';
+  row(summary, [accLabel, Number.isFinite(acc) ? `${nf2.format(acc)} %` : null], { header: true });
   if (config?.method === 'none' && Number.isFinite(acc) && !info.stopped) sessionBaselines.set(trainingKey(config), acc);
   const baseline = baselineFor(config);
   if (baseline && config?.method !== 'none' && Number.isFinite(acc)) {

@@ -37,6 +37,12 @@ export const FIELDS = [
 /** Networks the page can train today (the others wait for their CIFAR-10 snapshots). */
 export const TRAINABLE_NETS = new Set(['lenet300', 'lenet5']);
 
+/** Networks quantized from a gradient snapshot trained offline (no training in the page). */
+export const SNAPSHOT_NETS = new Set(['alexnet', 'vgg16']);
+
+/** Where a snapshot network's accuracy is measured (say it wherever it is shown). */
+export const SNAPSHOT_TEST = 'first 1,000 official test images';
+
 /** Display names. */
 export const NET_NAMES = { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', alexnet: 'AlexNet', vgg16: 'VGG-16' };
 export const METHOD_NAMES = { none: 'no quantization', ptq: 'post-training', itq: 'in-training', combined: 'combined' };

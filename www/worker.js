@@ -12,6 +12,18 @@ const MNIST_FILES = [
   't10k-labels-idx1-ubyte.gz',
 ];
 
+/** Networks quantized from a gradient snapshot trained offline (docs/NETWORKS.md). */
+const SNAPSHOT_NETS = { alexnet: 'AlexNet', vgg16: 'VGG-16' };
+/** Cache API store of the downloaded snapshots and CIFAR-10 images (a reload reuses them). */
+const CACHE_NAME = 'agq-snapshots-v1';
+const CIFAR_TEST = 'test_batch_first1000.bin.gz';
+
+/** The snapshot file of a configuration: ITQ-trained (with width/P) for itq and combined. */
+function snapshotFile(config) {
+  const itq = config?.method === 'itq' || config?.method === 'combined';
+  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
+}
+
 /** Aim for one lab.train(k) call to take about this long (ms), so `stop` is prompt. */
 const TARGET_CALL_MS = 200;
 
@@ -20,6 +32,8 @@ let running = false;
 let stopRequested = false;
 let mnistLoaded = false;
 let trained = false;
+let snapshotLoaded = null; // file name of the snapshot the lab holds
+let cifarLoaded = false;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const status = (text) => post({ type: 'status', text });
@@ -88,6 +102,7 @@ self.onmessage = (event) => {
     case 'train': onTrain(msg); break;
     case 'stop': if (running) stopRequested = true; break;
     case 'requantize': onRequantize(msg); break;
+    case 'account': onAccount(msg); break;
     default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
   }
 };
@@ -222,6 +237,165 @@ async function ensureMnist() {
   mnistLoaded = true;
 }
 
+/**
+ * Downloads `url` with streamed progress (phase 'download'), through the Cache API when the
+ * browser has it: a cached copy is used without a download, a fresh one is stored.
+ * A missing file (HTTP 404) throws `missing` (or a generic message).
+ */
+async function download(url, { missing } = {}) {
+  let cache = null;
+  try {
+    cache = self.caches ? await self.caches.open(CACHE_NAME) : null;
+  } catch {
+    cache = null; // e.g. an insecure context: download every time
+  }
+  if (cache) {
+    try {
+      const hit = await cache.match(url);
+      if (hit && !(await isStale(hit, url))) {
+        const bytes = new Uint8Array(await hit.arrayBuffer());
+        post({ type: 'progress', phase: 'download', done: bytes.length, total: bytes.length, cached: true });
+        return bytes;
+      }
+    } catch {
+      // a broken cache entry: download again
+    }
+  }
+  let r;
+  try {
+    r = await fetch(url);
+  } catch (e) {
+    throw new Error(`${url.pathname ?? url} could not be downloaded (${errText(e)}).`);
+  }
+  if (!r.ok) {
+    if (r.status === 404 && missing) throw new Error(missing);
+    throw new Error(`${url.pathname ?? url} answered HTTP ${r.status}.`);
+  }
+  const length = Number(r.headers.get('Content-Length')) || 0;
+  const total = r.headers.get('Content-Encoding') ? 0 : length;
+  let loaded = 0;
+  let last = 0;
+  post({ type: 'progress', phase: 'download', done: 0, total });
+  let bytes;
+  if (!r.body) {
+    bytes = new Uint8Array(await r.arrayBuffer());
+  } else {
+    const reader = r.body.getReader();
+    const chunks = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      const now = performance.now();
+      if (now - last > 80) {
+        last = now;
+        post({ type: 'progress', phase: 'download', done: loaded, total: total ? Math.max(total, loaded) : 0 });
+      }
+    }
+    bytes = new Uint8Array(loaded);
+    let o = 0;
+    for (const c of chunks) {
+      bytes.set(c, o);
+      o += c.length;
+    }
+  }
+  post({ type: 'progress', phase: 'download', done: bytes.length, total: bytes.length });
+  if (cache) {
+    try {
+      const headers = { 'Content-Type': 'application/octet-stream' };
+      for (const h of VERSION_HEADERS) {
+        const v = r.headers.get(h);
+        if (v) headers[`x-agq-${h}`] = v;
+      }
+      await cache.put(url, new Response(bytes, { headers }));
+    } catch {
+      // quota or private mode: works without the cache
+    }
+  }
+  return bytes;
+}
+
+/** Response headers that tell one version of a file from another. */
+const VERSION_HEADERS = ['etag', 'last-modified', 'content-length'];
+
+/**
+ * Whether a cached copy is out of date: a HEAD request compares the server's version
+ * headers with those recorded at download time (a newly committed snapshot of the same
+ * name is downloaded again). Offline or without such headers the copy is used.
+ */
+async function isStale(cached, url) {
+  let head;
+  try {
+    head = await fetch(url, { method: 'HEAD', cache: 'no-store' });
+  } catch {
+    return false;
+  }
+  if (!head.ok) return head.status === 404; // the file is gone: report it, not an old copy
+  return VERSION_HEADERS.some((h) => {
+    const was = cached.headers.get(`x-agq-${h}`);
+    const now = head.headers.get(h);
+    return was && now && was !== now;
+  });
+}
+
+/** Downloads (or takes from the cache) the snapshot `config` needs and hands it to the lab. */
+async function ensureSnapshot(config) {
+  const file = snapshotFile(config);
+  if (snapshotLoaded === file) return null;
+  const name = SNAPSHOT_NETS[config.net] ?? config.net;
+  const itq = file.includes('-itq');
+  status(`downloading the ${name} snapshot`);
+  const bytes = await download(new URL(`./snapshots/${file}`, import.meta.url), {
+    missing: `No ${name} ${itq ? 'ITQ-trained ' : ''}snapshot is committed yet (www/snapshots/${file}); see docs/NETWORKS.md.`,
+  });
+  status(`reading the ${name} snapshot`);
+  snapshotLoaded = null;
+  let info;
+  try {
+    info = plain(lab.loadSnapshot(bytes));
+  } catch (e) {
+    throw new Error(`The ${name} snapshot (www/snapshots/${file}) could not be read: ${errText(e)}`);
+  }
+  snapshotLoaded = file;
+  return { ...info, file };
+}
+
+/** Downloads the first 1,000 official CIFAR-10 test images once. */
+async function ensureCifar() {
+  if (cifarLoaded) return;
+  status('downloading the CIFAR-10 test images');
+  const bytes = await download(new URL(`./data/cifar10/${CIFAR_TEST}`, import.meta.url), {
+    missing: `The CIFAR-10 test images (www/data/cifar10/${CIFAR_TEST}) are missing.`,
+  });
+  try {
+    lab.loadCifarTest(bytes);
+  } catch (e) {
+    throw new Error(`The CIFAR-10 test images could not be read: ${errText(e)}`);
+  }
+  cifarLoaded = true;
+}
+
+/** AlexNet / VGG-16: load the snapshot and the test images, then quantize (no training). */
+async function runSnapshot(config) {
+  const info = await ensureSnapshot(config);
+  if (info) post({ type: 'snapshot', ...info });
+  await ensureCifar();
+  trained = true;
+  status('quantizing the snapshot');
+  await sendResult(config);
+}
+
+/** Accounts the loaded snapshot with new settings (no evaluation): an `accounted` message. */
+function onAccount({ config }) {
+  if (running || !lab || !snapshotLoaded || snapshotFile(config) !== snapshotLoaded) return;
+  try {
+    post({ type: 'accounted', ...plain(lab.account(config)) });
+  } catch (e) {
+    post({ type: 'accounted', error: errText(e) });
+  }
+}
+
 // ---------------------------------------------------------------- training
 
 async function onTrain({ config }) {
@@ -235,6 +409,17 @@ async function onTrain({ config }) {
   }
   running = true;
   stopRequested = false;
+  if (SNAPSHOT_NETS[config?.net]) {
+    try {
+      await runSnapshot(config);
+    } catch (e) {
+      post({ type: 'error', message: errText(e) });
+    } finally {
+      running = false;
+      stopRequested = false;
+    }
+    return;
+  }
   try {
     await ensureMnist();
     if (stopRequested) {
@@ -244,6 +429,7 @@ async function onTrain({ config }) {
     }
     status('building the network');
     trained = false;
+    snapshotLoaded = null; // lab.start replaces what finish quantizes
     const info = plain(await lab.start(config));
     const stepsPerEpoch = Math.max(1, Number(info?.stepsPerEpoch) || 1);
     const epochs = Math.max(1, Number(config?.epochs) || 1);

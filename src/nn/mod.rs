@@ -8,4 +8,5 @@ pub mod eval;
 pub mod models;
 pub mod params;
 pub mod session;
+pub mod snapshot_eval;
 pub mod train;

@@ -1,7 +1,7 @@
 //! Conversions between Rust results and the plain JS objects of docs/WORKER_PROTOCOL.md.
 
 use crate::nn::session::{EpochInfo, Outcome, Session};
-use crate::compress::summary;
+use crate::compress::{Compressed, summary};
 use crate::config::RunConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -79,4 +79,14 @@ pub fn outcome_info(outcome: &Outcome, config: &RunConfig) -> Result<JsValue, Js
     };
     js_sys::Reflect::set(&js, &"pixelMap".into(), &pixel_js).map_err(|_| JsError::new("could not build the result"))?;
     Ok(js)
+}
+
+/// The accounting of a quantized snapshot without an evaluation: `{ ratio, bytes, params,
+/// total_bits, widths, layers, report, importance }`.
+pub fn account_info(compressed: &Compressed, config: &RunConfig) -> Result<JsValue, JsError> {
+    let mut value = summary(compressed);
+    value["report"] = crate::compress::full_report(compressed, config, None);
+    value["importance"] = serde_json::to_value(&compressed.importance_histogram)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    to_js(&value)
 }

@@ -6,8 +6,11 @@ mod backend;
 mod convert;
 
 use crate::config::RunConfig;
-use crate::data::{Dataset, mnist};
-use crate::nn::session::{Outcome, Session};
+use crate::data::{Dataset, cifar10, mnist};
+use crate::nn::models::NetKind;
+use crate::nn::session::{Outcome, Session, net_kind};
+use crate::nn::snapshot_eval::LoadedSnapshot;
+use crate::snapshot::Snapshot;
 use backend::Backend;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -48,7 +51,29 @@ struct State {
     train: Option<Dataset>,
     test: Option<Dataset>,
     session: Option<Session>,
+    /// The loaded gradient snapshot (AlexNet, VGG-16) and the CIFAR-10 test images.
+    snapshot: Option<LoadedSnapshot>,
+    cifar_test: Option<Dataset>,
     outcome: Option<Outcome>,
+}
+
+/// Whether `config`'s network is quantized from a loaded snapshot (the CIFAR-10 networks)
+/// rather than trained in the page.
+fn from_snapshot(config: &RunConfig) -> bool {
+    matches!(net_kind(config.net), NetKind::AlexNet | NetKind::Vgg16)
+}
+
+/// The loaded snapshot if it is of `config`'s network.
+fn snapshot_for<'a>(state: &'a State, config: &RunConfig) -> Result<&'a LoadedSnapshot, JsError> {
+    let loaded = state.snapshot.as_ref().ok_or_else(|| JsError::new("no snapshot is loaded"))?;
+    if loaded.kind != net_kind(config.net) {
+        return Err(JsError::new(&format!(
+            "the loaded snapshot is of {}, the settings ask for {}",
+            loaded.kind.name(),
+            config.net.as_str()
+        )));
+    }
+    Ok(loaded)
 }
 
 /// One page's laboratory: the compute backend, the data, the run and its result.
@@ -80,6 +105,47 @@ impl Lab {
         state.train = Some(train);
         state.test = Some(test);
         Ok(())
+    }
+
+    /// Reads a gradient snapshot (safetensors, `agq-snapshot/1`) of a built-in network:
+    /// `{ net, params, tensors, hasWidths, provenance }` (`provenance`: the parsed
+    /// `agq.provenance` JSON object, or null). `finish` and `account` then quantize it.
+    #[wasm_bindgen(js_name = loadSnapshot)]
+    pub fn load_snapshot(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let snapshot = Snapshot::from_bytes(bytes).map_err(|e| JsError::new(&format!("the snapshot is invalid: {e}")))?;
+        let mut state = self.state.borrow_mut();
+        state.snapshot = None; // the old one is freed before the new one is checked
+        state.outcome = None;
+        let loaded = LoadedSnapshot::new(snapshot, &self.backend.device).map_err(|e| JsError::new(&e))?;
+        let info = serde_json::json!({
+            "net": loaded.snapshot.net,
+            "params": loaded.snapshot.num_values(),
+            "tensors": loaded.snapshot.params.len(),
+            "hasWidths": loaded.snapshot.params.iter().any(|p| p.width.is_some()),
+            "provenance": loaded.snapshot.provenance(),
+        });
+        state.snapshot = Some(loaded);
+        convert::to_js(&info)
+    }
+
+    /// Parses CIFAR-10 test records (gzipped or not), e.g. `test_batch_first1000.bin.gz`;
+    /// returns the number of images.
+    #[wasm_bindgen(js_name = loadCifarTest)]
+    pub fn load_cifar_test(&self, bytes: &[u8]) -> Result<usize, JsError> {
+        let test = cifar10::load(bytes).map_err(|e| JsError::new(&format!("CIFAR-10 test set: {e}")))?;
+        let n = test.n;
+        self.state.borrow_mut().cifar_test = Some(test);
+        Ok(n)
+    }
+
+    /// Accounts the loaded snapshot quantized with `config` without evaluating it: the
+    /// result object of `finish` without `accuracy`, `report`'s accuracy and `pixelMap`.
+    pub fn account(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config: RunConfig = convert::from_js(config)?;
+        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        let state = self.state.borrow();
+        let compressed = snapshot_for(&state, &config)?.account(&config).map_err(|e| JsError::new(&e))?;
+        convert::account_info(&compressed, &config)
     }
 
     /// Starts a run: `{ params: [{name, shape}], stepsPerEpoch, totalParams }`.
@@ -118,16 +184,23 @@ impl Lab {
         convert::epoch_info(&info)
     }
 
-    /// Quantizes the trained state with `config`'s PTQ settings and evaluates the decoded
-    /// result; callable again with other settings. See docs/WORKER_PROTOCOL.md for the shape.
+    /// Quantizes the trained state (AlexNet, VGG-16: the loaded snapshot) with `config`'s
+    /// method and PTQ settings and evaluates the decoded result (AlexNet, VGG-16: on the
+    /// loaded CIFAR-10 test images); callable again with other settings. See docs/WORKER_PROTOCOL.md for the shape.
     pub async fn finish(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
         config.check().map_err(|e| JsError::new(&e.to_string()))?;
         let state = self.state.clone();
         let mut state = state.borrow_mut();
-        let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
         let mut report = convert::progress_callback(progress.as_ref());
-        let outcome = session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?;
+        let outcome = if from_snapshot(&config) {
+            let loaded = snapshot_for(&state, &config)?;
+            let test = state.cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
+            loaded.finish(&config, test, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
+        } else {
+            let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
+            session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?
+        };
         let value = convert::outcome_info(&outcome, &config)?;
         state.outcome = Some(outcome);
         Ok(value)

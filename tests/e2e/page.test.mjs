@@ -226,3 +226,73 @@ test('training from a link finishes, and the share link restores the configurati
     await context.close();
   }
 });
+
+test('an AlexNet snapshot from a link is downloaded, cached and quantized on the first 1,000 test images', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  requireWasm();
+  assert.ok(existsSync(path.join(ROOT, 'www', 'snapshots', 'alexnet.safetensors')),
+    `www/snapshots/alexnet.safetensors is missing under ${ROOT} (made by agq snapshot, see docs/NETWORKS.md)`);
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=alexnet&method=ptq&run=1`);
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(status.endsWith('done'), `the run ended with: ${status}`);
+    const accuracy = Number(await text(page, 'accuracy'));
+    const ratio = Number(await text(page, 'ratio'));
+    console.log(`AlexNet snapshot: accuracy ${accuracy} % (first 1,000 test images), ratio ${ratio}x, backend ${await text(page, 'backend')}`);
+    assert.ok(Number.isFinite(accuracy) && accuracy >= 0 && accuracy <= 100, `accuracy ${accuracy}`);
+    assert.ok(Number.isFinite(ratio) && ratio > 1, `ratio ${ratio}`);
+    assert.match(await page.locator('#accuracy-label').textContent(), /first 1,000 official test images/);
+    assert.ok(await page.locator('[data-testid="snapshot-info"]').isVisible(), 'the provenance is shown');
+    assert.match(await page.locator('#snapshot-title').textContent(), /alexnet\.safetensors/);
+    assert.equal(await page.locator('[data-testid="epochs"]').isDisabled(), true, 'training settings do not apply');
+    assert.equal(await page.locator('#download-agq').isDisabled(), false, 'the .agq download is enabled');
+
+    // New widths re-account at once (no evaluation): the ratio changes, the accuracy waits.
+    await page.locator('[data-testid="widths"]').fill('0,2,3,4');
+    await page.waitForFunction((old) => {
+      const t = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+      const r = Number(document.querySelector('[data-testid="ratio"]')?.textContent);
+      return t.startsWith('accounted') && Number.isFinite(r) && r !== old;
+    }, ratio, { timeout: 60_000, polling: 200 });
+    const accounted = Number(await text(page, 'ratio'));
+    assert.ok(accounted > ratio, `fewer bits, higher ratio: ${accounted} vs ${ratio}`);
+    // Re-quantize evaluates it.
+    await page.click('[data-testid="requantize"]');
+    const again = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(again.endsWith('done'), `re-quantize ended with: ${again}`);
+    assert.ok(Number.isFinite(Number(await text(page, 'accuracy'))), 'the re-quantized accuracy is shown');
+    assert.ok(Math.abs(Number(await text(page, 'ratio')) - accounted) < 0.01, 'the evaluated ratio is the accounted one');
+
+    // Opening the link again takes the snapshot from the Cache API (no second download).
+    await page.goto(`${base}/?v=1&net=alexnet&method=ptq&run=1`);
+    const reloaded = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(reloaded.endsWith('done'), `the reloaded run ended with: ${reloaded}`);
+    assert.match(await page.locator('#t-download').textContent(), /cached/);
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a missing snapshot gives a clear message and a usable page', { timeout: 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await context.route(/\/snapshots\/vgg16\.safetensors(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'missing' }));
+    await page.goto(`${base}/?v=1&net=vgg16&method=ptq&run=1`);
+    const status = await waitForEnd(page, 60_000);
+    assert.ok(status.endsWith('error'), `status: ${status}`);
+    const message = page.locator('#message');
+    assert.ok(await message.isVisible(), 'the message is visible');
+    assert.match(await message.textContent(), /No VGG-16 snapshot is committed yet.*docs\/NETWORKS\.md/);
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
+    assert.equal(await page.locator('[data-testid="net"]').isDisabled(), false, 'the controls work again');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
