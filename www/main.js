@@ -627,7 +627,8 @@ async function train() {
   resetBars();
   clearResult();
   setMetrics(NaN, NaN);
-  setPhase('running');
+  // A snapshot is only quantized (no training to stop), so Stop stays disabled for it.
+  setPhase('running', { stopping: SNAPSHOT_NETS.has(config.net) });
   setStatus(SNAPSHOT_NETS.has(config.net) ? 'loading the snapshot' : 'starting the run');
   app.worker.postMessage({ type: 'train', config });
 }
