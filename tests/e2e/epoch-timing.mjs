@@ -31,25 +31,13 @@
 // Environment: AGQ_ROOT (folder to serve, default the repository root), AGQ_CHROMIUM
 // (browser, default /usr/bin/chromium).
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ARGS, CHROMIUM, ROOT, startServer } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(process.env.AGQ_ROOT ?? path.join(here, '..', '..'));
-const CHROMIUM = process.env.AGQ_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const FULL_TRAIN = 60000;
 const TEST_IMAGES = 10000;
 
@@ -102,32 +90,6 @@ const RUNS = opts.runs.split(',').filter(Boolean).map((s) => {
 });
 
 // ---------------------------------------------------------------- server & browser
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForServer(url, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error(`the static server did not answer at ${url}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 /**
  * Runs in the page before its scripts: every Worker gets one more 'message' listener that
@@ -339,17 +301,11 @@ async function main() {
     path.join(ROOT, 'www', 'data', 'mnist', 'train-images-idx3-ubyte.gz')]) {
     if (!existsSync(p)) throw new Error(`${p} is missing: build the site first (make build)`);
   }
-  const port = await freePort();
-  const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  server.stderr.on('data', () => {}); // request log; drained so the server never blocks
-  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer(ROOT);
+  const { base } = server;
   let browser;
   const results = [];
   try {
-    await waitForServer(`${base}/index.html`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
     const info = { ...machine(), browserVersion: browser.version(), batch: opts.batch, date: new Date().toISOString() };
     console.log(`CPU: ${info.cpu} (${info.cores} cores); ${info.chromium || 'Chromium'} (playwright reports ${info.browserVersion}); batch ${opts.batch}`);
@@ -380,7 +336,7 @@ async function main() {
     }
   } finally {
     await browser?.close();
-    server.kill();
+    server.stop();
   }
   if (results.some((r) => r.error)) process.exitCode = 1;
 }

@@ -8,74 +8,29 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ARGS, CHROMIUM, ROOT, startServer } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(process.env.AGQ_ROOT ?? path.join(here, '..', '..'));
-const CHROMIUM = process.env.AGQ_CHROMIUM ?? '/usr/bin/chromium';
 const RUN_TIMEOUT_MS = Number(process.env.AGQ_RUN_TIMEOUT_MS ?? 15 * 60 * 1000);
-const ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let server;
 let browser;
 let base;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForServer(url, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error(`the static server did not answer at ${url}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 before(async () => {
   assert.ok(existsSync(path.join(ROOT, 'index.html')), `no index.html in ${ROOT}`);
-  const port = await freePort();
-  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  server.stderr.on('data', () => {}); // request log; drained so the server never blocks
-  base = `http://127.0.0.1:${port}`;
-  await waitForServer(`${base}/index.html`);
+  server = await startServer(ROOT);
+  base = server.base;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
+  server?.stop();
 });
 
 /** A page in a fresh context that records its console (and its workers' console). */
