@@ -5,6 +5,7 @@ use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::codec::encode;
 use crate::quant::csr::account;
+use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
 use crate::quant::model::{QuantModel, quantize_model};
 use crate::quant::ptq::ptq;
@@ -43,9 +44,30 @@ pub struct ImportanceHistogram {
     pub boundaries: Vec<f64>,
 }
 
-/// Quantizes `params` with `method` and `config`'s PTQ settings. `itq` and `combined`
-/// take each tensor's `width` (its ITQ widths; float when absent).
+/// Quantizes `params` with `method` and `config`'s PTQ settings (see [`compress_with`]).
 pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, String> {
+    let settings = PtqSettings {
+        importance: config.importance.source(config.seed),
+        clusters: ClusterMethod::from(&config.clusters),
+        widths: config.widths.clone(),
+    };
+    compress_with(config.net.as_str(), params, method, &settings)
+}
+
+/// The PTQ half of a quantization: where the importance comes from, the clusters, and one
+/// width per cluster (least important first).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtqSettings {
+    pub importance: ImportanceSource,
+    pub clusters: ClusterMethod,
+    pub widths: Vec<u8>,
+}
+
+/// Quantizes the parameters of network `net` with `method`: `none` keeps every value in
+/// float, `ptq` clusters the importances, `itq` takes each tensor's `width` (its ITQ
+/// widths; float when absent), `combined` the minimum of both. Encodes the `.agq` file and
+/// accounts it; the report's `bytes` is the file's size.
+pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Compressed, String> {
     let n: usize = params.iter().map(ParamTensor::len).sum();
     let itq_widths: Vec<u8> = params
         .iter()
@@ -54,25 +76,21 @@ pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> R
     if itq_widths.len() != n {
         return Err("a tensor's widths do not match its size".into());
     }
-    let importance = config.importance.source(config.seed).compute(params);
+    let importance = ptq_settings.importance.compute(params);
     let (widths, boundaries) = match method {
         Method::None => (vec![32; n], Vec::new()),
         Method::Itq => (itq_widths, Vec::new()),
         Method::Ptq | Method::Combined => {
-            if config.clusters.count() != config.widths.len() {
-                return Err(format!(
-                    "{} clusters need {} widths, got {}",
-                    config.clusters.count(),
-                    config.clusters.count(),
-                    config.widths.len()
-                ));
+            let k = ptq_settings.clusters.k();
+            if k != ptq_settings.widths.len() {
+                return Err(format!("{k} clusters need {k} widths, got {}", ptq_settings.widths.len()));
             }
-            let plan = ptq(&importance, &ClusterMethod::from(&config.clusters), &config.widths);
+            let plan = ptq(&importance, &ptq_settings.clusters, &ptq_settings.widths);
             let widths = if method == Method::Combined { combine(&itq_widths, &plan.widths) } else { plan.widths };
             (widths, plan.clustering.thresholds)
         }
     };
-    let model = quantize_model(config.net.as_str(), params, &widths);
+    let model = quantize_model(net, params, &widths);
     let bytes = encode(&model).map_err(|e| e.to_string())?;
     let mut report = account(&model);
     report.bytes = bytes.len() as u64;

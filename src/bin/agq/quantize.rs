@@ -1,12 +1,9 @@
 //! `agq quantize`: a gradient snapshot in, an `.agq` file and a JSON report out.
 
 use crate::io::{read_input, write_outputs};
-use agq::quant::codec::encode;
-use agq::quant::csr::account;
+use agq::compress::{PtqSettings, compress_with};
+use agq::config::Method;
 use agq::quant::importance::ImportanceSource;
-use agq::quant::itq::combine;
-use agq::quant::model::quantize_model;
-use agq::quant::ptq::ptq_widths;
 use agq::quant::report::Report;
 use agq::quant::settings::{QuantMethod, QuantSettings, format_widths, parse_widths};
 use agq::snapshot::Snapshot;
@@ -77,14 +74,14 @@ fn settings(args: &QuantizeArgs, net: &str) -> Result<QuantSettings, String> {
     Ok(settings)
 }
 
-/// The snapshot's ITQ widths, flat (a tensor without `width/P` counts as float).
-fn itq_widths(snapshot: &Snapshot) -> Result<Vec<u8>, String> {
+/// Checks that the snapshot has ITQ widths (`width/P`), which `itq` and `combined` need.
+fn require_itq_widths(snapshot: &Snapshot) -> Result<(), String> {
     if snapshot.params.iter().all(|p| p.width.is_none()) {
         return Err(
             "the snapshot has no width/P tensors, which --method itq and combined need (use --method ptq)".into()
         );
     }
-    Ok(snapshot.params.iter().flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.weight.len()])).collect())
+    Ok(())
 }
 
 /// Runs `agq quantize`.
@@ -92,20 +89,19 @@ pub fn run(args: QuantizeArgs) -> Result<(), String> {
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     let s = settings(&args, &snapshot.net)?;
-    let ptq = || ptq_widths(&s.importance.compute(&snapshot.params), &s.cluster, &s.widths);
-    let widths = match s.method {
-        QuantMethod::Ptq => ptq(),
-        QuantMethod::Itq => itq_widths(&snapshot)?,
-        QuantMethod::Combined => combine(&itq_widths(&snapshot)?, &ptq()),
+    let method = match s.method {
+        QuantMethod::Ptq => Method::Ptq,
+        QuantMethod::Itq => Method::Itq,
+        QuantMethod::Combined => Method::Combined,
     };
-    let model = quantize_model(&snapshot.net, &snapshot.params, &widths);
-    let file = encode(&model).map_err(|e| format!("cannot encode the model: {e}"))?;
-    let report = account(&model);
-    if report.bytes != file.len() as u64 {
-        return Err(format!("internal: the file has {} bytes, the accounting {}", file.len(), report.bytes));
+    if method != Method::Ptq {
+        require_itq_widths(&snapshot)?;
     }
+    let ptq_settings = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
+    let compressed = compress_with(&snapshot.net, &snapshot.params, method, &ptq_settings)?;
+    let (report, file) = (&compressed.report, &compressed.bytes);
     let full = QuantizeReport {
-        report: &report,
+        report,
         method: s.method.to_string(),
         importance: match s.importance {
             ImportanceSource::Gradient => "grad",
