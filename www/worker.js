@@ -409,83 +409,77 @@ async function onTrain({ config }) {
   }
   running = true;
   stopRequested = false;
-  if (SNAPSHOT_NETS[config?.net]) {
-    try {
-      await runSnapshot(config);
-    } catch (e) {
-      post({ type: 'error', message: errText(e) });
-    } finally {
-      running = false;
-      stopRequested = false;
-    }
-    return;
-  }
   try {
-    await ensureMnist();
-    if (stopRequested) {
-      status('stopped before training');
-      post({ type: 'done' });
-      return;
-    }
-    status('building the network');
-    trained = false;
-    snapshotLoaded = null; // lab.start replaces what finish quantizes
-    const info = plain(await lab.start(config));
-    const stepsPerEpoch = Math.max(1, Number(info?.stepsPerEpoch) || 1);
-    const epochs = Math.max(1, Number(config?.epochs) || 1);
-    trained = true; // from here on lab.finish has a state to quantize
-
-    let k = 1; // steps per lab.train call, adapted to TARGET_CALL_MS
-    let step = 0; // global step index of the next loss
-    let inEpoch = 0;
-    let epoch = 0;
-    let idle = 0;
-    status(`training, epoch 1 of ${epochs}`);
-    post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
-    for (;;) {
-      const t0 = performance.now();
-      const r = await lab.train(k);
-      const dt = performance.now() - t0;
-      const steps = Number(r?.steps) || 0;
-      if (steps > 0) {
-        const values = new Float32Array(r.losses); // a copy, never a view into wasm memory
-        post({ type: 'losses', firstStep: step, values }, [values.buffer]);
-        step += steps;
-        inEpoch += steps;
-        idle = 0;
-        // Adapt the number of steps per call: grow at most 4x at a time, shrink at once.
-        const perStep = dt / steps;
-        const want = Math.round(TARGET_CALL_MS / Math.max(perStep, 0.01));
-        k = Math.max(1, Math.min(want, k * 4, stepsPerEpoch));
-      } else if (!r?.epochDone && ++idle > 3) {
-        throw new Error('Training made no progress (lab.train returned no steps).');
-      }
-      post({ type: 'progress', phase: 'epoch', done: Math.min(inEpoch, stepsPerEpoch), total: stepsPerEpoch });
-
-      if (r?.epochDone) {
-        epoch += 1;
-        status(`evaluating epoch ${epoch} of ${epochs}`);
-        post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
-        const e = plain(await lab.endEpoch(evalProgress));
-        post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
-        post({ type: 'epoch', ...e });
-        inEpoch = 0;
-        if (epoch >= epochs || stopRequested) break;
-        status(`training, epoch ${epoch + 1} of ${epochs}`);
-        post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
-      }
-      if (stopRequested) break;
-      await yieldToEventLoop(); // lets a `stop` message in
-      if (stopRequested) break;
-    }
-    status(stopRequested ? 'stopped; quantizing the trained state' : 'quantizing');
-    await sendResult(config);
+    await (SNAPSHOT_NETS[config?.net] ? runSnapshot(config) : runTraining(config));
   } catch (e) {
     post({ type: 'error', message: errText(e) });
   } finally {
     running = false;
     stopRequested = false;
   }
+}
+
+/** Trains a LeNet on MNIST with `config`, posting progress, then quantizes the result. */
+async function runTraining(config) {
+  await ensureMnist();
+  if (stopRequested) {
+    status('stopped before training');
+    post({ type: 'done' });
+    return;
+  }
+  status('building the network');
+  trained = false;
+  snapshotLoaded = null; // lab.start replaces what finish quantizes
+  const info = plain(await lab.start(config));
+  const stepsPerEpoch = Math.max(1, Number(info?.stepsPerEpoch) || 1);
+  const epochs = Math.max(1, Number(config?.epochs) || 1);
+  trained = true; // from here on lab.finish has a state to quantize
+
+  let k = 1; // steps per lab.train call, adapted to TARGET_CALL_MS
+  let step = 0; // global step index of the next loss
+  let inEpoch = 0;
+  let epoch = 0;
+  let idle = 0;
+  status(`training, epoch 1 of ${epochs}`);
+  post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
+  for (;;) {
+    const t0 = performance.now();
+    const r = await lab.train(k);
+    const dt = performance.now() - t0;
+    const steps = Number(r?.steps) || 0;
+    if (steps > 0) {
+      const values = new Float32Array(r.losses); // a copy, never a view into wasm memory
+      post({ type: 'losses', firstStep: step, values }, [values.buffer]);
+      step += steps;
+      inEpoch += steps;
+      idle = 0;
+      // Adapt the number of steps per call: grow at most 4x at a time, shrink at once.
+      const perStep = dt / steps;
+      const want = Math.round(TARGET_CALL_MS / Math.max(perStep, 0.01));
+      k = Math.max(1, Math.min(want, k * 4, stepsPerEpoch));
+    } else if (!r?.epochDone && ++idle > 3) {
+      throw new Error('Training made no progress (lab.train returned no steps).');
+    }
+    post({ type: 'progress', phase: 'epoch', done: Math.min(inEpoch, stepsPerEpoch), total: stepsPerEpoch });
+
+    if (r?.epochDone) {
+      epoch += 1;
+      status(`evaluating epoch ${epoch} of ${epochs}`);
+      post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
+      const e = plain(await lab.endEpoch(evalProgress));
+      post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
+      post({ type: 'epoch', ...e });
+      inEpoch = 0;
+      if (epoch >= epochs || stopRequested) break;
+      status(`training, epoch ${epoch + 1} of ${epochs}`);
+      post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
+    }
+    if (stopRequested) break;
+    await yieldToEventLoop(); // lets a `stop` message in
+    if (stopRequested) break;
+  }
+  status(stopRequested ? 'stopped; quantizing the trained state' : 'quantizing');
+  await sendResult(config);
 }
 
 /** Forwards the evaluation's progress (images done, images in all) to the page. */

@@ -36,7 +36,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, ROOT, startServer } from './harness.mjs';
+import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from './harness.mjs';
 
 const FULL_TRAIN = 60000;
 const TEST_IMAGES = 10000;
@@ -131,16 +131,7 @@ function installRecorder() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function runOne(browser, base, run) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const log = [];
-  page.on('console', (m) => log.push(`[page ${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
-  page.on('worker', (w) => {
-    log.push(`[worker started] ${w.url()}`);
-    w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`));
-  });
-  page.on('requestfailed', (r) => log.push(`[request failed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  const { context, page, log } = await openLoggedPage(browser);
   await context.addInitScript(installRecorder);
   const text = async (sel) => ((await page.locator(sel).textContent()) ?? '').trim();
   try {

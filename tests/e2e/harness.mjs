@@ -65,3 +65,21 @@ export async function startServer(root = ROOT) {
   }
   return { base, stop: () => server.kill() };
 }
+
+/**
+ * A page in a fresh browser context that records its console, its errors, its workers'
+ * console and failed requests into `log` (printed when a test or a run fails).
+ */
+export async function openLoggedPage(browser, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[page ${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
+  page.on('worker', (w) => {
+    log.push(`[worker started] ${w.url()}`);
+    w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`));
+  });
+  page.on('requestfailed', (r) => log.push(`[request failed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return { context, page, log };
+}

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, ROOT, startServer } from './harness.mjs';
+import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from './harness.mjs';
 
 const RUN_TIMEOUT_MS = Number(process.env.AGQ_RUN_TIMEOUT_MS ?? 15 * 60 * 1000);
 
@@ -34,18 +34,8 @@ after(async () => {
 });
 
 /** A page in a fresh context that records its console (and its workers' console). */
-async function openPage() {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const log = [];
-  page.on('console', (m) => log.push(`[page ${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
-  page.on('worker', (w) => {
-    log.push(`[worker started] ${w.url()}`);
-    w.on('console', (m) => log.push(`[worker ${m.type()}] ${m.text()}`));
-  });
-  page.on('requestfailed', (r) => log.push(`[request failed] ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  return { context, page, log };
+function openPage() {
+  return openLoggedPage(browser, { acceptDownloads: true });
 }
 
 const text = (page, id) => page.locator(`[data-testid="${id}"]`).textContent().then((t) => (t ?? '').trim());
