@@ -19,6 +19,7 @@
 use agq::quant::cluster::ClusterMethod;
 use agq::quant::codec::header_len;
 use agq::quant::importance::SplitMix64;
+use agq::quant::reaccount::{PtqPlan, Reaccounter};
 use agq::quant::{ParamTensor, account, encode, ptq_widths, quantize_model};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -110,6 +111,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("account", |b| b.iter(|| account(black_box(&m))));
     g.bench_function("encode", |b| b.iter(|| encode(black_box(&m)).unwrap()));
+    bench_reaccount(&mut g, &params, &imp, &method, &widths, &account(&m));
     g.finish();
     let r = account(&m);
     let bytes = encode(&m).unwrap();
@@ -135,6 +137,39 @@ fn bench(c: &mut Criterion) {
         );
         std::fs::write(&path, json).unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
+}
+
+/// The page's re-accounting of a loaded snapshot (sort once, then prefix sums): building
+/// the index (once per snapshot and importance), then one PTQ and one combined setting.
+/// The peer is `ptq_quantize_account_encode` above, the full pipeline on the same values.
+fn bench_reaccount(
+    g: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    params: &[ParamTensor],
+    imp: &[f32],
+    method: &ClusterMethod,
+    widths: &[u8],
+    full: &agq::quant::Report,
+) {
+    g.bench_function("reaccount_index", |b| {
+        b.iter(|| Reaccounter::new("vgg16", black_box(params), imp).unwrap().params())
+    });
+    let plan = PtqPlan { clusters: method, widths };
+    let index = Reaccounter::new("vgg16", params, imp).unwrap();
+    let fast = index.account(Some(plan), false).unwrap().report;
+    assert_eq!((fast.total_bits, fast.nnz), (full.total_bits, full.nnz), "the index must account exactly");
+    g.bench_function("reaccount_ptq", |b| b.iter(|| index.account(Some(black_box(plan)), false).unwrap().report.total_bits));
+    // ITQ state as after a run: about 30% of each tensor at 4 bits, 30% at 8, the rest float
+    let mut rng = SplitMix64(7);
+    let itq: Vec<ParamTensor> = params
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.width = Some((0..p.len()).map(|_| [4u8, 4, 4, 8, 8, 8, 32, 32, 32, 32][(rng.next_u64() % 10) as usize]).collect());
+            p
+        })
+        .collect();
+    let index = Reaccounter::new("vgg16", &itq, imp).unwrap();
+    g.bench_function("reaccount_combined", |b| b.iter(|| index.account(Some(black_box(plan)), true).unwrap().report.total_bits));
 }
 
 criterion_group!(benches, bench);

@@ -31,7 +31,7 @@ pub struct Compressed {
 }
 
 /// The distribution of the importances on a log10 axis, with the PTQ cluster boundaries.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportanceHistogram {
     /// `bins + 1` edges in log10 units.
@@ -140,8 +140,12 @@ pub fn width_counts(widths: &[u8]) -> BTreeMap<String, usize> {
 
 /// The page's summary: ratio, sizes, width counts and per-layer bits and sparsity.
 pub fn summary(c: &Compressed) -> serde_json::Value {
-    let layers: Vec<serde_json::Value> = c
-        .report
+    summary_of(&c.report, &width_counts(&c.widths))
+}
+
+/// [`summary`] of a report and the parameters per assigned width.
+pub fn summary_of(report: &Report, widths: &BTreeMap<String, usize>) -> serde_json::Value {
+    let layers: Vec<serde_json::Value> = report
         .tensors
         .iter()
         .map(|t| {
@@ -152,14 +156,19 @@ pub fn summary(c: &Compressed) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({
-        "ratio": c.report.ratio, "bytes": c.bytes.len(), "params": c.report.params,
-        "total_bits": c.report.total_bits, "widths": width_counts(&c.widths), "layers": layers,
+        "ratio": report.ratio, "bytes": report.bytes, "params": report.params,
+        "total_bits": report.total_bits, "widths": widths, "layers": layers,
     })
 }
 
 /// The JSON report: the core's report plus the method, its settings and the accuracy.
 pub fn full_report(c: &Compressed, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
-    let mut value = serde_json::to_value(&c.report).unwrap_or_default();
+    full_report_of(&c.report, config, accuracy)
+}
+
+/// [`full_report`] of a report.
+pub fn full_report_of(report: &Report, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
     value["method"] = config.method.as_str().into();
     value["importance"] = config.importance.as_str().into();
     value["clusters"] = config.clusters.to_string().into();

@@ -587,7 +587,7 @@ impl RunConfig {
             .filter_map(|p| p.split_once('='))
             .filter(|(k, _)| percent_decode(k) == "net")
             .filter_map(|(_, v)| percent_decode(v).parse::<Net>().ok())
-            .last();
+            .next_back();
         let mut config = RunConfig::for_net(query_net.unwrap_or(Net::Lenet300));
         let mut issues = Vec::new();
         let mut run = false;

@@ -6,7 +6,8 @@ use super::eval::Evaluation;
 use super::models::{Model, NetKind};
 use super::params::{param_infos, write_params};
 use super::session::Outcome;
-use crate::compress::{Compressed, compress};
+use crate::compress::compress;
+use crate::live_account::{Accounted, LiveAccount};
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::quant::tensor::ParamTensor;
@@ -20,6 +21,8 @@ const EVAL_BATCH: usize = 100;
 pub struct LoadedSnapshot {
     pub kind: NetKind,
     pub snapshot: Snapshot,
+    /// The re-accounting index of the snapshot (built on the first `account`).
+    live: LiveAccount,
 }
 
 impl LoadedSnapshot {
@@ -38,13 +41,15 @@ impl LoadedSnapshot {
         if snapshot.params.len() != infos.len() {
             return Err(format!("the snapshot has {} tensors, {} has {}", snapshot.params.len(), kind.name(), infos.len()));
         }
-        Ok(Self { kind, snapshot })
+        Ok(Self { kind, snapshot, live: LiveAccount::default() })
     }
 
-    /// Quantizes with `config`'s method and PTQ settings (no evaluation): fast enough to
-    /// run on every change of the clusters or widths.
-    pub fn account(&self, config: &RunConfig) -> Result<Compressed, String> {
-        compress(&self.snapshot.params, config, config.method)
+    /// Accounts `config`'s method and PTQ settings without quantizing (no evaluation): the
+    /// first call for an importance source sorts the parameters once (about a second for
+    /// VGG-16), every later one takes milliseconds. Run on every change of the clusters or
+    /// widths.
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+        self.live.account(&self.snapshot.params, config)
     }
 
     /// Quantizes, decodes the `.agq` file into a fresh network and measures its top-1
@@ -57,7 +62,7 @@ impl LoadedSnapshot {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Outcome, String> {
         super::session::check_data(self.kind, test)?;
-        let compressed = self.account(config)?;
+        let compressed = compress(&self.snapshot.params, config, config.method)?;
         let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
         let values = decoded.dequantized();
         let model = Model::new(self.kind, device);

@@ -63,8 +63,9 @@ pub fn sort_key(x: f32) -> u32 {
     }
 }
 
+/// The f32 of a [`sort_key`] (its inverse).
 #[inline]
-fn from_key(k: u32) -> f32 {
+pub fn from_key(k: u32) -> f32 {
     f32::from_bits(if k & 0x8000_0000 != 0 {
         k & 0x7fff_ffff
     } else {
@@ -79,6 +80,11 @@ pub struct Cut(u64);
 impl Cut {
     /// The cut after the last element (everything is below it).
     pub const ALL: Cut = Cut(u64::MAX);
+
+    /// The cut before the element whose `(sort_key(importance) << 32) | flat index` is `raw`.
+    pub fn from_raw(raw: u64) -> Cut {
+        Cut(raw)
+    }
 
     /// Is the parameter with this importance and flat index before the cut?
     #[inline]
@@ -227,67 +233,85 @@ fn quantile(importance: &[f32], fractions: &[f64]) -> Clustering {
     }
 }
 
+/// The value k-means clusters on: NaN and negatives read as 0, +inf as `f32::MAX`.
 #[inline]
-fn clean(g: f32) -> f32 {
+pub fn kmeans_value(g: f32) -> f32 {
     if g > 0.0 { g.min(f32::MAX) } else { 0.0 }
 }
 
+/// The k-means histogram of `ln(g + eps)` over [`KMEANS_BINS`] bins, built once (O(n));
+/// [`KMeansHistogram::thresholds`] then clusters it for any `k` without reading the
+/// importances again.
+#[derive(Debug, Clone)]
+pub struct KMeansHistogram {
+    /// Smallest [`kmeans_value`] (the start of the empty low clusters).
+    gmin: f32,
+    /// `(count, sum, sum of squares)` of the centred `x` of every non-empty bin, ascending.
+    bins: Vec<(f64, f64, f64)>,
+    /// Smallest [`kmeans_value`] in each non-empty bin.
+    bin_min: Vec<f32>,
+}
+
+impl KMeansHistogram {
+    pub fn new(importance: &[f32]) -> Self {
+        if importance.is_empty() {
+            return Self { gmin: 0.0, bins: Vec::new(), bin_min: Vec::new() };
+        }
+        let (gmin, gmax) = importance.iter().fold((f32::MAX, 0.0f32), |(lo, hi), &g| {
+            let g = kmeans_value(g);
+            (lo.min(g), hi.max(g))
+        });
+        let xmin = (gmin + KMEANS_EPS).ln();
+        let xmax = (gmax + KMEANS_EPS).ln();
+        let scale = if xmax > xmin { KMEANS_BINS as f32 / (xmax - xmin) } else { 0.0 };
+        let mid = 0.5 * (xmin as f64 + xmax as f64); // centring for numerical stability
+        let mut cnt = vec![0u64; KMEANS_BINS];
+        let mut s1 = vec![0f64; KMEANS_BINS];
+        let mut s2 = vec![0f64; KMEANS_BINS];
+        let mut gmin_bin = vec![f32::INFINITY; KMEANS_BINS];
+        for &g in importance {
+            let g = kmeans_value(g);
+            let x = (g + KMEANS_EPS).ln();
+            let b = (((x - xmin) * scale) as usize).min(KMEANS_BINS - 1);
+            let xc = x as f64 - mid;
+            cnt[b] += 1;
+            s1[b] += xc;
+            s2[b] += xc * xc;
+            gmin_bin[b] = gmin_bin[b].min(g);
+        }
+        let nonempty: Vec<usize> = (0..KMEANS_BINS).filter(|&b| cnt[b] > 0).collect();
+        Self {
+            gmin,
+            bins: nonempty.iter().map(|&b| (cnt[b] as f64, s1[b], s2[b])).collect(),
+            bin_min: nonempty.iter().map(|&b| gmin_bin[b]).collect(),
+        }
+    }
+
+    /// The `k - 1` thresholds of `k` clusters: a parameter's cluster is the number of
+    /// thresholds `t` with `kmeans_value(g) >= t`.
+    ///
+    /// # Panics
+    /// If `k` is 0.
+    pub fn thresholds(&self, k: usize) -> Vec<f32> {
+        assert!(k >= 1, "k-means needs at least one cluster");
+        if self.bins.is_empty() {
+            return vec![f32::INFINITY; k - 1];
+        }
+        let starts = optimal_segments(&self.bins, k.min(self.bins.len()));
+        // the empty low clusters start at the global minimum
+        let empty = k - starts.len();
+        let mut thresholds = vec![self.gmin; empty.saturating_sub(1)];
+        thresholds.extend(starts.iter().skip(usize::from(empty == 0)).map(|&s| self.bin_min[s]));
+        thresholds
+    }
+}
+
 fn kmeans(importance: &[f32], k: usize) -> Clustering {
-    let n = importance.len();
-    if n == 0 {
-        return Clustering {
-            cluster: vec![],
-            thresholds: vec![f32::INFINITY; k - 1],
-            counts: vec![0; k],
-        };
-    }
-    let (gmin, gmax) = importance.iter().fold((f32::MAX, 0.0f32), |(lo, hi), &g| {
-        let g = clean(g);
-        (lo.min(g), hi.max(g))
-    });
-    let xmin = (gmin + KMEANS_EPS).ln();
-    let xmax = (gmax + KMEANS_EPS).ln();
-    let scale = if xmax > xmin {
-        KMEANS_BINS as f32 / (xmax - xmin)
-    } else {
-        0.0
-    };
-    let mid = 0.5 * (xmin as f64 + xmax as f64); // centring for numerical stability
-    let mut cnt = vec![0u64; KMEANS_BINS];
-    let mut s1 = vec![0f64; KMEANS_BINS];
-    let mut s2 = vec![0f64; KMEANS_BINS];
-    let mut gmin_bin = vec![f32::INFINITY; KMEANS_BINS];
-    for &g in importance {
-        let g = clean(g);
-        let x = (g + KMEANS_EPS).ln();
-        let b = (((x - xmin) * scale) as usize).min(KMEANS_BINS - 1);
-        let xc = x as f64 - mid;
-        cnt[b] += 1;
-        s1[b] += xc;
-        s2[b] += xc * xc;
-        gmin_bin[b] = gmin_bin[b].min(g);
-    }
-    let nonempty: Vec<usize> = (0..KMEANS_BINS).filter(|&b| cnt[b] > 0).collect();
-    let starts = optimal_segments(
-        &nonempty
-            .iter()
-            .map(|&b| (cnt[b] as f64, s1[b], s2[b]))
-            .collect::<Vec<_>>(),
-        k.min(nonempty.len()),
-    );
-    // thresholds: the empty low clusters start at the global minimum
-    let empty = k - starts.len();
-    let mut thresholds = vec![gmin; empty.saturating_sub(1)];
-    thresholds.extend(
-        starts
-            .iter()
-            .skip(usize::from(empty == 0))
-            .map(|&s| gmin_bin[nonempty[s]]),
-    );
+    let thresholds = KMeansHistogram::new(importance).thresholds(k);
     let cluster: Vec<u8> = importance
         .iter()
         .map(|&g| {
-            let g = clean(g);
+            let g = kmeans_value(g);
             thresholds.iter().map(|&t| (g >= t) as u8).sum::<u8>()
         })
         .collect();
@@ -295,11 +319,7 @@ fn kmeans(importance: &[f32], k: usize) -> Clustering {
     for &c in &cluster {
         counts[c as usize] += 1;
     }
-    Clustering {
-        cluster,
-        thresholds,
-        counts,
-    }
+    Clustering { cluster, thresholds, counts }
 }
 
 /// Optimal split of weighted points `(count, sum, sum of squares)` into `k >= 1`

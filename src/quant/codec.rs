@@ -136,10 +136,15 @@ fn distinct_widths(t: &QuantTensor) -> usize {
 
 /// Bytes of the file header of `model` (what [`encode`] writes before the bitstream).
 pub fn header_len(model: &QuantModel) -> usize {
-    let mut n = 4 + 1 + 1 + model.net.len() + 2;
-    for t in &model.tensors {
-        n += 1 + t.name.len() + 1 + t.shape.iter().map(|&d| varint_len(d as u64)).sum::<usize>();
-        n += 1 + varint_len(t.nnz() as u64);
+    header_len_of(&model.net, model.tensors.iter().map(|t| (t.name.as_str(), t.shape.as_slice(), t.nnz() as u64)))
+}
+
+/// [`header_len`] from the architecture name and each tensor's `(name, shape, nnz)`.
+pub fn header_len_of<'a>(net: &str, tensors: impl IntoIterator<Item = (&'a str, &'a [usize], u64)>) -> usize {
+    let mut n = 4 + 1 + 1 + net.len() + 2;
+    for (name, shape, nnz) in tensors {
+        n += 1 + name.len() + 1 + shape.iter().map(|&d| varint_len(d as u64)).sum::<usize>();
+        n += 1 + varint_len(nnz);
     }
     n
 }

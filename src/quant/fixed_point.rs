@@ -42,10 +42,15 @@ pub fn pow2(e: i32) -> f64 {
 /// magnitude is `max_abs` (>= 0). Returns 0 for `max_abs == 0`, width 0 or width 32,
 /// and for a non-finite `max_abs`.
 pub fn frac_len(max_abs: f32, width: u8) -> i8 {
+    frac_len_f64(max_abs as f64, width)
+}
+
+/// [`frac_len`] of a magnitude given as an f64 (any f32 converts exactly).
+pub fn frac_len_f64(max_abs: f64, width: u8) -> i8 {
     if !(2..=MAX_FIXED_WIDTH).contains(&width) || !max_abs.is_finite() || max_abs == 0.0 {
         return 0;
     }
-    let m = max_abs.abs() as f64;
+    let m = max_abs.abs();
     let limit = pow2(width as i32 - 1) - 0.5; // round(x) <= 2^(b-1)-1  <=>  x < limit
     let mut f = (limit / m).log2().floor() as i32;
     // correct possible off-by-one of the logarithm, exactly (products are exact in f64)

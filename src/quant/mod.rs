@@ -10,8 +10,10 @@ pub mod importance;
 pub mod itq;
 pub mod model;
 pub mod ptq;
+pub mod reaccount;
 pub mod report;
 pub mod settings;
+pub mod sorted_tensor;
 pub mod tensor;
 
 pub use cluster::{ClusterMethod, Clustering, assign_clusters, cluster};

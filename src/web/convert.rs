@@ -1,7 +1,8 @@
 //! Conversions between Rust results and the plain JS objects of docs/WORKER_PROTOCOL.md.
 
 use crate::nn::session::{EpochInfo, Outcome, Session};
-use crate::compress::{Compressed, summary};
+use crate::compress::{summary, summary_of};
+use crate::live_account::Accounted;
 use crate::config::RunConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,12 +82,12 @@ pub fn outcome_info(outcome: &Outcome, config: &RunConfig) -> Result<JsValue, Js
     Ok(js)
 }
 
-/// The accounting of a quantized snapshot without an evaluation: `{ ratio, bytes, params,
+/// The accounting of a snapshot's setting without an evaluation: `{ ratio, bytes, params,
 /// total_bits, widths, layers, report, importance }`.
-pub fn account_info(compressed: &Compressed, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = summary(compressed);
-    value["report"] = crate::compress::full_report(compressed, config, None);
-    value["importance"] = serde_json::to_value(&compressed.importance_histogram)
+pub fn account_info(accounted: &Accounted, config: &RunConfig) -> Result<JsValue, JsError> {
+    let mut value = summary_of(&accounted.report, &accounted.widths);
+    value["report"] = crate::compress::full_report_of(&accounted.report, config, None);
+    value["importance"] = serde_json::to_value(&accounted.importance_histogram)
         .map_err(|e| JsError::new(&e.to_string()))?;
     to_js(&value)
 }

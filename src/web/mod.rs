@@ -64,8 +64,8 @@ fn from_snapshot(config: &RunConfig) -> bool {
 }
 
 /// The loaded snapshot if it is of `config`'s network.
-fn snapshot_for<'a>(state: &'a State, config: &RunConfig) -> Result<&'a LoadedSnapshot, JsError> {
-    let loaded = state.snapshot.as_ref().ok_or_else(|| JsError::new("no snapshot is loaded"))?;
+fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig) -> Result<&'a mut LoadedSnapshot, JsError> {
+    let loaded = snapshot.ok_or_else(|| JsError::new("no snapshot is loaded"))?;
     if loaded.kind != net_kind(config.net) {
         return Err(JsError::new(&format!(
             "the loaded snapshot is of {}, the settings ask for {}",
@@ -143,9 +143,9 @@ impl Lab {
     pub fn account(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
         config.check().map_err(|e| JsError::new(&e.to_string()))?;
-        let state = self.state.borrow();
-        let compressed = snapshot_for(&state, &config)?.account(&config).map_err(|e| JsError::new(&e))?;
-        convert::account_info(&compressed, &config)
+        let mut state = self.state.borrow_mut();
+        let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&config).map_err(|e| JsError::new(&e))?;
+        convert::account_info(&accounted, &config)
     }
 
     /// Starts a run: `{ params: [{name, shape}], stepsPerEpoch, totalParams }`.
@@ -194,8 +194,9 @@ impl Lab {
         let mut state = state.borrow_mut();
         let mut report = convert::progress_callback(progress.as_ref());
         let outcome = if from_snapshot(&config) {
-            let loaded = snapshot_for(&state, &config)?;
-            let test = state.cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
+            let State { snapshot, cifar_test, .. } = &mut *state;
+            let loaded = snapshot_for(snapshot.as_mut(), &config)?;
+            let test = cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
             loaded.finish(&config, test, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
         } else {
             let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;

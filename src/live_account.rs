@@ -1,0 +1,127 @@
+//! The accounting the page shows while the clusters or widths of a loaded snapshot move:
+//! the parameters are indexed once per importance source ([`Reaccounter`]: sort once),
+//! and every setting is then accounted from prefix sums in about a millisecond for
+//! VGG-16, with exactly the report that quantizing and encoding would give.
+
+use crate::compress::{Compressed, ImportanceHistogram, compress, histogram, width_counts};
+use crate::config::{Method, RunConfig};
+use crate::quant::cluster::ClusterMethod;
+use crate::quant::importance::ImportanceSource;
+use crate::quant::reaccount::{PtqPlan, Reaccounter};
+use crate::quant::report::Report;
+use crate::quant::tensor::ParamTensor;
+use std::collections::BTreeMap;
+
+/// An accounted setting: what the page charts before it evaluates anything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accounted {
+    /// CSR accounting; `bytes` is the size the `.agq` file will have.
+    pub report: Report,
+    /// Parameters per assigned width (keyed by the width as text).
+    pub widths: BTreeMap<String, usize>,
+    pub importance_histogram: ImportanceHistogram,
+}
+
+impl From<&Compressed> for Accounted {
+    fn from(c: &Compressed) -> Self {
+        Accounted {
+            report: c.report.clone(),
+            widths: width_counts(&c.widths),
+            importance_histogram: c.importance_histogram.clone(),
+        }
+    }
+}
+
+/// The index of one network for one importance source.
+struct Index {
+    source: ImportanceSource,
+    reaccounter: Reaccounter,
+    /// The importance histogram without boundaries.
+    histogram: ImportanceHistogram,
+}
+
+/// Accounts settings of one network's parameters, re-indexing only when the importance
+/// source changes. Falls back to the full pipeline when the parameters cannot be indexed
+/// (a NaN importance, an invalid ITQ width).
+#[derive(Default)]
+pub struct LiveAccount {
+    index: Option<Index>,
+}
+
+impl LiveAccount {
+    /// Accounts `params` (of `config.net`) quantized with `config`'s method and PTQ settings.
+    pub fn account(&mut self, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, String> {
+        let source = config.importance.source(config.seed);
+        if self.index.as_ref().is_none_or(|i| i.source != source) {
+            self.index = None; // the old index is freed before the new one is built
+            let importance = source.compute(params);
+            self.index = Reaccounter::new(config.net.as_str(), params, &importance).map(|reaccounter| Index {
+                source,
+                reaccounter,
+                histogram: histogram(&importance, &[]),
+            });
+        }
+        let Some(index) = &self.index else {
+            return compress(params, config, config.method).map(|c| Accounted::from(&c));
+        };
+        let clusters = ClusterMethod::from(&config.clusters);
+        let plan = PtqPlan { clusters: &clusters, widths: &config.widths };
+        let ptq = matches!(config.method, Method::Ptq | Method::Combined).then_some(plan);
+        let itq = matches!(config.method, Method::Itq | Method::Combined);
+        let accounting = index.reaccounter.account(ptq, itq)?;
+        let widths = (0..=32usize)
+            .filter(|&w| accounting.assigned[w] > 0)
+            .map(|w| (w.to_string(), accounting.assigned[w] as usize))
+            .collect();
+        let mut importance_histogram = index.histogram.clone();
+        importance_histogram.boundaries = histogram(&[], &accounting.thresholds).boundaries;
+        Ok(Accounted { report: accounting.report, widths, importance_histogram })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Net;
+
+    fn params() -> Vec<ParamTensor> {
+        let mut g = crate::rng::SplitMix64(3);
+        (0..3)
+            .map(|i| {
+                let n = 300 + 100 * i;
+                let mut p = ParamTensor::new(format!("t{i}"), vec![n / 10, 10], (0..n).map(|_| g.next_f32() - 0.5).collect());
+                p.importance = (0..n).map(|_| g.next_f32()).collect();
+                p.width = Some((0..n).map(|j| [4, 8, 32][j % 3]).collect());
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_method_and_source_accounts_as_the_full_pipeline() {
+        let params = params();
+        let mut live = LiveAccount::default();
+        for importance in ["grad", "magnitude", "random", "grad"] {
+            for method in ["ptq", "itq", "combined", "none"] {
+                for (clusters, widths) in [("quantile:0.3,0.6,0.9", "0,4,6,8"), ("kmeans:3", "2,5,16")] {
+                    let query = format!("net=lenet300&method={method}&importance={importance}&clusters={clusters}&widths={widths}");
+                    let parsed = RunConfig::parse_query(&query);
+                    assert!(parsed.issues.is_empty(), "{query}");
+                    let config = parsed.config;
+                    assert_eq!(config.net, Net::Lenet300);
+                    let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
+                    assert_eq!(live.account(&params, &config).unwrap(), full, "{query}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_nan_importance_falls_back_to_the_full_pipeline() {
+        let mut params = params();
+        params[1].importance[5] = f32::NAN;
+        let config = RunConfig::for_net(crate::config::Net::Lenet300);
+        let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
+        assert_eq!(LiveAccount::default().account(&params, &config).unwrap(), full);
+    }
+}
