@@ -75,3 +75,19 @@ print(f"bench: agq mean {agq_s:.3f} s (95% CI {lo:.3f}-{hi:.3f} s, criterion); "
       f"{npy['runs']} runs after 1 warm-up)")
 print(f"agq {agq_s:.3g} s, numpy {np_s:.3g} s: agq is {np_s / agq_s:.1f}x faster")
 EOF
+
+# 5. the page's re-accounting of a loaded snapshot against the full pipeline (same run)
+venv_py - "${CRITERION_HOME:-$TARGET_DIR/criterion}" <<'EOF'
+import json, os, sys
+
+def mean_ms(name):
+    path = os.path.join(sys.argv[1], "vgg16", name, "new", "estimates.json")
+    return json.load(open(path))["mean"]["point_estimate"] / 1e6
+
+full = mean_ms("ptq_quantize_account_encode")
+index = mean_ms("reaccount_index")
+for name in ("reaccount_ptq", "reaccount_combined"):
+    ms = mean_ms(name)
+    print(f"bench: {name} {ms:.2f} ms (target 16 ms; the full pipeline {full:.0f} ms, "
+          f"{full / ms:.0f}x slower); the index is built once in {index:.0f} ms")
+EOF

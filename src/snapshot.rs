@@ -2,13 +2,18 @@
 //! in safetensors, schema `agq-snapshot/1` (see `docs/SNAPSHOT.md`).
 //!
 //! Every parameter `P` is stored as `weight/P` and `importance/P` (same shape,
-//! `F32` or `F16`), optionally `width/P` (`U8`: its current ITQ width, 32 = float).
+//! `F32` or `F16`), optionally its current ITQ widths (32 = float): `width/P` (`U8`, one
+//! per value) or `width_index/P` (bit-packed indices into `agq.width_table`, see
+//! [`width_pack`]; what [`Snapshot::to_bytes`] writes).
 //! Layout is output-major as in PyTorch: Linear `[out, in]`, Conv `[out, in, kh, kw]`,
 //! bias `[out]`. Metadata: `agq.format = agq-snapshot/1`, `agq.net`, optional
 //! `agq.params` (comma-separated parameter order; else sorted by name) and any
 //! other string entries such as `agq.provenance` (a JSON object).
 
+mod width_pack;
+
 use crate::quant::fixed_point::is_valid_width;
+pub use width_pack::KEY_WIDTH_TABLE;
 use crate::quant::tensor::ParamTensor;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
 use std::borrow::Cow;
@@ -77,6 +82,8 @@ pub enum SnapshotError {
     NegativeImportance { tensor: String, index: usize, value: f32 },
     /// A width that is not 0, 2..=16 or 32.
     InvalidWidth { tensor: String, index: usize, value: u8 },
+    /// `width_index/P` without a valid `agq.width_table`, or an index outside it.
+    WidthTable(String),
 }
 
 impl fmt::Display for SnapshotError {
@@ -89,7 +96,9 @@ impl fmt::Display for SnapshotError {
             WrongFormat(Some(s)) => write!(f, "{KEY_FORMAT} is {s:?}, expected {FORMAT}"),
             MissingNet => write!(f, "no {KEY_NET} metadata naming the network"),
             Empty => write!(f, "no weight/... tensors"),
-            UnexpectedTensor(t) => write!(f, "tensor {t:?} is not weight/P, importance/P or width/P"),
+            UnexpectedTensor(t) => {
+                write!(f, "tensor {t:?} is not weight/P, importance/P, width/P or width_index/P")
+            }
             MissingImportance(p) => write!(f, "weight/{p} has no importance/{p}"),
             MissingWeight(p) => write!(f, "{p} has no matching weight tensor"),
             ParamOrder(e) => write!(f, "{KEY_PARAMS}: {e}"),
@@ -104,6 +113,7 @@ impl fmt::Display for SnapshotError {
             InvalidWidth { tensor, index, value } => {
                 write!(f, "{tensor}[{index}] = {value} is not a width (0, 2..=16 or 32)")
             }
+            WidthTable(e) => write!(f, "{KEY_WIDTH_TABLE}: {e}"),
         }
     }
 }
@@ -208,6 +218,29 @@ pub fn check_param(p: &ParamTensor) -> Result<(), SnapshotError> {
     Ok(())
 }
 
+/// Reads `width_index/P` (see [`width_pack`]) of a parameter of `shape`.
+fn read_width_index(
+    name: &str,
+    shape: &[usize],
+    v: &safetensors::tensor::TensorView<'_>,
+    table: Option<&str>,
+) -> Result<Vec<u8>, SnapshotError> {
+    let tensor = format!("width_index/{name}");
+    let table = table.ok_or_else(|| SnapshotError::WidthTable(format!("missing, and {tensor} needs it")))?;
+    let table = width_pack::parse_table(table).map_err(SnapshotError::WidthTable)?;
+    if v.dtype() != Dtype::U8 {
+        return Err(SnapshotError::WrongDtype { tensor, dtype: v.dtype().to_string() });
+    }
+    let n: usize = shape.iter().product();
+    let expected = width_pack::packed_len(n, width_pack::index_bits(table.len()));
+    if v.shape() != [expected] {
+        return Err(SnapshotError::ShapeMismatch { tensor, expected: vec![expected], found: v.shape().to_vec() });
+    }
+    width_pack::unpack(v.data(), n, &table).map_err(|(index, value)| {
+        SnapshotError::WidthTable(format!("{tensor}[{index}] is index {value}, the table has {} widths", table.len()))
+    })
+}
+
 impl Snapshot {
     /// Total number of values over all parameters.
     pub fn num_values(&self) -> usize {
@@ -236,6 +269,7 @@ impl Snapshot {
         }
         let net = metadata.remove(KEY_NET).filter(|n| !n.is_empty()).ok_or(SnapshotError::MissingNet)?;
         let order = metadata.remove(KEY_PARAMS);
+        let width_table = metadata.remove(KEY_WIDTH_TABLE);
 
         let mut views: BTreeMap<&str, _> = BTreeMap::new();
         for (name, view) in st.iter() {
@@ -245,10 +279,13 @@ impl Snapshot {
         for &full in views.keys() {
             match full.split_once('/') {
                 Some(("weight", p)) => names.push(p.to_string()),
-                Some(("importance" | "width", p)) if !views.contains_key(format!("weight/{p}").as_str()) => {
+                Some(("importance" | "width" | "width_index", p)) if !views.contains_key(format!("weight/{p}").as_str()) => {
                     return Err(SnapshotError::MissingWeight(full.to_string()));
                 }
-                Some(("importance" | "width", _)) => {}
+                Some(("width_index", p)) if views.contains_key(format!("width/{p}").as_str()) => {
+                    return Err(SnapshotError::UnexpectedTensor(format!("{full} beside width/{p}")));
+                }
+                Some(("importance" | "width" | "width_index", _)) => {}
                 _ => return Err(SnapshotError::UnexpectedTensor(full.to_string())),
             }
         }
@@ -300,6 +337,10 @@ impl Snapshot {
                     Some(v.data().to_vec())
                 }
             };
+            let width = match (width, views.get(format!("width_index/{name}").as_str())) {
+                (None, Some(v)) => Some(read_width_index(&name, &shape, v, width_table.as_deref())?),
+                (width, _) => width,
+            };
             let p = ParamTensor { name, shape, weight, importance, width };
             check_param(&p)?;
             params.push(p);
@@ -311,6 +352,9 @@ impl Snapshot {
     /// Panics if a parameter's lengths disagree with its shape (see [`check_param`]).
     pub fn to_bytes(&self, dtype: StoreDtype) -> Vec<u8> {
         let mut tensors = Vec::with_capacity(3 * self.params.len());
+        // widths bit-packed when there are at most 16 distinct ones (always, for ITQ)
+        let table = width_pack::table_of(self.params.iter().filter_map(|p| p.width.as_deref()))
+            .filter(|t| !t.is_empty());
         for p in &self.params {
             let n: usize = p.shape.iter().product();
             assert!(p.weight.len() == n && p.importance.len() == n, "parameter {} disagrees with its shape", p.name);
@@ -322,13 +366,20 @@ impl Snapshot {
             tensors.push((format!("importance/{}", p.name), float(&p.importance)));
             if let Some(w) = &p.width {
                 assert_eq!(w.len(), n, "widths of {} disagree with its shape", p.name);
-                tensors.push((
-                    format!("width/{}", p.name),
-                    Raw { dtype: Dtype::U8, shape: p.shape.clone(), data: w.clone() },
-                ));
+                tensors.push(match &table {
+                    Some(table) => {
+                        let data = width_pack::pack(w, table);
+                        (format!("width_index/{}", p.name), Raw { dtype: Dtype::U8, shape: vec![data.len()], data })
+                    }
+                    None => (format!("width/{}", p.name), Raw { dtype: Dtype::U8, shape: p.shape.clone(), data: w.clone() }),
+                });
             }
         }
         let mut meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        meta.remove(KEY_WIDTH_TABLE);
+        if let Some(table) = &table {
+            meta.insert(KEY_WIDTH_TABLE.into(), width_pack::table_text(table));
+        }
         meta.insert(KEY_FORMAT.into(), FORMAT.into());
         meta.insert(KEY_NET.into(), self.net.clone());
         meta.insert(KEY_PARAMS.into(), self.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(","));
@@ -551,6 +602,43 @@ mod tests {
         assert!(
             matches!(Snapshot::from_bytes(&file), Err(SnapshotError::ShapeMismatch { expected, found, .. }) if expected == [2, 3] && found == [3, 2])
         );
+    }
+
+    #[test]
+    fn widths_are_written_bit_packed_and_read_back() {
+        let s = sample(); // 7 distinct widths: 4 bits each
+        let bytes = s.to_bytes(StoreDtype::F32);
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.tensor("width_index/fc2.weight").unwrap().shape(), [6]);
+        assert!(st.tensor("width/fc2.weight").is_err());
+        assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn a_plain_width_tensor_is_still_read() {
+        let w = Raw { dtype: Dtype::U8, shape: vec![2], data: vec![8, 32] };
+        let file = raw_file(
+            vec![("weight/a", f32_raw(&[2], &[1.0; 2])), ("importance/a", f32_raw(&[2], &[0.0; 2])), ("width/a", w)],
+            &[],
+        );
+        assert_eq!(Snapshot::from_bytes(&file).unwrap().params[0].width, Some(vec![8, 32]));
+    }
+
+    #[test]
+    fn packed_widths_need_a_valid_table_that_holds_every_index() {
+        let packed = |data: Vec<u8>| Raw { dtype: Dtype::U8, shape: vec![data.len()], data };
+        let file = |data: Vec<u8>, table: Option<&str>| {
+            let extra: Vec<(&str, &str)> = table.map(|t| (KEY_WIDTH_TABLE, t)).into_iter().collect();
+            let tensors =
+                vec![("weight/a", f32_raw(&[3], &[1.0; 3])), ("importance/a", f32_raw(&[3], &[0.0; 3])), ("width_index/a", packed(data))];
+            Snapshot::from_bytes(&raw_file(tensors, &extra))
+        };
+        assert_eq!(file(vec![0b10_01_00], Some("0,4,8")).unwrap().params[0].width, Some(vec![0, 4, 8]));
+        assert!(matches!(file(vec![0b11_01_00], Some("0,4,8")), Err(SnapshotError::WidthTable(e)) if e.contains("index 3")));
+        assert!(matches!(file(vec![0], None), Err(SnapshotError::WidthTable(e)) if e.contains("missing")));
+        assert!(matches!(file(vec![0], Some("8,4")), Err(SnapshotError::WidthTable(_))));
+        assert!(matches!(file(vec![0, 0], Some("0,4,8")), Err(SnapshotError::ShapeMismatch { .. })));
+        assert!(matches!(file(vec![0b01_01_01], Some("0,17")), Err(SnapshotError::InvalidWidth { value: 17, .. })));
     }
 
     #[test]

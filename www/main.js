@@ -511,7 +511,8 @@ function onAccounted(m) {
   if (m.widths) setWidths(m.widths);
   if (m.layers) setLayers(m.layers);
   setImportance(m.importance, app.config);
-  setStatus('accounted; press Re-quantize to evaluate the accuracy');
+  const took = Number.isFinite(m.ms) ? ` in ${m.ms < 10 ? m.ms.toFixed(1) : Math.round(m.ms)} ms` : '';
+  if (app.phase !== 'running') setStatus(`accounted${took}; press Re-quantize to evaluate the accuracy`);
 }
 
 /** Asks the worker to re-account the loaded snapshot with the controls' settings. */

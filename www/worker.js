@@ -382,6 +382,14 @@ async function runSnapshot(config) {
   if (info) post({ type: 'snapshot', ...info });
   await ensureCifar();
   trained = true;
+  // The ratio first (milliseconds once the snapshot is indexed), the accuracy after the
+  // evaluation; an accounting error is reported by the quantization that follows.
+  status('accounting the snapshot');
+  try {
+    postAccounted(config);
+  } catch {
+    // sendResult reports it
+  }
   status('quantizing the snapshot');
   await sendResult(config);
 }
@@ -390,10 +398,17 @@ async function runSnapshot(config) {
 function onAccount({ config }) {
   if (running || !lab || !snapshotLoaded || snapshotFile(config) !== snapshotLoaded) return;
   try {
-    post({ type: 'accounted', ...plain(lab.account(config)) });
+    postAccounted(config);
   } catch (e) {
     post({ type: 'accounted', error: errText(e) });
   }
+}
+
+/** Accounts the loaded snapshot and posts it with the time it took (`ms`). */
+function postAccounted(config) {
+  const started = performance.now();
+  const accounted = plain(lab.account(config));
+  post({ type: 'accounted', ms: performance.now() - started, ...accounted });
 }
 
 // ---------------------------------------------------------------- training
