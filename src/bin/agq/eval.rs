@@ -8,7 +8,7 @@ use agq::nn::models::{Model, NetKind};
 use agq::nn::params::{param_infos, write_params};
 use agq::quant::codec::decode;
 use agq::snapshot::Snapshot;
-use burn::tensor::Device;
+use super::device::DeviceArgs;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -23,13 +23,15 @@ pub struct EvalArgs {
     /// Folder with the test set: MNIST t10k IDX files, or a CIFAR-10 test_batch.bin(.gz)
     #[arg(long)]
     data: PathBuf,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 /// Runs `agq eval`; the last line printed is `accuracy: NN.NN%`.
 pub fn run(args: EvalArgs) -> Result<(), String> {
     let snapshot = Snapshot::from_bytes(&read_file(&args.snapshot)?).map_err(|e| e.to_string())?;
     let kind = NetKind::parse(&snapshot.net).ok_or_else(|| format!("no built-in network named {:?}", snapshot.net))?;
-    let device = Device::flex();
+    let device = args.device.open()?.device;
     let model = Model::new(kind, &device);
     let infos = param_infos(&model);
     let mut values: Vec<Vec<f32>> = Vec::with_capacity(infos.len());

@@ -33,7 +33,7 @@ commands! {
     decode::DecodeArgs => Decode,
     /// Show the tensors of a gradient snapshot or an .agq file
     inspect::InspectArgs => Inspect,
-    #[cfg(feature = "cpu")] /// Train LeNet-300-100 or LeNet-5 on MNIST (burn, CPU), then quantize
+    #[cfg(feature = "cpu")] /// Train LeNet-300-100 or LeNet-5 on MNIST (burn; CPU, or GPU with --features gpu), then quantize
     train::TrainArgs => Train,
     #[cfg(feature = "cpu")] /// Top-1 accuracy of a snapshot or a decoded .agq file
     eval::EvalArgs => Eval,
@@ -41,7 +41,9 @@ commands! {
     snapshot::SnapshotArgs => Snapshot,
 }
 
-// Shared helpers of `train`, `eval` and `snapshot` (they need the burn CPU backend).
+// Shared helpers of `train`, `eval` and `snapshot` (they need burn).
+#[cfg(feature = "cpu")]
+mod device;
 #[cfg(feature = "cpu")]
 mod files;
 #[cfg(feature = "cpu")]

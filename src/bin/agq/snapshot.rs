@@ -8,6 +8,7 @@
 //! with the weights exactly as stored (F16), the way `agq eval` measures it, and recorded
 //! with the whole training setup in the `agq.provenance` metadata.
 
+use super::device::{ChosenDevice, DeviceArgs};
 use super::files::{config_from_fields, read_cifar10_train, read_test_dir};
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
@@ -41,6 +42,8 @@ pub struct SnapshotArgs {
     test: PathBuf,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Write the float-trained snapshot here (safetensors, agq-snapshot/1, F16)
     #[arg(long = "out-float")]
     out_float: PathBuf,
@@ -82,11 +85,12 @@ pub fn run(args: SnapshotArgs) -> Result<(), String> {
     let kind = net_kind(config.net);
     let test = read_test_dir(&args.test, kind)?;
     let train = read_cifar10_train(&args.data, config.train_size as usize)?;
-    let common = Common { hardware: hardware(), command: command_line(), test_images: test.n };
+    let chosen = args.device.open()?;
+    let common = Common { hardware: hardware(&chosen.name), command: command_line(), test_images: test.n };
     let float_config = RunConfig { method: Method::None, ..config.clone() };
     let itq_config = RunConfig { method: Method::Itq, ..config };
-    let float_bytes = train_one(&float_config, kind, train.clone(), &test, &common)?;
-    let itq_bytes = train_one(&itq_config, kind, train, &test, &common)?;
+    let float_bytes = train_one(&float_config, kind, train.clone(), &test, &common, &chosen)?;
+    let itq_bytes = train_one(&itq_config, kind, train, &test, &common, &chosen)?;
     write_outputs(&[(&args.out_float, &float_bytes), (&args.out_itq, &itq_bytes)])?;
     println!("wrote {} ({} bytes) and {} ({} bytes)", args.out_float.display(), float_bytes.len(),
         args.out_itq.display(), itq_bytes.len());
@@ -94,14 +98,21 @@ pub fn run(args: SnapshotArgs) -> Result<(), String> {
 }
 
 /// Trains one run of `config`, measures the stored snapshot and returns its bytes.
-fn train_one(config: &RunConfig, kind: NetKind, train: Dataset, test: &Dataset, common: &Common) -> Result<Vec<u8>, String> {
+fn train_one(
+    config: &RunConfig,
+    kind: NetKind,
+    train: Dataset,
+    test: &Dataset,
+    common: &Common,
+    chosen: &ChosenDevice,
+) -> Result<Vec<u8>, String> {
     let started = Instant::now();
-    let device = Device::flex();
+    let device = &chosen.device;
     let images = train.n.min(config.train_size as usize);
-    let mut session = Session::start(config, train, test.clone(), &device)?;
+    let mut session = Session::start(config, train, test.clone(), device)?;
     let steps = session.trainer.steps_per_epoch();
-    println!("agq snapshot: {} {} on {images} CIFAR-10 images, {} epochs of {steps} steps (burn flex, CPU)",
-        config.net, config.method, config.epochs);
+    println!("agq snapshot: {} {} on {images} CIFAR-10 images, {} epochs of {steps} steps ({})",
+        config.net, config.method, config.epochs, chosen.name);
     let chunk = steps.div_ceil(10).max(1);
     while !session.finished() {
         let epoch_started = Instant::now();
@@ -133,7 +144,7 @@ fn train_one(config: &RunConfig, kind: NetKind, train: Dataset, test: &Dataset, 
     let mut snapshot = Snapshot { net: config.net.as_str().to_string(), params, metadata: Default::default() };
     // Measure the weights as stored: F16 rounding included, exactly as `agq eval` reads them.
     let stored = Snapshot::from_bytes(&snapshot.to_bytes(StoreDtype::F16)).map_err(|e| e.to_string())?;
-    let accuracy = (stored_accuracy(kind, &stored, test)? * 100.0).round() / 100.0;
+    let accuracy = (stored_accuracy(kind, &stored, test, device)? * 100.0).round() / 100.0;
     let seconds = started.elapsed().as_secs_f64();
     println!("snapshot ({}): accuracy {accuracy:.2}% on {} test images, {seconds:.0} s", config.method, test.n);
     let mut provenance = serde_json::json!({
@@ -190,8 +201,8 @@ fn low_fraction(params: &[agq::quant::tensor::ParamTensor]) -> f64 {
 }
 
 /// Top-1 accuracy (%) of `snapshot`'s weights on `test`, the same way as `agq eval`.
-fn stored_accuracy(kind: NetKind, snapshot: &Snapshot, test: &Dataset) -> Result<f64, String> {
-    let model = Model::new(kind, &Device::flex());
+fn stored_accuracy(kind: NetKind, snapshot: &Snapshot, test: &Dataset, device: &Device) -> Result<f64, String> {
+    let model = Model::new(kind, device);
     let infos = param_infos(&model);
     let mut values = Vec::with_capacity(infos.len());
     for info in &infos {
@@ -211,16 +222,16 @@ fn accuracy_on(n: usize) -> String {
     }
 }
 
-/// CPU model from /proc/cpuinfo (when readable) and the backend.
-fn hardware() -> String {
+/// CPU model from /proc/cpuinfo (when readable), threads and the device.
+fn hardware(device: &str) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
         .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string()));
     let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
     match model {
-        Some(model) => format!("{model}, {threads} threads, burn flex (CPU)"),
-        None => format!("{threads} threads, burn flex (CPU)"),
+        Some(model) => format!("{model}, {threads} threads, {device}"),
+        None => format!("{threads} threads, {device}"),
     }
 }
 

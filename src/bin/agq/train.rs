@@ -2,13 +2,13 @@
 //! the page's settings, then quantizes and writes the `.agq` file, report and snapshot.
 
 use super::files::{config_from_fields, read_mnist_dir};
+use super::device::DeviceArgs;
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::compress::full_report;
 use agq::config::RunConfig;
 use agq::nn::session::Session;
 use agq::snapshot::{Snapshot, StoreDtype};
-use burn::tensor::Device;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +33,8 @@ pub struct TrainArgs {
     widths: Option<String>,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Folder with the MNIST IDX files (gzipped or not)
     #[arg(long)]
     data: PathBuf,
@@ -63,11 +65,11 @@ impl TrainArgs {
 pub fn run(args: TrainArgs) -> Result<(), String> {
     let config = args.config()?;
     let (train, test) = read_mnist_dir(&args.data)?;
-    let device = Device::flex();
-    let mut session = Session::start(&config, train, test, &device)?;
+    let chosen = args.device.open()?;
+    let mut session = Session::start(&config, train, test, &chosen.device)?;
     let steps = session.trainer.steps_per_epoch();
-    println!("agq train: {} {} on {} images, {} epochs of {steps} steps (burn flex, CPU)",
-        config.net, config.method, config.train_size.min(60_000), config.epochs);
+    println!("agq train: {} {} on {} images, {} epochs of {steps} steps ({})",
+        config.net, config.method, config.train_size.min(60_000), config.epochs, chosen.name);
     let mut epoch_seconds = Vec::new();
     let mut trained_accuracy = 0.0;
     while !session.finished() {
@@ -92,7 +94,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         let mut metadata = std::collections::BTreeMap::new();
         let unix_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let provenance = serde_json::json!({
-            "trainer": "agq train (burn flex, CPU)", "config": config.to_query(),
+            "trainer": format!("agq train ({})", chosen.name), "config": config.to_query(),
             "epochs": config.epochs, "dataset": format!("MNIST, first {} of the 60,000 training images", config.train_size.min(60_000)),
             "test_accuracy_percent": trained_accuracy, "accuracy_of": "the network as trained (ITQ parts quantized), MNIST test set",
             "seconds": epoch_seconds.iter().sum::<f64>(), "unix_time": unix_time,
