@@ -214,7 +214,8 @@ impl RunConfig {
         match net {
             Net::Lenet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
             Net::Alexnet => RunConfig { widths: vec![0, 3, 4, 6], ..base },
-            Net::Lenet300 | Net::Vgg16 => base,
+            Net::Vgg16 => RunConfig { clusters: Clusters::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
+            Net::Lenet300 => base,
         }
     }
 }
@@ -701,6 +702,8 @@ mod tests {
         assert_eq!(p.config.widths, vec![0, 3, 4, 6]);
         let bad = RunConfig::parse_query("net=lenet5&widths=0,3");
         assert_eq!(bad.config.widths, vec![0, 3, 4, 6], "reset to lenet5's default");
+        let vgg = RunConfig::parse_query("net=vgg16&method=ptq").config;
+        assert_eq!((vgg.clusters.to_string(), vgg.widths), ("quantile:0.8,0.92,0.98".to_string(), vec![0, 4, 5, 6]));
     }
 
     #[test]
