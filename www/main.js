@@ -697,8 +697,11 @@ bindControls({
   requantize,
   preferGpuChanged: (checked) => {
     if (app.phase === 'running') return;
+    // a link whose settings the old worker had not applied yet is read again by the new one
+    const linkPending = document.body.dataset.config !== 'applied';
     startWorker(checked);
     clearResult();
+    if (linkPending) loadLink(location.search);
   },
   shareRunChanged: updateShare,
 });

@@ -243,7 +243,9 @@ test('VGG-16: the accounted ratio shows before the evaluation, and new widths re
     await page.goto(`${base}/?v=1&net=vgg16&method=ptq`);
     await page.locator('#prefer-gpu').uncheck();
     await page.waitForFunction(() => /^cpu/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? '')
-      && !document.querySelector('[data-testid="train"]')?.disabled, null, { timeout: 120_000 });
+      && !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
+    null, { timeout: 120_000 });
+    assert.equal(await value(page, 'net'), 'vgg16', 'switching the backend keeps the link\'s settings');
     const started = Date.now();
     await page.click('[data-testid="train"]');
     // The ratio arrives while the accuracy is still being measured.
