@@ -1,14 +1,9 @@
-//! The committed gradient snapshots (www/snapshots): each reads back, round-trips, and its
-//! accuracy re-measured on the committed CIFAR-10 test images matches the accuracy its
-//! metadata claims (within 1 percentage point).
+//! The committed gradient snapshots (www/snapshots): each reads back, round-trips, and
+//! `agq eval` on the committed CIFAR-10 test images prints the accuracy its metadata claims
+//! (within 1 percentage point).
 #![cfg(feature = "cpu")]
 
-use agq::data::cifar10;
-use agq::nn::eval::accuracy;
-use agq::nn::models::{Model, NetKind};
-use agq::nn::params::{param_infos, write_params};
 use agq::snapshot::{Snapshot, StoreDtype};
-use burn::tensor::Device;
 
 fn committed() -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir("www/snapshots")
@@ -30,27 +25,25 @@ fn every_committed_snapshot_round_trips() {
     }
 }
 
+/// What a user runs to check a snapshot's claim: `agq eval` prints `accuracy: NN.NN%` last.
+#[cfg(feature = "cli")]
 #[test]
-fn every_committed_snapshot_has_the_accuracy_its_metadata_claims() {
-    let test = cifar10::load(&std::fs::read("www/data/cifar10/test_batch_first1000.bin.gz").unwrap()).unwrap();
+fn agq_eval_of_every_committed_snapshot_prints_the_claimed_accuracy() {
     for path in committed() {
         let snapshot = Snapshot::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
-        let claimed = snapshot.provenance().and_then(|p| p["accuracy_percent"].as_f64())
-            .unwrap_or_else(|| panic!("{}: no accuracy_percent in agq.provenance", path.display()));
-        let kind = NetKind::parse(&snapshot.net).expect("a built-in network");
-        let device = Device::flex();
-        let model = Model::new(kind, &device);
-        let infos = param_infos(&model);
-        let values: Vec<Vec<f32>> = infos
-            .iter()
-            .map(|info| {
-                let p = snapshot.params.iter().find(|p| p.name == info.name).expect("every parameter");
-                assert_eq!(p.shape, info.shape, "{}", info.name);
-                p.weight.clone()
-            })
-            .collect();
-        let model = write_params(model, &infos, &values);
-        let measured = pollster::block_on(accuracy(&model, &test, 500)).unwrap();
-        assert!((measured - claimed).abs() <= 1.0, "{}: measured {measured}%, claimed {claimed}%", path.display());
+        let claimed = snapshot.provenance().and_then(|p| p["accuracy_percent"].as_f64()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_agq"))
+            .args(["eval", "--snapshot", path.to_str().unwrap(), "--data", "www/data/cifar10"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let last = stdout.lines().last().unwrap_or_default();
+        let printed: f64 = last
+            .strip_prefix("accuracy: ")
+            .and_then(|v| v.strip_suffix('%'))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{}: last line {last:?}", path.display()));
+        assert!((printed - claimed).abs() <= 1.0, "{}: agq eval {printed}%, claimed {claimed}%", path.display());
     }
 }
