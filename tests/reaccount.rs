@@ -143,6 +143,8 @@ fn a_width_count_other_than_k_is_an_error() {
     assert!(err.contains("2 clusters need 2 widths"), "{err}");
     let err = index.account(Some(PtqPlan { clusters: &clusters, widths: &[0, 17] }), false).unwrap_err();
     assert!(err.contains("width 17"), "{err}");
+    let none = ClusterMethod::KMeans { k: 0 };
+    assert!(index.account(Some(PtqPlan { clusters: &none, widths: &[] }), false).is_err());
 }
 
 #[test]

@@ -111,6 +111,9 @@ impl Reaccounter {
     #[allow(clippy::type_complexity)]
     fn cluster_ranks(&self, plan: PtqPlan) -> Result<(Vec<Vec<usize>>, Vec<u8>, Vec<f32>), String> {
         let k = plan.clusters.k();
+        if !(1..=256).contains(&k) {
+            return Err(format!("{k} clusters: 1 to 256 are possible"));
+        }
         if plan.widths.len() != k {
             return Err(format!("{k} clusters need {k} widths, got {}", plan.widths.len()));
         }
