@@ -158,18 +158,28 @@ impl Reaccounter {
     }
 
     /// The `(importance key, flat index)` of the element at ascending position `m` over all
-    /// tensors (`u64::MAX` when `m >= n`): the largest key with at most `m` keys below it.
+    /// tensors (`u64::MAX` when `m >= n`): first the smallest importance key with more than
+    /// `m` elements at or below it (a binary search over the 32-bit keys), then the tie by
+    /// flat index (tensors are in flat order, equal keys ascend by index inside each).
     fn cut_at(&self, m: usize) -> u64 {
         if m >= self.n {
             return u64::MAX;
         }
-        let below = |v: u64| self.tensors.iter().map(|t| t.rank_below_cut(v)).sum::<usize>();
-        let (mut lo, mut hi) = (0u64, u64::MAX); // below(lo) <= m < below(hi)
-        while hi - lo > 1 {
+        let at_most = |key: u32| self.tensors.iter().map(|t| t.count_at_most(key)).sum::<usize>();
+        let (mut lo, mut hi) = (0u32, u32::MAX); // at_most(hi) > m: no key is u32::MAX (no +NaN)
+        while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if below(mid) <= m { lo = mid } else { hi = mid }
+            if at_most(mid) > m { hi = mid } else { lo = mid + 1 }
         }
-        lo
+        let mut rest = m - self.tensors.iter().map(|t| t.key_range(lo).0).sum::<usize>();
+        for t in &self.tensors {
+            let (below, equal) = t.key_range(lo);
+            if rest < equal {
+                return (u64::from(lo) << 32) | t.flat_index_at(below + rest) as u64;
+            }
+            rest -= equal;
+        }
+        unreachable!("at_most(key) > m elements lie at or below the key")
     }
 
     /// One tensor's report and its per-width counts of stored values (index 0: not stored);

@@ -230,6 +230,22 @@ impl SortedTensor {
         blocks.max(scan(lo, first_block * BLOCK)).max(scan(end_block * BLOCK, hi))
     }
 
+    /// `(positions with a key below `key`, positions with exactly `key`)`.
+    pub fn key_range(&self, key: u32) -> (usize, usize) {
+        let below = self.keys.partition_point(|&k| k < key);
+        (below, self.keys[below..].partition_point(|&k| k == key))
+    }
+
+    /// Positions with a key at or below `key`.
+    pub fn count_at_most(&self, key: u32) -> usize {
+        self.keys.partition_point(|&k| k <= key)
+    }
+
+    /// The flat index of the value at sorted position `p`.
+    pub fn flat_index_at(&self, p: usize) -> usize {
+        self.offset + self.order[p] as usize
+    }
+
     /// Sorted positions whose `(importance key, flat index)` is below `cut`.
     pub fn rank_below_cut(&self, cut: u64) -> usize {
         let (key, index) = ((cut >> 32) as u32, (cut & 0xFFFF_FFFF) as usize);
