@@ -81,22 +81,25 @@ pub fn account(model: &QuantModel) -> Report {
             total: bits.total(),
         });
     }
+    let header = super::codec::header_len(model);
+    report_of(&model.net, tensors, &hist, header)
+}
+
+/// The report of `net` from its tensors' lines, the per-width value counts over all tensors
+/// (index = width, 0 = not stored) and the `.agq` file header's length in bytes.
+pub fn report_of(net: &str, tensors: Vec<TensorReport>, histogram: &[u64; 33], header_bytes: usize) -> Report {
     let params: u64 = tensors.iter().map(|t| t.params).sum();
     let total_bits: u64 = tensors.iter().map(|t| t.total).sum();
     Report {
-        net: model.net.clone(),
+        net: net.to_string(),
         params,
         nnz: tensors.iter().map(|t| t.nnz).sum(),
         total_bits,
-        ratio: if total_bits == 0 {
-            0.0
-        } else {
-            32.0 * params as f64 / total_bits as f64
-        },
-        bytes: super::codec::header_len(model) as u64 + total_bits.div_ceil(8),
+        ratio: if total_bits == 0 { 0.0 } else { 32.0 * params as f64 / total_bits as f64 },
+        bytes: header_bytes as u64 + total_bits.div_ceil(8),
         widths_histogram: (0..=32u8)
-            .filter(|&w| hist[w as usize] > 0)
-            .map(|w| (w, hist[w as usize]))
+            .filter(|&w| histogram[w as usize] > 0)
+            .map(|w| (w, histogram[w as usize]))
             .collect::<BTreeMap<_, _>>(),
         tensors,
     }

@@ -19,7 +19,7 @@
 
 use super::cluster::{ClusterMethod, Cut, KMeansHistogram, kmeans_value};
 use super::codec::header_len_of;
-use super::csr::bits_from_counts;
+use super::csr::{bits_from_counts, report_of};
 use super::fixed_point::{FLOAT_WIDTH, frac_len_f64, is_valid_width};
 use super::report::{Report, TensorReport};
 use super::sorted_tensor::{SPECIAL_SLOTS, SortedTensor, representative};
@@ -241,25 +241,11 @@ impl Reaccounter {
     }
 
     fn report(&self, tensors: Vec<TensorReport>, histogram: &[u64; 33]) -> Report {
-        let params: u64 = tensors.iter().map(|t| t.params).sum();
-        let total_bits: u64 = tensors.iter().map(|t| t.total).sum();
         let header = header_len_of(
             &self.net,
             self.tensors.iter().zip(&tensors).map(|(t, r)| (t.name.as_str(), t.shape.as_slice(), r.nnz)),
         );
-        Report {
-            net: self.net.clone(),
-            params,
-            nnz: tensors.iter().map(|t| t.nnz).sum(),
-            total_bits,
-            ratio: if total_bits == 0 { 0.0 } else { 32.0 * params as f64 / total_bits as f64 },
-            bytes: header as u64 + total_bits.div_ceil(8),
-            widths_histogram: (0..=32u8)
-                .filter(|&w| histogram[w as usize] > 0)
-                .map(|w| (w, histogram[w as usize]))
-                .collect(),
-            tensors,
-        }
+        report_of(&self.net, tensors, histogram, header)
     }
 }
 
