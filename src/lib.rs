@@ -11,6 +11,7 @@ pub mod snapshot;
 pub mod rng;
 pub mod compress;
 pub mod live_account;
+pub mod opened_snapshot;
 
 #[cfg(feature = "nn")]
 pub mod nn;

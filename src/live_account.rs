@@ -3,7 +3,7 @@
 //! and every setting is then accounted from prefix sums in about a millisecond for
 //! VGG-16, with exactly the report that quantizing and encoding would give.
 
-use crate::compress::{Compressed, ImportanceHistogram, compress, histogram, width_counts};
+use crate::compress::{Compressed, ImportanceHistogram, PtqSettings, compress_with, histogram, width_counts};
 use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::importance::ImportanceSource;
@@ -34,6 +34,7 @@ impl From<&Compressed> for Accounted {
 
 /// The index of one network for one importance source.
 struct Index {
+    net: String,
     source: ImportanceSource,
     reaccounter: Reaccounter,
     /// The importance histogram without boundaries.
@@ -51,18 +52,30 @@ pub struct LiveAccount {
 impl LiveAccount {
     /// Accounts `params` (of `config.net`) quantized with `config`'s method and PTQ settings.
     pub fn account(&mut self, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, String> {
+        self.account_as(config.net.as_str(), params, config)
+    }
+
+    /// [`LiveAccount::account`] of a network named `net` (any name: the `.agq` header
+    /// holds it, so it counts in `bytes`); `config.net` is not used.
+    pub fn account_as(&mut self, net: &str, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, String> {
         let source = config.importance.source(config.seed);
-        if self.index.as_ref().is_none_or(|i| i.source != source) {
+        if self.index.as_ref().is_none_or(|i| i.source != source || i.net != net) {
             self.index = None; // the old index is freed before the new one is built
             let importance = source.compute(params);
-            self.index = Reaccounter::new(config.net.as_str(), params, &importance).map(|reaccounter| Index {
+            self.index = Reaccounter::new(net, params, &importance).map(|reaccounter| Index {
+                net: net.to_string(),
                 source,
                 reaccounter,
                 histogram: histogram(&importance, &[]),
             });
         }
         let Some(index) = &self.index else {
-            return compress(params, config, config.method).map(|c| Accounted::from(&c));
+            let settings = PtqSettings {
+                importance: source,
+                clusters: ClusterMethod::from(&config.clusters),
+                widths: config.widths.clone(),
+            };
+            return compress_with(net, params, config.method, &settings).map(|c| Accounted::from(&c));
         };
         let clusters = ClusterMethod::from(&config.clusters);
         let plan = PtqPlan { clusters: &clusters, widths: &config.widths };
@@ -82,6 +95,7 @@ impl LiveAccount {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compress::compress;
     use crate::config::Net;
 
     fn params() -> Vec<ParamTensor> {

@@ -1,0 +1,367 @@
+//! A gradient snapshot of ANY architecture opened by the user (the page's "Open a
+//! snapshot"): read from the bytes of a local file, accounted and quantized under its own
+//! `agq.net` name, whether or not it is one of the built-in networks. Whether it IS a
+//! built-in network (and so can be evaluated) is decided by [`match_network`] against the
+//! network's parameter list, which the nn layer supplies.
+
+use crate::compress::{Compressed, PtqSettings, compress_with};
+use crate::config::{Method, RunConfig};
+use crate::live_account::{Accounted, LiveAccount};
+use crate::quant::cluster::ClusterMethod;
+use crate::quant::codec::{MAX_HEADER, header_len_of};
+use crate::quant::tensor::ParamTensor;
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+
+/// The largest snapshot file opened (256 MiB: about 32 million parameters in F32, twice
+/// that in F16). The page refuses a larger file before reading it; [`OpenedSnapshot::from_bytes`]
+/// refuses it too.
+pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The name and output-major shape of one parameter tensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerShape {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+/// What the page shows about an opened snapshot (docs/WORKER_PROTOCOL.md, `openSnapshot`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo {
+    /// `agq.net`: the name the `.agq` file carries.
+    pub net: String,
+    /// Whether it is a built-in network (every tensor name and shape matches), so that its
+    /// accuracy can be measured.
+    pub builtin: bool,
+    /// Why the accuracy is not measured (when `builtin` is false), e.g. `"mynet" is not a
+    /// built-in network`.
+    pub not_builtin: Option<String>,
+    /// The test set a built-in network is evaluated on (`MNIST`, `CIFAR-10`), else null.
+    pub dataset: Option<String>,
+    /// Values over all tensors.
+    pub params: usize,
+    pub tensors: usize,
+    /// Whether any tensor has ITQ widths (`width/P` or `width_index/P`): itq and combined
+    /// need them.
+    pub has_widths: bool,
+    /// `agq.provenance` parsed as JSON, or null.
+    pub provenance: Option<serde_json::Value>,
+    /// Every tensor in network order.
+    pub layers: Vec<LayerShape>,
+}
+
+/// A snapshot of any architecture, ready to account and quantize.
+pub struct OpenedSnapshot {
+    pub snapshot: Snapshot,
+    /// The re-accounting index (built on the first `account`).
+    live: LiveAccount,
+}
+
+impl OpenedSnapshot {
+    /// Parses and checks a snapshot file: at most [`MAX_SNAPSHOT_BYTES`], a valid
+    /// `agq-snapshot/1` (docs/SNAPSHOT.md) that an `.agq` file can hold.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() > MAX_SNAPSHOT_BYTES {
+            return Err(format!(
+                "the file has {} bytes, more than the {} MiB a snapshot may have here",
+                bytes.len(),
+                MAX_SNAPSHOT_BYTES >> 20
+            ));
+        }
+        if bytes.is_empty() {
+            return Err("the file is empty".into());
+        }
+        let snapshot = Snapshot::from_bytes(bytes).map_err(|e| format!("not a valid agq-snapshot/1 file: {e}"))?;
+        Self::new(snapshot)
+    }
+
+    /// Checks that an `.agq` file can hold `snapshot` (see [`check_encodable`]).
+    pub fn new(snapshot: Snapshot) -> Result<Self, String> {
+        check_encodable(&snapshot.net, &snapshot.params)?;
+        Ok(Self { snapshot, live: LiveAccount::default() })
+    }
+
+    /// The network name (`agq.net`).
+    pub fn net(&self) -> &str {
+        &self.snapshot.net
+    }
+
+    /// Whether any tensor carries ITQ widths.
+    pub fn has_widths(&self) -> bool {
+        self.snapshot.params.iter().any(|p| p.width.is_some())
+    }
+
+    /// The page's description; `builtin` is the outcome of [`match_network`] (`Ok(dataset)`
+    /// for a built-in network, else why it is not one).
+    pub fn info(&self, builtin: &Result<String, String>) -> SnapshotInfo {
+        let params = &self.snapshot.params;
+        SnapshotInfo {
+            net: self.snapshot.net.clone(),
+            builtin: builtin.is_ok(),
+            not_builtin: builtin.as_ref().err().cloned(),
+            dataset: builtin.as_ref().ok().cloned(),
+            params: self.snapshot.num_values(),
+            tensors: params.len(),
+            has_widths: self.has_widths(),
+            provenance: self.snapshot.provenance(),
+            layers: params.iter().map(|p| LayerShape { name: p.name.clone(), shape: p.shape.clone() }).collect(),
+        }
+    }
+
+    /// Refuses itq and combined on a snapshot without ITQ widths.
+    pub fn check_method(&self, method: Method) -> Result<(), String> {
+        if matches!(method, Method::Itq | Method::Combined) && !self.has_widths() {
+            return Err(format!(
+                "the snapshot of {:?} has no ITQ widths (width/P), which {} needs: choose post-training (ptq) or none",
+                self.snapshot.net,
+                method.as_str()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The exact accounting of `config`'s method, importance, clusters and widths (its
+    /// network and training settings are not used), under the snapshot's own name: the
+    /// first call per importance source indexes the parameters, later ones take about a
+    /// millisecond per 15 million parameters.
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+        self.check_method(config.method)?;
+        self.live.account_as(&self.snapshot.net, &self.snapshot.params, config)
+    }
+
+    /// Quantizes with `config`'s method and PTQ settings: the `.agq` file carries the
+    /// snapshot's own `agq.net` name.
+    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, String> {
+        self.check_method(config.method)?;
+        let settings = PtqSettings {
+            importance: config.importance.source(config.seed),
+            clusters: ClusterMethod::from(&config.clusters),
+            widths: config.widths.clone(),
+        };
+        compress_with(&self.snapshot.net, &self.snapshot.params, config.method, &settings)
+    }
+}
+
+/// Whether an `.agq` file can hold a network named `net` with `params`: names and the net
+/// name of at most 255 bytes, at most 255 dimensions, and a file header (names and shapes)
+/// within the format's 4 KiB even with every value pruned.
+pub fn check_encodable(net: &str, params: &[ParamTensor]) -> Result<(), String> {
+    if net.len() > 255 {
+        return Err(format!("the network name (agq.net) has {} bytes; an .agq file holds at most 255", net.len()));
+    }
+    if let Some(p) = params.iter().find(|p| p.name.len() > 255) {
+        return Err(format!("the tensor name {:?}… has {} bytes; an .agq file holds at most 255", truncate(&p.name, 40), p.name.len()));
+    }
+    if let Some(p) = params.iter().find(|p| p.shape.len() > 255) {
+        return Err(format!("{} has {} dimensions; an .agq file holds at most 255", p.name, p.shape.len()));
+    }
+    let header = header_len_of(net, params.iter().map(|p| (p.name.as_str(), p.shape.as_slice(), 0)));
+    if header > MAX_HEADER {
+        return Err(format!(
+            "the names and shapes of its {} tensors need a {header}-byte .agq header; the format allows {MAX_HEADER} bytes",
+            params.len()
+        ));
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Whether `params` are those of the built-in network `builtin` (named `builtin_name`),
+/// whose tensors are `expected` (name and output-major shape): the same names, each with
+/// the same shape, and no other tensor. The error says plainly why not.
+pub fn match_network(builtin_name: &str, params: &[ParamTensor], expected: &[LayerShape]) -> Result<(), String> {
+    for e in expected {
+        let p = params
+            .iter()
+            .find(|p| p.name == e.name)
+            .ok_or_else(|| format!("it is named {builtin_name:?} but has no tensor {} (a built-in {builtin_name} has)", e.name))?;
+        if p.shape != e.shape {
+            return Err(format!("it is named {builtin_name:?} but {} has shape {:?}; the built-in {builtin_name} has {:?}", e.name, p.shape, e.shape));
+        }
+    }
+    if let Some(p) = params.iter().find(|p| !expected.iter().any(|e| e.name == p.name)) {
+        return Err(format!("it is named {builtin_name:?} but has a tensor {} that the built-in {builtin_name} does not have", p.name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::codec::decode;
+    use crate::snapshot::StoreDtype;
+
+    /// A small conv + linear network that no built-in network matches, with ITQ widths.
+    fn custom(widths: bool) -> Snapshot {
+        let mut g = crate::rng::SplitMix64(7);
+        let shapes: [(&str, Vec<usize>); 5] = [
+            ("features.0.weight", vec![4, 1, 3, 3]),
+            ("features.0.bias", vec![4]),
+            ("head.weight", vec![10, 64]),
+            ("head.bias", vec![10]),
+            ("scale", vec![]),
+        ];
+        let params = shapes
+            .into_iter()
+            .map(|(name, shape)| {
+                let n: usize = shape.iter().product();
+                let mut p = ParamTensor::new(name.to_string(), shape, (0..n).map(|_| g.next_f32() - 0.5).collect());
+                p.importance = (0..n).map(|_| g.next_f32()).collect();
+                if widths {
+                    p.width = Some((0..n).map(|j| [0, 4, 8, 32][j % 4]).collect());
+                }
+                p
+            })
+            .collect();
+        let mut s = Snapshot { net: "custom-cnn".into(), params, ..Default::default() };
+        s.set_provenance(&serde_json::json!({ "trained_with": "test" }));
+        s
+    }
+
+    fn config(query: &str) -> RunConfig {
+        let parsed = RunConfig::parse_query(query);
+        assert!(parsed.issues.is_empty(), "{query}: {:?}", parsed.issues);
+        parsed.config
+    }
+
+    #[test]
+    fn a_custom_snapshot_is_accounted_and_compressed_under_its_own_name() {
+        let bytes = custom(true).to_bytes(StoreDtype::F32);
+        let mut opened = OpenedSnapshot::from_bytes(&bytes).unwrap();
+        assert_eq!(opened.net(), "custom-cnn");
+        for method in ["ptq", "itq", "combined", "none"] {
+            for importance in ["grad", "magnitude", "random"] {
+                // the config's network (lenet5) plays no part
+                let c = config(&format!("net=lenet5&method={method}&importance={importance}&clusters=quantile:0.5,0.9&widths=0,4,8"));
+                let accounted = opened.account(&c).unwrap();
+                let compressed = opened.compress(&c).unwrap();
+                assert_eq!(accounted.report, compressed.report, "{method} {importance}");
+                assert_eq!(compressed.report.net, "custom-cnn");
+                assert_eq!(compressed.bytes.len() as u64, compressed.report.bytes);
+                let decoded = decode(&compressed.bytes).unwrap();
+                assert_eq!(decoded.net, "custom-cnn");
+                let names: Vec<&str> = decoded.tensors.iter().map(|t| t.name.as_str()).collect();
+                assert_eq!(names, ["features.0.weight", "features.0.bias", "head.weight", "head.bias", "scale"]);
+                assert_eq!(decoded.tensors[0].shape, [4, 1, 3, 3]);
+            }
+        }
+        // fewer bits, higher ratio
+        let wide = opened.account(&config("method=ptq&clusters=quantile:0.5&widths=8,16")).unwrap();
+        let narrow = opened.account(&config("method=ptq&clusters=quantile:0.5&widths=0,4")).unwrap();
+        assert!(narrow.report.ratio > wide.report.ratio);
+    }
+
+    #[test]
+    fn the_info_lists_every_tensor_and_the_reason() {
+        let opened = OpenedSnapshot::new(custom(false)).unwrap();
+        let info = opened.info(&Err("\"custom-cnn\" is not a built-in network".into()));
+        assert_eq!(info.net, "custom-cnn");
+        assert!(!info.builtin && !info.has_widths && info.dataset.is_none());
+        assert_eq!(info.not_builtin.as_deref(), Some("\"custom-cnn\" is not a built-in network"));
+        assert_eq!(info.tensors, 5);
+        assert_eq!(info.params, 36 + 4 + 640 + 10 + 1);
+        assert_eq!(info.layers[0], LayerShape { name: "features.0.weight".into(), shape: vec![4, 1, 3, 3] });
+        assert_eq!(info.provenance, Some(serde_json::json!({ "trained_with": "test" })));
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["hasWidths"], false);
+        assert_eq!(json["notBuiltin"], "\"custom-cnn\" is not a built-in network");
+    }
+
+    #[test]
+    fn itq_and_combined_are_refused_without_widths() {
+        let mut opened = OpenedSnapshot::new(custom(false)).unwrap();
+        for method in ["itq", "combined"] {
+            let c = config(&format!("method={method}"));
+            let e = opened.account(&c).unwrap_err();
+            assert!(e.contains("no ITQ widths") && e.contains("ptq"), "{e}");
+            assert_eq!(opened.compress(&c).unwrap_err(), e);
+        }
+        assert!(opened.account(&config("method=ptq")).is_ok());
+        assert!(opened.compress(&config("method=none")).is_ok());
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_message() {
+        let good = custom(true).to_bytes(StoreDtype::F16);
+        assert!(OpenedSnapshot::from_bytes(&[]).err().unwrap().contains("empty"));
+        assert!(OpenedSnapshot::from_bytes(b"not a safetensors file at all").err().unwrap().contains("not a valid agq-snapshot/1 file"));
+        for cut in [1, 8, 9, 100, good.len() / 2, good.len() - 1] {
+            let e = OpenedSnapshot::from_bytes(&good[..cut]).err().unwrap_or_else(|| panic!("cut at {cut} accepted"));
+            assert!(e.starts_with("not a valid agq-snapshot/1 file"), "{e}");
+        }
+        // a safetensors file without the agq metadata
+        let plain = safetensors::serialize(
+            [("w", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4]).unwrap())],
+            None,
+        )
+        .unwrap();
+        assert!(OpenedSnapshot::from_bytes(&plain).err().unwrap().contains("agq.format"));
+        // a flipped byte anywhere never panics
+        for i in (0..good.len()).step_by(7) {
+            let mut b = good.clone();
+            b[i] ^= 0x5a;
+            let _ = OpenedSnapshot::from_bytes(&b);
+        }
+    }
+
+    #[test]
+    fn names_and_headers_an_agq_file_cannot_hold_are_refused() {
+        let mut s = custom(false);
+        s.params[0].name = "x".repeat(300);
+        assert!(OpenedSnapshot::new(s).err().unwrap().contains("at most 255"));
+        let mut s = custom(false);
+        s.net = "n".repeat(256);
+        assert!(OpenedSnapshot::new(s).err().unwrap().contains("agq.net"));
+        let mut s = custom(false);
+        s.params = (0..200).map(|i| ParamTensor::new(format!("block.{i}.a_rather_long_parameter_name.weight"), vec![1], vec![0.5])).collect();
+        assert!(OpenedSnapshot::new(s).err().unwrap().contains("4096 bytes"));
+    }
+
+    #[test]
+    fn zero_sized_tensors_do_not_panic() {
+        let mut s = custom(true);
+        s.params.push(ParamTensor::new("empty.weight", vec![0, 5], vec![]));
+        let mut opened = OpenedSnapshot::new(s).unwrap();
+        for method in ["ptq", "combined", "none", "itq"] {
+            let c = config(&format!("method={method}"));
+            let a = opened.account(&c).unwrap();
+            assert_eq!(a.report, opened.compress(&c).unwrap().report);
+        }
+    }
+
+    #[test]
+    fn matching_a_built_in_network_needs_every_name_and_shape() {
+        let expected = vec![
+            LayerShape { name: "fc1.weight".into(), shape: vec![3, 4] },
+            LayerShape { name: "fc1.bias".into(), shape: vec![3] },
+        ];
+        let p = |name: &str, shape: Vec<usize>| {
+            let n = shape.iter().product();
+            ParamTensor::new(name, shape, vec![0.0; n])
+        };
+        let same = vec![p("fc1.bias", vec![3]), p("fc1.weight", vec![3, 4])]; // any order
+        assert_eq!(match_network("tiny", &same, &expected), Ok(()));
+        let e = match_network("tiny", &[p("fc1.weight", vec![3, 4])], &expected).unwrap_err();
+        assert!(e.contains("no tensor fc1.bias"), "{e}");
+        let e = match_network("tiny", &[p("fc1.weight", vec![4, 3]), p("fc1.bias", vec![3])], &expected).unwrap_err();
+        assert!(e.contains("fc1.weight has shape [4, 3]") && e.contains("[3, 4]"), "{e}");
+        let mut more = same.clone();
+        more.push(p("fc2.weight", vec![1]));
+        let e = match_network("tiny", &more, &expected).unwrap_err();
+        assert!(e.contains("fc2.weight"), "{e}");
+    }
+
+    #[test]
+    fn too_large_a_file_is_refused_before_parsing() {
+        let big = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
+        assert!(OpenedSnapshot::from_bytes(&big).err().unwrap().contains("256 MiB"));
+    }
+}
