@@ -257,6 +257,28 @@ impl Snapshot {
         self.metadata.insert(KEY_PROVENANCE.into(), value.to_string());
     }
 
+    /// Checks a snapshot built in memory before it is written: a network name, at least one
+    /// parameter, unique names without `,` (see `agq.params`), and [`check_param`] of each.
+    pub fn check(&self) -> Result<(), SnapshotError> {
+        if self.net.is_empty() {
+            return Err(SnapshotError::MissingNet);
+        }
+        if self.params.is_empty() {
+            return Err(SnapshotError::Empty);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &self.params {
+            if p.name.is_empty() || p.name.contains(',') {
+                return Err(SnapshotError::ParamOrder(format!("{:?} is not a parameter name (empty, or with a ',')", p.name)));
+            }
+            if !seen.insert(p.name.as_str()) {
+                return Err(SnapshotError::ParamOrder(format!("{:?} is listed twice", p.name)));
+            }
+            check_param(p)?;
+        }
+        Ok(())
+    }
+
     /// Parses and validates an `agq-snapshot/1` safetensors file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(map_st_error)?;

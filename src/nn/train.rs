@@ -8,9 +8,7 @@ use super::constraint::Constraint;
 use super::models::{Model, NetKind};
 use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
 use crate::data::Dataset;
-use crate::quant::fixed_point::frac_len;
-use crate::quant::itq::{ItqMode, itq_step, schedule_width};
-use crate::quant::model::quantize_model;
+use crate::quant::itq::{ItqMode, itq_apply, schedule_width};
 use crate::quant::tensor::ParamTensor;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::momentum::MomentumConfig;
@@ -195,22 +193,14 @@ impl Trainer {
             return Ok(false);
         };
         let params = self.snapshot().await?;
-        let importance: Vec<f32> = params.iter().flat_map(|p| p.importance.iter().copied()).collect();
-        let mut flat: Vec<u8> = self.widths.concat();
-        itq_step(&importance, &mut flat, itq.split, width_now);
-        let mut offset = 0;
-        for w in &mut self.widths {
-            let len = w.len();
-            w.copy_from_slice(&flat[offset..offset + len]);
-            offset += len;
-        }
-        let quantized = quantize_model(self.settings.net.name(), &params, &flat).dequantized();
-        self.model = write_params(self.model.clone(), &self.infos, &quantized);
-        self.constraints = self.build_constraints(itq.mode, &params, &quantized);
+        let applied = itq_apply(self.settings.net.name(), &params, itq.split, width_now);
+        self.model = write_params(self.model.clone(), &self.infos, &applied.values);
+        self.widths = applied.widths;
+        self.constraints = self.build_constraints(itq.mode, &applied.values, &applied.grids);
         Ok(true)
     }
 
-    fn build_constraints(&self, mode: ItqMode, params: &[ParamTensor], quantized: &[Vec<f32>]) -> Vec<Option<Constraint>> {
+    fn build_constraints(&self, mode: ItqMode, quantized: &[Vec<f32>], grids: &[Vec<(u8, i8)>]) -> Vec<Option<Constraint>> {
         let mut out = Vec::with_capacity(self.infos.len());
         for (i, info) in self.infos.iter().enumerate() {
             let widths = &self.widths[i];
@@ -222,7 +212,7 @@ impl Trainer {
             let constraint = match mode {
                 ItqMode::Freeze => Constraint::freeze(info.to_native(&mask), info.to_native(&quantized[i]), &self.inner_device),
                 ItqMode::Project => {
-                    let (scale, lo, hi) = grid_of(&params[i].weight, widths);
+                    let (scale, lo, hi) = per_value_grid(widths, &grids[i]);
                     Constraint::project(info.to_native(&mask), info.to_native(&scale), info.to_native(&lo), info.to_native(&hi), &self.inner_device)
                 }
             };
@@ -256,25 +246,24 @@ impl Trainer {
     }
 }
 
-/// Per-element fixed-point grid (`2^f`, lowest and highest code) of a tensor whose scalars
-/// have `widths`; `f` per width from the largest magnitude among the scalars of that width.
-/// Width 32 gets a grid that leaves the value alone (it is masked out anyway).
-fn grid_of(weight: &[f32], widths: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut max_abs = [0.0f32; 33];
-    for (&w, &b) in weight.iter().zip(widths) {
-        max_abs[b as usize] = max_abs[b as usize].max(w.abs());
+/// Per-value fixed-point grid (`2^f`, lowest and highest code) of a tensor whose values
+/// have `widths`, from its `(width, f)` grid ([`crate::quant::itq::grid`]). Widths 0 and 32
+/// get a grid that leaves the value alone (they are masked out anyway).
+fn per_value_grid(widths: &[u8], grid: &[(u8, i8)]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut frac = [0i8; 33];
+    for &(b, f) in grid {
+        frac[b as usize] = f;
     }
-    let mut scale = Vec::with_capacity(weight.len());
-    let mut lo = Vec::with_capacity(weight.len());
-    let mut hi = Vec::with_capacity(weight.len());
+    let mut scale = Vec::with_capacity(widths.len());
+    let mut lo = Vec::with_capacity(widths.len());
+    let mut hi = Vec::with_capacity(widths.len());
     for &b in widths {
         if b == 0 || b == 32 {
             scale.push(1.0);
             lo.push(0.0);
             hi.push(0.0);
         } else {
-            let f = frac_len(max_abs[b as usize], b);
-            scale.push(2f32.powi(i32::from(f)));
+            scale.push(2f32.powi(i32::from(frac[b as usize])));
             lo.push(-(2f32.powi(i32::from(b) - 1)));
             hi.push(2f32.powi(i32::from(b) - 1) - 1.0);
         }

@@ -2,6 +2,9 @@
 //! `ceil(p * n)` parameters get `min(current width, b(epoch))`. Widths only go down.
 
 use super::cluster::select_cuts;
+use super::fixed_point::{MAX_FIXED_WIDTH, dequantize, frac_len, is_valid_width, quantize_code};
+use super::model::quantize_model;
+use super::tensor::ParamTensor;
 use serde::{Deserialize, Serialize};
 
 /// The default low-group width schedule (then 0 for ever).
@@ -64,6 +67,89 @@ pub fn combine(itq: &[u8], ptq: &[u8]) -> Vec<u8> {
     itq.iter().zip(ptq).map(|(&a, &b)| a.min(b)).collect()
 }
 
+/// The fixed-point grid of one tensor whose values have `widths`: `(width, frac)` for every
+/// fixed-point width (2..=16) that occurs, ascending, `frac` from the largest finite
+/// magnitude among the values of that width ([`frac_len`]). Widths 0 and 32 have no grid.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn grid(weight: &[f32], widths: &[u8]) -> Vec<(u8, i8)> {
+    assert_eq!(weight.len(), widths.len());
+    let mut max_abs = [None::<f32>; MAX_FIXED_WIDTH as usize + 1];
+    for (&x, &b) in weight.iter().zip(widths) {
+        if (2..=MAX_FIXED_WIDTH).contains(&b) {
+            let m = max_abs[b as usize].get_or_insert(0.0);
+            if x.abs() < f32::INFINITY && x.abs() > *m {
+                *m = x.abs();
+            }
+        }
+    }
+    (2..=MAX_FIXED_WIDTH).filter_map(|b| max_abs[b as usize].map(|m| (b, frac_len(m, b)))).collect()
+}
+
+/// Values snapped onto a given grid (what projection does between two ITQ steps): a value
+/// of fixed-point width `b` becomes `clamp(round(w * 2^f), lo, hi) * 2^-f` with `f` from
+/// `grid`, rounding half away from zero ([`quantize_code`]); width 0 gives 0 and width 32
+/// keeps the value. `Err(b)` names a width that is invalid or has no fraction in `grid`.
+///
+/// # Panics
+/// If the lengths of `weight` and `widths` differ.
+pub fn project(weight: &[f32], widths: &[u8], grid: &[(u8, i8)]) -> Result<Vec<f32>, u8> {
+    assert_eq!(weight.len(), widths.len());
+    let mut frac = [None::<i8>; 33];
+    frac[0] = Some(0);
+    frac[32] = Some(0);
+    for &(b, f) in grid {
+        if is_valid_width(b) {
+            frac[b as usize] = Some(f);
+        }
+    }
+    weight
+        .iter()
+        .zip(widths)
+        .map(|(&x, &b)| {
+            let f = frac.get(b as usize).copied().flatten().ok_or(b)?;
+            Ok(dequantize(quantize_code(x, b, f), b, f))
+        })
+        .collect()
+}
+
+/// What one ITQ step did to a network, per tensor in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItqApplied {
+    /// The new width of every value, row-major (32 = float).
+    pub widths: Vec<Vec<u8>>,
+    /// The values after the step: quantized to their width where it is below 32 (0 where
+    /// pruned), unchanged elsewhere.
+    pub values: Vec<Vec<f32>>,
+    /// The grid of every fixed-point width of the tensor ([`grid`] of the values before the
+    /// step): what training freezes at or projects onto until the next step.
+    pub grids: Vec<Vec<(u8, i8)>>,
+}
+
+/// One epoch-end ITQ step over a whole network: [`itq_step`] on the flat importance with
+/// the current widths (`ParamTensor::width`, float when absent), then every value
+/// quantized to its new width by the core quantizer ([`quantize_model`]).
+///
+/// # Panics
+/// If a tensor's importance or widths disagree with its size, or a width is invalid.
+pub fn itq_apply(net: &str, params: &[ParamTensor], split: f64, width_now: u8) -> ItqApplied {
+    let importance: Vec<f32> = params.iter().flat_map(|p| p.importance.iter().copied()).collect();
+    let mut flat: Vec<u8> = params.iter().flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()])).collect();
+    itq_step(&importance, &mut flat, split, width_now);
+    let values = quantize_model(net, params, &flat).dequantized();
+    let mut offset = 0;
+    let mut widths = Vec::with_capacity(params.len());
+    let mut grids = Vec::with_capacity(params.len());
+    for p in params {
+        let w = flat[offset..offset + p.len()].to_vec();
+        offset += p.len();
+        grids.push(grid(&p.weight, &w));
+        widths.push(w);
+    }
+    ItqApplied { widths, values, grids }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +194,31 @@ mod tests {
     #[test]
     fn combined_width_is_the_elementwise_minimum() {
         assert_eq!(combine(&[32, 4, 0, 8], &[6, 8, 4, 0]), vec![6, 4, 0, 0]);
+    }
+
+    #[test]
+    fn the_grid_has_one_fraction_per_fixed_point_width() {
+        let w = [1.0f32, -0.9, 0.3, 5.0, 100.0, 0.0];
+        let b = [4u8, 4, 8, 32, 0, 2];
+        assert_eq!(grid(&w, &b), vec![(2, frac_len(0.0, 2)), (4, 2), (8, frac_len(0.3, 8))]);
+    }
+
+    #[test]
+    fn an_itq_step_quantizes_the_low_group_onto_its_grid() {
+        let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.90]);
+        p.importance = vec![0.1, 0.2, 9.0, 0.3];
+        let out = itq_apply("n", &[p], 0.75, 4);
+        assert_eq!(out.widths, vec![vec![4, 4, 32, 4]]);
+        // 4 bits, max |w| 0.9 -> f = 3: 0.30 -> 2/8, -0.70 -> -6/8, 0.90 -> 7/8
+        assert_eq!(out.grids, vec![vec![(4, 3)]]);
+        assert_eq!(out.values, vec![vec![0.25, -0.75, 0.55, 0.875]]);
+    }
+
+    #[test]
+    fn projection_snaps_onto_the_given_grid_and_names_a_missing_width() {
+        let got = project(&[0.30, -0.70, 5.0, 0.55, 9.0], &[4, 4, 4, 32, 0], &[(4, 3)]).unwrap();
+        assert_eq!(got, vec![0.25, -0.75, 0.875, 0.55, 0.0]);
+        assert_eq!(project(&[0.3], &[6], &[(4, 3)]), Err(6));
+        assert_eq!(project(&[0.3], &[1], &[(1, 3)]), Err(1));
     }
 }
