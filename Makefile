@@ -3,7 +3,7 @@ PORT ?= 8080
 WASM_FEATURES = --no-default-features --features web
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: serve build tools test test-core test-native test-wasm test-e2e bench clean
+.PHONY: serve build tools python-env test test-core test-native test-python test-wasm test-e2e bench clean
 
 ## Build the page and serve it on http://127.0.0.1:$(PORT) (installs what it needs).
 serve: build
@@ -17,8 +17,9 @@ build: tools
 tools:
 	scripts/install-tools.sh build
 
-## Every test: core, native (burn CPU), wasm in headless Chrome and Firefox, and the page end to end.
-test: test-core test-native test-wasm test-e2e
+## Every test: core, native (burn CPU), the Python module, wasm in headless Chrome and
+## Firefox, and the page end to end.
+test: test-core test-native test-python test-wasm test-e2e
 
 test-core:
 	cargo test --no-default-features --features cli
@@ -26,12 +27,21 @@ test-core:
 test-native:
 	cargo test --release
 
+## The Python module (python/) built into .tools/py with numpy, pytest and PyTorch.
+python-env:
+	scripts/python-env.sh
+
+## pytest: the module against the agq command line, the PyTorch helper, DDP on two processes.
+test-python: python-env
+	cargo build --release --bin agq
+	.tools/py/bin/python -m pytest -q python/tests
+
 test-wasm: tools
 	scripts/install-tools.sh test
 	wasm-pack test --mode no-install --release --headless --chrome . $(WASM_FEATURES) --test web
 	wasm-pack test --mode no-install --release --headless --firefox . $(WASM_FEATURES) --test web
 
-test-e2e: build
+test-e2e: build python-env
 	scripts/install-tools.sh test
 	cargo build --release --bin agq
 	cd tests/e2e && npm test

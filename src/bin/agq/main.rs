@@ -33,6 +33,8 @@ commands! {
     decode::DecodeArgs => Decode,
     /// Show the tensors of a gradient snapshot or an .agq file
     inspect::InspectArgs => Inspect,
+    /// Apply one epoch-end ITQ step to a gradient snapshot (new widths, quantized values, grids)
+    itq::ItqArgs => Itq,
     #[cfg(feature = "cpu")] /// Train LeNet-300-100 or LeNet-5 on MNIST (burn; CPU, or GPU with --features gpu), then quantize
     train::TrainArgs => Train,
     #[cfg(feature = "cpu")] /// Top-1 accuracy of a snapshot or a decoded .agq file
