@@ -1,0 +1,80 @@
+"""scripts/train_snapshot.py: a run resumed from its checkpoint is the run in one go, bit
+for bit (CPU), and a schedule that leaves too little recovery is refused."""
+
+import gzip
+import importlib.util
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="the trainer needs torch (make test installs it)")
+
+import agq  # noqa: E402
+
+from conftest import ROOT  # noqa: E402
+
+
+def trainer():
+    spec = importlib.util.spec_from_file_location("train_snapshot", ROOT / "scripts" / "train_snapshot.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def data(tmp_path):
+    """256 CIFAR-10 images as a training folder (the page's test images: enough to train on)."""
+    folder = tmp_path / "cifar"
+    folder.mkdir()
+    src = ROOT / "www" / "data" / "cifar10" / "test_batch_first1000.bin.gz"
+    raw = gzip.decompress(src.read_bytes())[: 256 * 3073]
+    (folder / "data_batch_1.bin").write_bytes(raw)
+    return folder
+
+
+def args(data, out, ckpt, *extra):
+    return ["--net", "alexnet", "--data", str(data), "--epochs", "2", "--itq-epochs", "3", "--schedule", "8,0",
+            "--batch", "64", "--threads", "1", "--dtype", "f32", "--out-dir", str(out), "--checkpoint", str(ckpt), *extra]
+
+
+def test_two_epochs_in_one_go_equal_one_plus_a_resumed_one(data, tmp_path):
+    train = trainer()
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert train.main(args(data, one, tmp_path / "a.pt", "--stop-after", "4")) == 0
+    assert train.main(args(data, two, tmp_path / "b.pt", "--stop-after", "3")) == 0
+    assert train.main(args(data, two, tmp_path / "b.pt", "--stop-after", "4", "--resume")) == 0
+    a_ck = __import__("torch").load(tmp_path / "a.pt", weights_only=False)
+    b_ck = __import__("torch").load(tmp_path / "b.pt", weights_only=False)
+    assert a_ck["state"]["epoch"] == b_ck["state"]["epoch"] == 4
+    for k, v in a_ck["model"].items():
+        assert v.numpy().tobytes() == b_ck["model"][k].numpy().tobytes(), k
+    for k, v in a_ck["importance"]["importance"].items():
+        assert v.numpy().tobytes() == b_ck["importance"]["importance"][k].numpy().tobytes(), k
+    for k, v in a_ck["importance"]["widths"].items():
+        assert np.array_equal(v.numpy(), b_ck["importance"]["widths"][k].numpy()), k
+    assert [h["loss"] for h in a_ck["state"]["history"]] == [h["loss"] for h in b_ck["state"]["history"]]
+    float_snap = agq.read_snapshot(one / "alexnet.safetensors")
+    assert float_snap.provenance["epochs"] == 2 and len(float_snap.provenance["epoch_accuracy"]) == 2
+    other = agq.read_snapshot(two / "alexnet.safetensors")  # its provenance differs: command, times
+    for p, q in zip(float_snap.params, other.params):
+        assert (p.weight.tobytes(), p.importance.tobytes()) == (q.weight.tobytes(), q.importance.tobytes())
+
+
+def test_the_itq_snapshot_continues_the_float_run(data, tmp_path):
+    train = trainer()
+    assert train.main(args(data, tmp_path, tmp_path / "c.pt")) == 0
+    itq = agq.read_snapshot(tmp_path / "alexnet-itq.safetensors")
+    prov = itq.provenance
+    assert prov["method"] == "itq" and prov["epochs"] == 5 and len(prov["epoch_accuracy"]) == 5
+    low = sum(int((p.width < 32).sum()) for p in itq.params) / itq.num_values
+    assert low >= 0.9 and prov["itq_low_fraction"] == round(low, 4)
+    pruned = sum(int((p.width == 0).sum()) for p in itq.params) / itq.num_values
+    assert pruned >= 0.9
+    q = agq.quantize_snapshot(tmp_path / "alexnet-itq.safetensors", method="itq")
+    assert q.ratio > 5
+
+
+def test_a_schedule_without_a_third_for_recovery_is_refused(data, tmp_path):
+    with pytest.raises(SystemExit, match="at least 1 epochs must follow"):
+        trainer().main(args(data, tmp_path, tmp_path / "d.pt") + ["--schedule", "8,4,0"])

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Trains AlexNet or VGG-16 on CIFAR-10 into the page's two gradient snapshots, with
+PyTorch and the agq Python module (every ITQ decision and quantized value comes from the
+Rust core through agq.pytorch):
+
+1. a float run: random crop (4-pixel zero padding) and horizontal flip, SGD with Nesterov
+   momentum and weight decay, a linear warm-up then a cosine learning rate, label
+   smoothing; importance |grad| accumulated over every step -> NET.safetensors;
+2. its continuation with in-training quantization (the float run is ITQ's warm-up, the
+   importance covers the whole history), a second cosine cycle, the last width change
+   leaving at least a third of the ITQ epochs for recovery -> NET-itq.safetensors.
+
+A checkpoint is written after every epoch (weights, optimizer, importance, widths, data
+order and augmentation RNG, epoch, history); --resume continues it bit for bit on the CPU.
+A progress line (epoch, step, images/s, loss, ETA) is printed at least every 30 seconds.
+
+    .tools/py/bin/python scripts/train_snapshot.py --net alexnet --data ../shared/data/cifar10 \\
+        --epochs 40 --itq-epochs 12 --resume
+
+Accuracy is measured on the first 1,000 official CIFAR-10 test images (the page's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import agq
+from agq.models import NETWORKS
+from agq.pytorch import GradientAccumulator
+
+ROOT = Path(__file__).resolve().parents[1]
+MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+STD = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+RECORD = 1 + 3 * 32 * 32
+PROGRESS_SECONDS = 30.0
+
+
+def read_records(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def load_cifar(source: Path, limit: int | None = None):
+    """CIFAR-10 binary records from a file or from the data_batch_*.bin(.gz) of a folder:
+    ``(images uint8 [n, 3, 32, 32], labels int64 [n])``."""
+    files = [source] if source.is_file() else sorted(source.glob("data_batch_*.bin*"))
+    if not files:
+        sys.exit(f"error: no CIFAR-10 data_batch_*.bin(.gz) in {source}")
+    raw = b"".join(read_records(f) for f in files)
+    if len(raw) % RECORD:
+        sys.exit(f"error: {source}: {len(raw)} bytes are not whole CIFAR-10 records")
+    a = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD)[:limit]
+    return torch.from_numpy(a[:, 1:].reshape(-1, 3, 32, 32).copy()), torch.from_numpy(a[:, 0].astype(np.int64))
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    return (images.float() / 255.0 - MEAN) / STD
+
+
+def augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random 32x32 crop of the image padded with 4 black pixels, and a random flip."""
+    n = images.shape[0]
+    padded = nn.functional.pad(images, (4, 4, 4, 4))
+    dx = torch.randint(0, 9, (n,), generator=gen)
+    dy = torch.randint(0, 9, (n,), generator=gen)
+    flip = torch.rand(n, generator=gen) < 0.5
+    out = torch.empty_like(images)
+    for i in range(n):
+        crop = padded[i, :, dy[i] : dy[i] + 32, dx[i] : dx[i] + 32]
+        out[i] = crop.flip(2) if flip[i] else crop
+    return out
+
+
+@torch.no_grad()
+def accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    correct = sum(int((model(normalize(x[i : i + 250])).argmax(1) == y[i : i + 250]).sum()) for i in range(0, len(x), 250))
+    model.train()
+    return 100.0 * correct / len(x)
+
+
+def learning_rate(args, epoch: int, step: int, steps: int) -> float:
+    """Warm-up then cosine over the float epochs; a second, lower cosine over the ITQ ones."""
+    if epoch < args.epochs:
+        t = epoch + step / steps
+        if t < args.warmup_epochs:
+            return args.lr * t / args.warmup_epochs
+        span = max(args.epochs - args.warmup_epochs, 1e-9)
+        return 0.5 * args.lr * (1 + math.cos(math.pi * (t - args.warmup_epochs) / span))
+    t = epoch - args.epochs + step / steps
+    return 0.5 * args.itq_lr * (1 + math.cos(math.pi * t / max(args.itq_epochs, 1)))
+
+
+def itq_settings(args) -> agq.ItqSettings:
+    return agq.ItqSettings(split=args.split, warmup=args.epochs, schedule=tuple(args.schedule), mode="freeze")
+
+
+def check_recovery(args) -> None:
+    """The last width change leaves at least a third of the ITQ epochs for recovery."""
+    if args.itq_epochs and len(args.schedule) > args.itq_epochs - math.ceil(args.itq_epochs / 3):
+        sys.exit(
+            f"error: --schedule has {len(args.schedule)} steps: with --itq-epochs {args.itq_epochs} at least "
+            f"{math.ceil(args.itq_epochs / 3)} epochs must follow the last width change"
+        )
+
+
+def save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def provenance(args, state, phase: str) -> dict:
+    history = [h for h in state["history"] if phase == "itq" or h["phase"] == "float"]
+    return {
+        "generator": "scripts/train_snapshot.py (PyTorch + the agq Python module)",
+        "command": " ".join(sys.argv),
+        "engine": f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads",
+        "hardware": f"{platform.machine()} {platform.processor() or ''} ({os.cpu_count()} cores)".strip(),
+        "dataset": "CIFAR-10",
+        "training_images": state["train_size"],
+        "augmentation": "random crop (4-pixel zero padding), horizontal flip",
+        "recipe": {
+            "optimizer": "SGD, Nesterov momentum 0.9",
+            "lr": args.lr,
+            "warmup_epochs": args.warmup_epochs,
+            "schedule": "linear warm-up then cosine",
+            "weight_decay": args.decay,
+            "label_smoothing": args.label_smoothing,
+            "batch": args.batch,
+            "itq_lr": args.itq_lr if phase == "itq" else None,
+        },
+        "method": "itq" if phase == "itq" else "none",
+        "epochs": len(history),
+        "accuracy_on": "first 1,000 official CIFAR-10 test images",
+        "accuracy_percent": history[-1]["accuracy"],
+        "epoch_accuracy": [h["accuracy"] for h in history],
+        "wall_time_seconds": round(sum(h["seconds"] for h in history), 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--net", choices=["alexnet", "vgg16"], required=True)
+    ap.add_argument("--data", type=Path, required=True, help="folder of data_batch_*.bin(.gz), or one file")
+    ap.add_argument("--test", type=Path, default=ROOT / "www" / "data" / "cifar10" / "test_batch_first1000.bin.gz")
+    ap.add_argument("--train-size", type=int, default=None, help="first N training images (default all)")
+    ap.add_argument("--epochs", type=int, default=40, help="float epochs")
+    ap.add_argument("--itq-epochs", type=int, default=12, help="ITQ epochs continuing the float run")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--itq-lr", type=float, default=0.01)
+    ap.add_argument("--warmup-epochs", type=float, default=2.0)
+    ap.add_argument("--decay", type=float, default=5e-4)
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--split", type=float, default=0.9)
+    ap.add_argument("--schedule", type=lambda s: [int(x) for x in s.split(",")], default=[8, 4, 0])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--checkpoint", type=Path, default=None, help="default ~/.cache/agq/train-NET.pt")
+    ap.add_argument("--resume", action="store_true", help="continue the checkpoint if there is one")
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs in all (tests)")
+    ap.add_argument("--out-dir", type=Path, default=ROOT / "www" / "snapshots")
+    ap.add_argument("--dtype", choices=["f16", "f32"], default="f16")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    check_recovery(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ckpt = args.checkpoint or Path.home() / ".cache" / "agq" / f"train-{args.net}.pt"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    x, y = load_cifar(args.data, args.train_size)
+    tx, ty = load_cifar(args.test)
+    torch.manual_seed(args.seed)
+    model = NETWORKS[args.net]()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0, momentum=0.9, nesterov=True, weight_decay=args.decay)
+    acc = GradientAccumulator(model, net=args.net, itq=itq_settings(args) if args.itq_epochs else None)
+    gen = torch.Generator().manual_seed(args.seed)
+    state = {"epoch": 0, "history": [], "train_size": len(x)}
+    if args.resume and ckpt.exists():
+        saved = torch.load(ckpt, weights_only=False)
+        if saved["net"] != args.net or saved["train_size"] != len(x):
+            sys.exit(f"error: {ckpt} is a run of {saved['net']} on {saved['train_size']} images; remove it to start over")
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        acc.load_state_dict(saved["importance"])
+        gen.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        state = saved["state"]
+        print(f"resumed {ckpt} after epoch {state['epoch']}", flush=True)
+    elif args.resume:
+        print(f"no checkpoint at {ckpt}: starting over", flush=True)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    total = args.epochs + args.itq_epochs
+    steps = len(x) // args.batch
+    run_started = time.time()
+    while state["epoch"] < total and (args.stop_after is None or state["epoch"] < args.stop_after):
+        epoch = state["epoch"]
+        started = last_print = time.time()
+        order = torch.randperm(len(x), generator=gen)
+        losses = []
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(args, epoch, step, steps)
+            idx = order[step * args.batch : (step + 1) * args.batch]
+            batch = normalize(augment(x[idx], gen))
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(batch), y[idx])
+            loss.backward()
+            acc.accumulate()
+            opt.step()
+            acc.constrain()
+            losses.append(loss.item())
+            now = time.time()
+            if now - last_print >= PROGRESS_SECONDS:
+                last_print = now
+                rate = (step + 1) * args.batch / (now - started)
+                left = ((steps - step - 1) + (total - epoch - 1) * steps) * args.batch / rate
+                print(
+                    f"epoch {epoch + 1}/{total} step {step + 1}/{steps} {rate:.0f} images/s "
+                    f"loss {np.mean(losses[-50:]):.4f} ETA {left / 60:.0f} min",
+                    flush=True,
+                )
+        itq_step = acc.end_epoch()
+        seconds = time.time() - started
+        phase = "float" if epoch < args.epochs else "itq"
+        record = {"epoch": epoch + 1, "phase": phase, "loss": float(np.mean(losses)), "accuracy": accuracy(model, tx, ty), "seconds": round(seconds, 1)}
+        if itq_step is not None:
+            record["itq_width"] = itq_step.width
+        state["history"].append(record)
+        state["epoch"] = epoch + 1
+        print(json.dumps(record), flush=True)
+        if state["epoch"] == args.epochs:
+            snap = acc.snapshot(provenance(args, state, "float"))
+            snap.save(args.out_dir / f"{args.net}.safetensors", args.dtype)
+            print(f"wrote {args.out_dir / (args.net + '.safetensors')}", flush=True)
+        if state["epoch"] == total and args.itq_epochs:
+            snap = acc.snapshot(provenance(args, state, "itq"))
+            low = sum(int((p.width < 32).sum()) for p in snap.params) / snap.num_values
+            snap.provenance = {**snap.provenance, "itq_low_fraction": round(low, 4)}
+            snap.save(args.out_dir / f"{args.net}-itq.safetensors", args.dtype)
+            print(f"wrote {args.out_dir / (args.net + '-itq.safetensors')}", flush=True)
+        save_atomic(
+            {
+                "net": args.net,
+                "train_size": len(x),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "importance": acc.state_dict(),
+                "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "state": state,
+            },
+            ckpt,
+        )
+    print(f"done: {state['epoch']} epochs ({time.time() - run_started:.0f} s this run)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
