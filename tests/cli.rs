@@ -290,3 +290,23 @@ fn a_bad_command_line_is_one_error_line_with_exit_code_2() {
         assert!(err.starts_with("error: "), "{err}");
     }
 }
+
+#[test]
+fn itq_writes_the_cores_step_and_refuses_a_warmup_epoch() {
+    let d = Dir::new();
+    let snap = network(false);
+    let input = d.write("in.safetensors", &snap.to_bytes(StoreDtype::F32));
+    let (out, grids) = (d.path("out.safetensors"), d.path("grids.json"));
+    let text = ok(&agq(&["itq", "--snapshot", s(&input), "--epoch", "2", "--split", "0.75", "--out", s(&out), "--grids", s(&grids)]));
+    assert!(text.contains("at 6 bits"), "{text}");
+    let applied = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6);
+    let written = Snapshot::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    for ((p, w), v) in written.params.iter().zip(&applied.widths).zip(&applied.values) {
+        assert_eq!((p.width.as_ref().unwrap(), &p.weight), (w, v), "{}", p.name);
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&grids).unwrap()).unwrap();
+    assert_eq!(json["width"], 6);
+    assert_eq!(json["grids"]["fc1.weight"], serde_json::json!(applied.grids[0]));
+    fails(&d, &["itq", "--snapshot", s(&input), "--epoch", "0", "--out", s(&d.path("x.safetensors"))], "warm-up");
+    fails(&d, &["itq", "--snapshot", s(&input), "--epoch", "3", "--split", "0.2", "--out", s(&d.path("x.safetensors"))], "split");
+}
