@@ -3,8 +3,7 @@
 
 use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
-use crate::quant::codec::encode;
-use crate::quant::csr::account;
+use crate::quant::encoding::{Encoding, account_with, encode_with};
 use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
 use crate::quant::model::{QuantModel, quantize_model};
@@ -21,7 +20,8 @@ const HISTOGRAM_BINS: usize = 60;
 #[derive(Clone, Debug)]
 pub struct Compressed {
     pub model: QuantModel,
-    /// CSR accounting; `bytes` is the size of [`Compressed::bytes`].
+    /// The accounting of the file's encoding (CSR unless asked otherwise); `bytes` is the
+    /// size of [`Compressed::bytes`].
     pub report: Report,
     /// The `.agq` file.
     pub bytes: Vec<u8>,
@@ -65,9 +65,20 @@ pub struct PtqSettings {
 
 /// Quantizes the parameters of network `net` with `method`: `none` keeps every value in
 /// float, `ptq` clusters the importances, `itq` takes each tensor's `width` (its ITQ
-/// widths; float when absent), `combined` the minimum of both. Encodes the `.agq` file and
-/// accounts it; the report's `bytes` is the file's size.
+/// widths; float when absent), `combined` the minimum of both. Encodes the `.agq` file (CSR)
+/// and accounts it; the report's `bytes` is the file's size.
 pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Compressed, String> {
+    compress_with_encoding(net, params, method, ptq_settings, Encoding::Csr)
+}
+
+/// [`compress_with`] with the `.agq` file and its report in `encoding`.
+pub fn compress_with_encoding(
+    net: &str,
+    params: &[ParamTensor],
+    method: Method,
+    ptq_settings: &PtqSettings,
+    encoding: Encoding,
+) -> Result<Compressed, String> {
     let n: usize = params.iter().map(ParamTensor::len).sum();
     let itq_widths: Vec<u8> = params
         .iter()
@@ -91,8 +102,8 @@ pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_sett
         }
     };
     let model = quantize_model(net, params, &widths);
-    let bytes = encode(&model).map_err(|e| e.to_string())?;
-    let mut report = account(&model);
+    let bytes = encode_with(&model, encoding).map_err(|e| e.to_string())?;
+    let mut report = account_with(&model, encoding).map_err(|e| e.to_string())?;
     report.bytes = bytes.len() as u64;
     let importance_histogram = histogram(&importance, &boundaries);
     Ok(Compressed { model, report, bytes, widths, importance_histogram })

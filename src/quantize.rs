@@ -4,8 +4,9 @@
 //! the Python module both call [`quantize_snapshot`], so their reports and `.agq` bytes are
 //! the same for the same request.
 
-use crate::compress::{Compressed, PtqSettings, compress_with};
+use crate::compress::{Compressed, PtqSettings, compress_with_encoding};
 use crate::config::{Method, RunConfig};
+use crate::quant::encoding::Encoding;
 use crate::quant::importance::ImportanceSource;
 use crate::quant::report::Report;
 use crate::quant::settings::{QuantMethod, QuantSettings, format_widths, parse_widths};
@@ -14,7 +15,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// The settings of one quantization as the user wrote them; `None` takes the default.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuantizeRequest {
     /// `ptq`, `itq` or `combined` (default `combined`).
     pub method: Option<String>,
@@ -26,6 +27,8 @@ pub struct QuantizeRequest {
     pub widths: Option<String>,
     /// Seed of the random importance (default 1).
     pub seed: Option<u64>,
+    /// The `.agq` encoding: `csr`, `relative` or `entropy` (default `csr`).
+    pub encoding: Option<String>,
 }
 
 /// The default method of a request.
@@ -38,7 +41,8 @@ pub const DEFAULT_SEED: u64 = 1;
 /// A setting of a [`QuantizeRequest`] that is refused, or a snapshot that cannot take it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantizeError {
-    /// The setting at fault (`method`, `importance`, `clusters`, `widths`), or `snapshot`.
+    /// The setting at fault (`method`, `importance`, `clusters`, `widths`, `encoding`), or
+    /// `snapshot`.
     pub field: &'static str,
     pub message: String,
 }
@@ -67,6 +71,7 @@ pub struct Resolved {
     /// The importance as the report names it: `grad`, `magnitude` or `random`.
     pub importance_name: &'static str,
     pub seed: u64,
+    pub encoding: Encoding,
 }
 
 impl QuantizeRequest {
@@ -91,7 +96,11 @@ impl QuantizeRequest {
             widths: parse_widths(&widths).map_err(|e| refuse("widths", format!("{e}")))?,
         };
         settings.check().map_err(|e| refuse("clusters/--widths", format!("{e}")))?;
-        Ok(Resolved { settings, importance_name, seed })
+        let encoding = match &self.encoding {
+            None => Encoding::Csr,
+            Some(e) => e.parse().map_err(|e| refuse("encoding", format!("{e}")))?,
+        };
+        Ok(Resolved { settings, importance_name, seed, encoding })
     }
 }
 
@@ -105,6 +114,8 @@ pub struct QuantizeReport {
     pub clusters: String,
     pub widths: Vec<u8>,
     pub seed: u64,
+    /// The `.agq` encoding the report's bits and bytes are of: `csr`, `relative` or `entropy`.
+    pub encoding: String,
 }
 
 impl QuantizeReport {
@@ -138,7 +149,8 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
         ));
     }
     let ptq = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
-    let compressed = compress_with(&snapshot.net, &snapshot.params, method, &ptq).map_err(|e| refuse("snapshot", e))?;
+    let compressed = compress_with_encoding(&snapshot.net, &snapshot.params, method, &ptq, resolved.encoding)
+        .map_err(|e| refuse("snapshot", e))?;
     let report = QuantizeReport {
         report: compressed.report.clone(),
         method: s.method.to_string(),
@@ -146,6 +158,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
         clusters: s.cluster.to_string(),
         widths: s.widths.clone(),
         seed: resolved.seed,
+        encoding: resolved.encoding.to_string(),
     };
     Ok(Quantized { compressed, report })
 }
@@ -199,5 +212,20 @@ mod tests {
         assert_eq!(bad(QuantizeRequest { clusters: Some("median".into()), ..Default::default() }), "clusters");
         assert_eq!(bad(QuantizeRequest { widths: Some("0,4,x".into()), ..Default::default() }), "widths");
         assert_eq!(bad(QuantizeRequest { widths: Some("0,4,6".into()), ..Default::default() }), "clusters/--widths");
+        assert_eq!(bad(QuantizeRequest { encoding: Some("huffman".into()), ..Default::default() }), "encoding");
+    }
+
+    #[test]
+    fn the_encoding_sizes_the_file_and_is_named_in_the_report() {
+        let csr = quantize_snapshot(&snapshot(true), &QuantizeRequest::default()).unwrap();
+        assert_eq!(csr.report.encoding, "csr");
+        for name in ["relative", "entropy"] {
+            let request = QuantizeRequest { encoding: Some(name.into()), ..Default::default() };
+            let q = quantize_snapshot(&snapshot(true), &request).unwrap();
+            assert_eq!(q.report.encoding, name);
+            assert_eq!(q.report.report.bytes as usize, q.compressed.bytes.len());
+            let back = crate::quant::codec::decode(&q.compressed.bytes).unwrap();
+            assert_eq!(back, csr.compressed.model);
+        }
     }
 }

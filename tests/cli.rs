@@ -310,3 +310,52 @@ fn itq_writes_the_cores_step_and_refuses_a_warmup_epoch() {
     fails(&d, &["itq", "--snapshot", s(&input), "--epoch", "0", "--out", s(&d.path("x.safetensors"))], "warm-up");
     fails(&d, &["itq", "--snapshot", s(&input), "--epoch", "3", "--split", "0.2", "--out", s(&d.path("x.safetensors"))], "split");
 }
+
+#[test]
+fn quantize_writes_every_encoding_and_inspect_and_decode_read_it() {
+    let d = Dir::new();
+    let snap = network(true);
+    let input = d.write("net.safetensors", &snap.to_bytes(StoreDtype::F32));
+    let want = quantize_model("tiny", &snap.params, &expected_widths(&snap, true));
+    let mut totals = Vec::new();
+    let mut decoded = Vec::new();
+    for e in ["csr", "relative", "entropy"] {
+        let (out, report) = (d.path(&format!("{e}.agq")), d.path(&format!("{e}.json")));
+        let args = ["quantize", "--snapshot", s(&input), "--encoding", e, "--out", s(&out), "--report", s(&report)];
+        let stdout = ok(&agq(&args));
+        assert!(stdout.contains(&format!("{e} encoding")), "{stdout}");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert_eq!(r["encoding"], e);
+        let file = std::fs::read(&out).unwrap();
+        assert_eq!(decode(&file).unwrap(), want, "{e}");
+        let total = r["total_bits"].as_u64().unwrap();
+        assert_eq!(file.len() as u64, r["bytes"].as_u64().unwrap());
+        assert_eq!(file.len() as u64, total.div_ceil(8) + header_len(&want) as u64);
+        let parts = ["values", "indices", "tags", "row_ptr", "meta", "header", "fillers", "tables"];
+        let sum: u64 = r["tensors"].as_array().unwrap().iter().flat_map(|t| parts.map(|k| t["bits"][k].as_u64().unwrap_or(0))).sum();
+        assert_eq!(sum, total, "{e}");
+        totals.push(total);
+
+        let text = ok(&agq(&["inspect", s(&out)]));
+        assert!(text.contains(&format!("(.agq, {e} encoding)")) && text.contains(&total.to_string()), "{text}");
+        assert_eq!(text.contains("fillers"), e == "relative", "{text}");
+        assert_eq!(text.contains("tables"), e == "entropy", "{text}");
+        let w = d.path(&format!("{e}.safetensors"));
+        ok(&agq(&["decode", s(&out), "--out", s(&w)]));
+        decoded.push(std::fs::read(&w).unwrap());
+    }
+    let weights = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        let st = SafeTensors::deserialize(bytes).unwrap();
+        snap.params.iter().map(|p| st.tensor(&format!("weight/{}", p.name)).unwrap().data().to_vec()).collect()
+    };
+    assert!(decoded.iter().all(|b| weights(b) == weights(&decoded[0])));
+    let text = ok(&agq(&["inspect", "--encodings", s(&d.path("relative.agq"))]));
+    let lines: Vec<&str> = text.lines().filter(|l| ["csr ", "relative ", "entropy "].iter().any(|p| l.starts_with(p))).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (line, total) in lines.iter().zip(&totals) {
+        assert!(line.split_whitespace().nth(1) == Some(total.to_string().as_str()), "{line}");
+    }
+    let out = d.path("x.agq");
+    fails(&d, &["quantize", "--snapshot", s(&input), "--encoding", "huffman", "--out", s(&out)], "--encoding");
+    fails(&d, &["inspect", "--encodings", s(&input)], "needs an .agq file");
+}

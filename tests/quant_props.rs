@@ -4,6 +4,7 @@
 use agq::quant::cluster::{ClusterMethod, sort_order};
 use agq::quant::codec::{self, decode, decode_with_limit, encode};
 use agq::quant::csr::account;
+use agq::quant::encoding::{Encoding, account_with, encode_with, encode_with_bits, encoding_of};
 use agq::quant::fixed_point::{code_range, pow2};
 use agq::quant::importance::ImportanceSource;
 use agq::quant::itq::{itq_step, schedule_width};
@@ -265,5 +266,74 @@ proptest! {
     fn every_bad_itq_split_gives_its_typed_error(p in prop_oneof![-2.0f64..=0.5, 1.0000001f64..3.0]) {
         let e = ItqSettings { split: p, ..Default::default() }.check().unwrap_err();
         prop_assert_eq!(e, SettingsError::SplitOutOfRange(p));
+    }
+}
+
+/// A valid file of `m` in `e` with its bitstream replaced by arbitrary bytes.
+fn with_stream(m: &QuantModel, e: Encoding, stream: &[u8]) -> Vec<u8> {
+    let mut bytes = encode_with(m, e).unwrap()[..codec::header_len(m)].to_vec();
+    bytes.extend(stream);
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_encoding_decodes_to_the_model_bit_for_bit(m in model()) {
+        for e in Encoding::ALL {
+            let bytes = encode_with(&m, e).unwrap();
+            let back = decode(&bytes).unwrap();
+            prop_assert_eq!(&back, &m, "{}", e);
+            prop_assert_eq!(encode_with(&back, e).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn every_encodings_accounting_is_the_bits_it_writes(m in model()) {
+        for e in Encoding::ALL {
+            let (bytes, bits) = encode_with_bits(&m, e).unwrap();
+            let r = account_with(&m, e).unwrap();
+            prop_assert_eq!(bits, r.total_bits, "{}", e);
+            prop_assert_eq!(bytes.len() as u64, codec::header_len(&m) as u64 + bits.div_ceil(8));
+            prop_assert_eq!(bytes.len() as u64, r.bytes);
+            prop_assert_eq!(r.tensors.iter().map(|t| t.bits.total()).sum::<u64>(), r.total_bits);
+            prop_assert_eq!(r.tensors.iter().map(|t| t.total).sum::<u64>(), r.total_bits);
+        }
+        prop_assert_eq!(account_with(&m, Encoding::Csr).unwrap(), account(&m));
+        prop_assert_eq!(encode_with(&m, Encoding::Csr).unwrap(), encode(&m).unwrap());
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_a_header_are_an_error_or_that_encodings_file(
+        m in model(),
+        stream in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        for e in Encoding::ALL {
+            let bytes = with_stream(&m, e, &stream);
+            if let Ok(back) = decode_with_limit(&bytes, 1 << 16) {
+                prop_assert_eq!(encode_with(&back, e).unwrap(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_files_of_every_encoding_are_an_error_or_a_file_of_its_own(
+        m in model(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        for e in Encoding::ALL {
+            let mut bytes = encode_with(&m, e).unwrap();
+            for (at, v) in &edits {
+                let i = at.index(bytes.len());
+                bytes[i] ^= v;
+            }
+            bytes.truncate(cut.index(bytes.len() + 1).max(bytes.len() / 2));
+            if let Ok(back) = decode_with_limit(&bytes, 1 << 16) {
+                let e = encoding_of(&bytes).unwrap();
+                prop_assert_eq!(encode_with(&back, e).unwrap(), bytes);
+            }
+        }
     }
 }

@@ -188,7 +188,7 @@ fn quantize_snapshot<'py>(
     let bytes = data.as_bytes().to_vec();
     let snapshot = py.detach(move || Snapshot::from_bytes(&bytes)).map_err(|e| SnapshotError::new_err(e.to_string()))?;
     let shapes = snapshot.params.iter().map(|p| (p.name.clone(), p.shape.clone())).collect();
-    let request = QuantizeRequest { method, importance, clusters, widths, seed };
+    let request = QuantizeRequest { method, importance, clusters, widths, seed, encoding: None };
     let quantized = py.detach(move || core_quantize(&snapshot, &request)).map_err(|e| match e.field {
         "snapshot" => SnapshotError::new_err(e.message),
         field => SettingsError::new_err(format!("{}: {}", field.replace("/--", "/"), e.message)),

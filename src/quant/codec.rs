@@ -1,19 +1,23 @@
 //! The `.agq` file: a small byte header naming the network and its tensors, then one
-//! bitstream holding every tensor in exactly the CSR layout that [`super::csr`] accounts.
-//! Byte-by-byte description: `docs/FORMAT.md`.
+//! bitstream holding every tensor in exactly the CSR layout that [`super::csr`] accounts
+//! ([`encode`]), or in one of the other encodings of [`super::encoding`]
+//! ([`super::encoding::encode_with`]). Byte-by-byte description: `docs/FORMAT.md`.
 //!
-//! [`decode`] accepts exactly the canonical files that [`encode`] writes (so
-//! `encode(decode(b)?) == b`), and returns a typed [`CodecError`] for anything else.
+//! [`decode`] reads every encoding (named by the version byte) and accepts exactly the
+//! canonical files the encoders write (so `encode_with(decode(b)?, e) == b`), and returns a
+//! typed [`CodecError`] for anything else.
 
 use super::bits::{BitReader, BitWriter, EndOfInput};
 use super::csr::{bits_from_counts, field_bits};
+use super::encoding::{Encoding, encode_with};
 use super::fixed_point::{FLOAT_WIDTH, code_range};
 use super::model::{QuantModel, QuantTensor};
 use super::tensor::{cols_of, rows_of};
 
 /// File magic.
 pub const MAGIC: [u8; 4] = *b"AGQ1";
-/// Format version written and read.
+/// Format version written and read (the low 4 bits of the version byte; the high 4 bits
+/// name the encoding, 0 = CSR: see [`Encoding::version_byte`]).
 pub const VERSION: u8 = 1;
 /// Largest file header in bytes.
 pub const MAX_HEADER: usize = 4096;
@@ -79,6 +83,13 @@ pub enum CodecError {
     },
     /// Bytes after the last tensor beyond the padding, or padding bits that are not 0.
     TrailingData,
+    /// An entropy-coded stream whose code table or coded words are invalid.
+    BadCode {
+        tensor: usize,
+    },
+    /// A file that decodes but is not the one the encoder writes for its model (e.g. a
+    /// gap width or code table the encoder would not choose).
+    NonCanonical,
 }
 
 impl std::fmt::Display for CodecError {
@@ -107,6 +118,8 @@ impl std::fmt::Display for CodecError {
             ZeroValue { tensor } => write!(f, "tensor {tensor}: stored value is zero"),
             UnusedWidth { tensor } => write!(f, "tensor {tensor}: listed width is unused"),
             TrailingData => write!(f, "data after the last tensor"),
+            BadCode { tensor } => write!(f, "tensor {tensor}: bad code table or coded stream"),
+            NonCanonical => write!(f, "not the canonical file of its model"),
         }
     }
 }
@@ -150,7 +163,7 @@ pub fn header_len_of<'a>(net: &str, tensors: impl IntoIterator<Item = (&'a str, 
 }
 
 /// Check the canonical form of a tensor; returns its values per width.
-fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
+pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
     let bad = |reason| Err(CodecError::InvalidModel { tensor: i, reason });
     let n: Option<usize> = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if n != Some(t.widths.len()) || t.codes.len() != t.widths.len() {
@@ -196,10 +209,27 @@ fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
 
 /// Write `model` as an `.agq` file.
 pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
+    encode_counted(model).map(|(bytes, _)| bytes)
+}
+
+/// [`encode`], and the bits of the bitstream written before the padding.
+pub(crate) fn encode_counted(model: &QuantModel) -> Result<(Vec<u8>, u64), CodecError> {
     let mut bits = 0u64;
     for (i, t) in model.tensors.iter().enumerate() {
         bits += bits_from_counts(t.rows() as u64, t.cols() as u64, &check_tensor(i, t)?).total();
     }
+    let mut w = BitWriter::with_buffer(write_head(model, VERSION)?);
+    w.reserve_bits(bits);
+    for t in &model.tensors {
+        write_tensor(&mut w, t);
+    }
+    debug_assert_eq!(w.bits_written(), bits);
+    let written = w.bits_written();
+    Ok((w.finish(), written))
+}
+
+/// The file header of `model` with `version` as its version byte (tensors already checked).
+pub(crate) fn write_head(model: &QuantModel, version: u8) -> Result<Vec<u8>, CodecError> {
     if model.net.len() > 255 || model.tensors.len() > u16::MAX as usize {
         return Err(CodecError::InvalidModel {
             tensor: 0,
@@ -212,7 +242,7 @@ pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
     }
     let mut head = Vec::with_capacity(hlen);
     head.extend_from_slice(&MAGIC);
-    head.push(VERSION);
+    head.push(version);
     head.push(model.net.len() as u8);
     head.extend_from_slice(model.net.as_bytes());
     head.extend_from_slice(&(model.tensors.len() as u16).to_le_bytes());
@@ -227,19 +257,14 @@ pub fn encode(model: &QuantModel) -> Result<Vec<u8>, CodecError> {
         put_varint(&mut head, t.nnz() as u64);
     }
     debug_assert_eq!(head.len(), hlen);
-    let mut w = BitWriter::with_buffer(head);
-    w.reserve_bits(bits);
-    for t in &model.tensors {
-        write_tensor(&mut w, t);
-    }
-    debug_assert_eq!(w.bits_written(), bits);
-    Ok(w.finish())
+    Ok(head)
 }
 
-fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
+/// Writes the parts every encoding shares: header (rows, cols), meta, row pointers. Returns
+/// each width's tag (its position in the meta list), indexed by width.
+pub(crate) fn write_prefix(w: &mut BitWriter, t: &QuantTensor) -> [u8; 33] {
     let (rows, cols) = (t.rows(), t.cols());
-    let nnz = t.nnz() as u64;
-    let (ib, tb, pb) = field_bits(cols as u64, t.fracs.len() as u64, nnz);
+    let (_, _, pb) = field_bits(cols as u64, t.fracs.len() as u64, t.nnz() as u64);
     w.write(rows as u64, 32);
     w.write(cols as u64, 32);
     let mut tag = [0u8; 33];
@@ -256,6 +281,13 @@ fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
             w.write(p, pb);
         }
     }
+    tag
+}
+
+fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
+    let tag = write_prefix(w, t);
+    let (cols, nnz) = (t.cols(), t.nnz() as u64);
+    let (ib, tb, _) = field_bits(cols as u64, t.fracs.len() as u64, nnz);
     if nnz == 0 {
         return;
     }
@@ -351,9 +383,7 @@ pub fn decode_with_limit(bytes: &[u8], max_params: u64) -> Result<QuantModel, Co
         return Err(CodecError::BadMagic);
     }
     let version = h.byte()?;
-    if version != VERSION {
-        return Err(CodecError::UnsupportedVersion(version));
-    }
+    let encoding = Encoding::from_version_byte(version).ok_or(CodecError::UnsupportedVersion(version))?;
     let net = h.string()?;
     let count = u16::from_le_bytes([h.byte()?, h.byte()?]) as usize;
     let mut heads = Vec::with_capacity(count);
@@ -392,28 +422,47 @@ pub fn decode_with_limit(bytes: &[u8], max_params: u64) -> Result<QuantModel, Co
     let mut r = BitReader::new(&bytes[h.pos..]);
     let mut tensors = Vec::with_capacity(count);
     for (i, (name, shape, nw, nnz)) in heads.into_iter().enumerate() {
-        tensors.push(read_tensor(&mut r, i, name, shape, nw, nnz)?);
+        tensors.push(match encoding {
+            Encoding::Csr => read_tensor(&mut r, i, name, shape, nw, nnz)?,
+            Encoding::Relative => super::relative::read_tensor(&mut r, i, name, shape, nw, nnz)?,
+            Encoding::Entropy => super::entropy::read_tensor(&mut r, i, name, shape, nw, nnz)?,
+        });
     }
     if r.remaining() >= 8 || r.read(r.remaining() as u32) != Ok(0) {
         return Err(CodecError::TrailingData);
     }
-    Ok(QuantModel { net, tensors })
+    let model = QuantModel { net, tensors };
+    // CSR's checks above make a CSR file canonical; the other encodings also choose gap
+    // widths, stream modes and code tables, so the file must be exactly what the encoder writes
+    if encoding != Encoding::Csr && encode_with(&model, encoding).as_deref() != Ok(bytes) {
+        return Err(CodecError::NonCanonical);
+    }
+    Ok(model)
 }
 
-fn read_tensor(
+/// The parts of a tensor every encoding shares, as read: rows, cols, the `(width, frac)`
+/// list and the row pointers (`rows + 1` of them; empty when nnz = 0).
+pub(crate) struct Prefix {
+    pub rows: usize,
+    pub cols: usize,
+    pub fracs: Vec<(u8, i8)>,
+    pub ptr: Vec<u64>,
+}
+
+/// Reads and checks the header, meta and row pointers of tensor `i`.
+pub(crate) fn read_prefix(
     r: &mut BitReader,
     i: usize,
-    name: String,
-    shape: Vec<usize>,
+    shape: &[usize],
     nw: usize,
     nnz: u64,
-) -> Result<QuantTensor, CodecError> {
+) -> Result<Prefix, CodecError> {
     let trunc = |_: EndOfInput| CodecError::Truncated { tensor: i };
-    let (rows, cols) = (rows_of(&shape), cols_of(&shape));
+    let (rows, cols) = (rows_of(shape), cols_of(shape));
     if r.read(32).map_err(trunc)? as usize != rows || r.read(32).map_err(trunc)? as usize != cols {
         return Err(CodecError::ShapeMismatch { tensor: i });
     }
-    let (ib, tb, pb) = field_bits(cols as u64, nw as u64, nnz);
+    let (_, _, pb) = field_bits(cols as u64, nw as u64, nnz);
     let mut fracs: Vec<(u8, i8)> = Vec::with_capacity(nw);
     for _ in 0..nw {
         let code = r.read(5).map_err(trunc)? as u8;
@@ -443,7 +492,11 @@ fn read_tensor(
             return Err(CodecError::BadRowPointers { tensor: i });
         }
     }
-    let n = rows * cols;
+    Ok(Prefix { rows, cols, fracs, ptr })
+}
+
+/// `n` zero widths and codes, or `TooLarge` when they cannot be allocated.
+pub(crate) fn zeroed(i: usize, n: usize) -> Result<(Vec<u8>, Vec<i32>), CodecError> {
     let mut widths = Vec::new();
     let mut codes = Vec::new();
     if widths.try_reserve_exact(n).is_err() || codes.try_reserve_exact(n).is_err() {
@@ -451,6 +504,51 @@ fn read_tensor(
     }
     widths.resize(n, 0u8);
     codes.resize(n, 0i32);
+    Ok((widths, codes))
+}
+
+/// Reads the tag (`tb` bits) and the value of one stored entry; marks its width as used.
+#[inline]
+pub(crate) fn read_entry(
+    r: &mut BitReader,
+    i: usize,
+    fracs: &[(u8, i8)],
+    tb: u32,
+    used: &mut [bool; 16],
+) -> Result<(u8, i32), CodecError> {
+    let trunc = |_: EndOfInput| CodecError::Truncated { tensor: i };
+    let t = r.read(tb).map_err(trunc)? as usize;
+    let &(width, _) = fracs.get(t).ok_or(CodecError::BadTag { tensor: i })?;
+    used[t] = true;
+    Ok((width, stored_code(i, r.read(width as u32).map_err(trunc)?, width)?))
+}
+
+/// The code of a stored value from its `width` low bits `v`; a zero value is an error.
+#[inline]
+pub(crate) fn stored_code(i: usize, v: u32, width: u8) -> Result<i32, CodecError> {
+    let k = if width == FLOAT_WIDTH {
+        v as i32
+    } else {
+        ((v << (32 - width)) as i32) >> (32 - width)
+    };
+    if k == 0 || (width == FLOAT_WIDTH && k & 0x7fff_ffff == 0) {
+        return Err(CodecError::ZeroValue { tensor: i });
+    }
+    Ok(k)
+}
+
+fn read_tensor(
+    r: &mut BitReader,
+    i: usize,
+    name: String,
+    shape: Vec<usize>,
+    nw: usize,
+    nnz: u64,
+) -> Result<QuantTensor, CodecError> {
+    let trunc = |_: EndOfInput| CodecError::Truncated { tensor: i };
+    let Prefix { rows, cols, fracs, ptr } = read_prefix(r, i, &shape, nw, nnz)?;
+    let (ib, tb, _) = field_bits(cols as u64, nw as u64, nnz);
+    let (mut widths, mut codes) = zeroed(i, rows * cols)?;
     let mut used = [false; 16];
     for row in 0..if nnz == 0 { 0 } else { rows } {
         let mut next_col = 0u64;
@@ -460,18 +558,7 @@ fn read_tensor(
                 return Err(CodecError::BadColumn { tensor: i });
             }
             next_col = c + 1;
-            let t = r.read(tb).map_err(trunc)? as usize;
-            let &(width, _) = fracs.get(t).ok_or(CodecError::BadTag { tensor: i })?;
-            used[t] = true;
-            let v = r.read(width as u32).map_err(trunc)?;
-            let k = if width == FLOAT_WIDTH {
-                v as i32
-            } else {
-                ((v << (32 - width)) as i32) >> (32 - width)
-            };
-            if k == 0 || (width == FLOAT_WIDTH && k & 0x7fff_ffff == 0) {
-                return Err(CodecError::ZeroValue { tensor: i });
-            }
+            let (width, k) = read_entry(r, i, &fracs, tb, &mut used)?;
             let at = row * cols + c as usize;
             widths[at] = width;
             codes[at] = k;

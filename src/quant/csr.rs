@@ -50,6 +50,7 @@ pub fn bits_from_counts(rows: u64, cols: u64, count: &[u64; 33]) -> TensorBits {
         row_ptr: (rows + 1) * pb as u64,
         meta: 13 * distinct,
         header: 64,
+        ..TensorBits::default()
     }
 }
 
@@ -138,7 +139,8 @@ mod tests {
                 tags: 4,
                 row_ptr: 12,
                 meta: 26,
-                header: 64
+                header: 64,
+                ..Default::default()
             }
         );
         assert_eq!((r.total_bits, r.nnz, r.params), (142, 4, 15));
@@ -161,7 +163,8 @@ mod tests {
                 tags: 0,
                 row_ptr: 6,
                 meta: 13,
-                header: 64
+                header: 64,
+                ..Default::default()
             }
         );
     }

@@ -1,8 +1,9 @@
 //! `agq inspect`: a readable table of a gradient snapshot or an `.agq` file.
 
 use crate::io::read_input;
-use agq::quant::codec::{MAGIC, decode};
-use agq::quant::csr::account;
+use agq::quant::codec::{CodecError, MAGIC, decode};
+use agq::quant::encoding::{Encoding, account_with, encoding_of};
+use agq::quant::report::Report;
 use agq::snapshot::{Snapshot, SnapshotError, WEIGHTS_FORMAT, weights_from_bytes};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -13,6 +14,10 @@ pub struct InspectArgs {
     /// A gradient snapshot, a decoded weights file (.safetensors) or a quantized model
     /// (.agq); detected by content
     file: PathBuf,
+    /// For an .agq file: also the size of the model in every encoding (csr, relative,
+    /// entropy), one line each
+    #[arg(long)]
+    encodings: bool,
 }
 
 /// Runs `agq inspect`.
@@ -20,7 +25,9 @@ pub fn run(args: InspectArgs) -> Result<(), String> {
     let bytes = read_input(&args.file)?;
     let name = args.file.display();
     if bytes.starts_with(&MAGIC) {
-        inspect_agq(&bytes).map_err(|e| format!("{name}: {e}"))
+        inspect_agq(&bytes, args.encodings).map_err(|e| format!("{name}: {e}"))
+    } else if args.encodings {
+        Err(format!("{name}: --encodings needs an .agq file"))
     } else {
         match Snapshot::from_bytes(&bytes) {
             Ok(snapshot) => inspect_snapshot(&snapshot, bytes.len()),
@@ -119,12 +126,13 @@ fn inspect_snapshot(s: &Snapshot, file_bytes: usize) {
     }
 }
 
-fn inspect_agq(bytes: &[u8]) -> Result<(), agq::quant::codec::CodecError> {
+fn inspect_agq(bytes: &[u8], all_encodings: bool) -> Result<(), CodecError> {
     let model = decode(bytes)?;
-    let report = account(&model);
+    let encoding = encoding_of(bytes)?;
+    let report = account_with(&model, encoding)?;
     let header = bytes.len() as u64 - report.total_bits.div_ceil(8);
     println!(
-        "quantized model (.agq), net {}, {} tensors, {} params, {} stored, {} bits, ratio {:.2}x, {} bytes ({header} header)",
+        "quantized model (.agq, {encoding} encoding), net {}, {} tensors, {} params, {} stored, {} bits, ratio {:.2}x, {} bytes ({header} header)",
         model.net,
         model.tensors.len(),
         report.params,
@@ -133,11 +141,13 @@ fn inspect_agq(bytes: &[u8]) -> Result<(), agq::quant::codec::CodecError> {
         report.ratio,
         bytes.len()
     );
+    // the parts an encoding has: fillers only with relative indices, tables only entropy-coded
+    let (fillers, tables) = (encoding == Encoding::Relative, encoding == Encoding::Entropy);
     let mut rows = Vec::new();
     for (t, r) in model.tensors.iter().zip(&report.tensors) {
         let b = &r.bits;
         let ratio = if r.total > 0 { 32.0 * r.params as f64 / r.total as f64 } else { 0.0 };
-        rows.push(vec![
+        let mut row = vec![
             t.name.clone(),
             format!("{:?}", t.shape),
             r.params.to_string(),
@@ -145,31 +155,52 @@ fn inspect_agq(bytes: &[u8]) -> Result<(), agq::quant::codec::CodecError> {
             histogram(t.widths.iter().copied()),
             b.values.to_string(),
             b.indices.to_string(),
-            b.tags.to_string(),
-            b.row_ptr.to_string(),
-            (b.meta + b.header).to_string(),
-            r.total.to_string(),
-            format!("{ratio:.2}x"),
-        ]);
+        ];
+        row.extend(fillers.then(|| b.fillers.to_string()));
+        row.extend([b.tags.to_string(), b.row_ptr.to_string()]);
+        row.extend(tables.then(|| b.tables.to_string()));
+        row.extend([(b.meta + b.header).to_string(), r.total.to_string(), format!("{ratio:.2}x")]);
+        rows.push(row);
     }
-    print_table(
-        &[
-            "tensor",
-            "shape",
-            "params",
-            "nnz",
-            "widths (bits:count)",
-            "values",
-            "indices",
-            "tags",
-            "row_ptr",
-            "meta+hdr",
-            "bits",
-            "ratio",
-        ],
-        &rows,
-    );
+    let mut head = vec!["tensor", "shape", "params", "nnz", "widths (bits:count)", "values", "indices"];
+    head.extend(fillers.then_some("fillers"));
+    head.extend(["tags", "row_ptr"]);
+    head.extend(tables.then_some("tables"));
+    head.extend(["meta+hdr", "bits", "ratio"]);
+    print_table(&head, &rows);
     let hist: Vec<String> = report.widths_histogram.iter().map(|(w, n)| format!("{w}:{n}")).collect();
     println!("widths (bits:count): {}", hist.join(" "));
+    if all_encodings {
+        print_encodings(&model)?;
+    }
+    Ok(())
+}
+
+/// One line per encoding: total bits, file bytes, ratio and the bits of each part.
+fn print_encodings(model: &agq::quant::model::QuantModel) -> Result<(), CodecError> {
+    let mut rows = Vec::new();
+    for e in Encoding::ALL {
+        let r: Report = account_with(model, e)?;
+        let sum = |f: fn(&agq::quant::report::TensorBits) -> u64| r.tensors.iter().map(|t| f(&t.bits)).sum::<u64>();
+        rows.push(vec![
+            e.to_string(),
+            String::new(),
+            r.total_bits.to_string(),
+            r.bytes.to_string(),
+            format!("{:.2}x", r.ratio),
+            sum(|b| b.values).to_string(),
+            sum(|b| b.indices).to_string(),
+            sum(|b| b.fillers).to_string(),
+            sum(|b| b.tags).to_string(),
+            sum(|b| b.row_ptr).to_string(),
+            sum(|b| b.tables).to_string(),
+            sum(|b| b.meta + b.header).to_string(),
+        ]);
+    }
+    println!();
+    let head = [
+        "encoding", "", "bits", "bytes", "ratio", "values", "indices", "fillers", "tags", "row_ptr", "tables", "meta+hdr",
+    ];
+    print_table(&head, &rows);
     Ok(())
 }

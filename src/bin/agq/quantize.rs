@@ -29,6 +29,11 @@ pub struct QuantizeArgs {
     /// Seed of the random importance
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The .agq encoding, and so the report's bits, bytes and ratio: csr (absolute column
+    /// indices, the thesis's accounting) | relative (column gaps with fillers) | entropy
+    /// (ANS-coded gaps, tags and values); see docs/FORMAT.md
+    #[arg(long, default_value = "csr")]
+    encoding: String,
     /// The .agq file to write
     #[arg(long)]
     out: PathBuf,
@@ -47,6 +52,7 @@ pub fn run(args: QuantizeArgs) -> Result<(), String> {
         clusters: args.clusters.clone(),
         widths: args.widths.clone(),
         seed: Some(args.seed),
+        encoding: Some(args.encoding.clone()),
     };
     let quantized = quantize_snapshot(&snapshot, &request).map_err(|e| e.to_string())?;
     let (full, file) = (&quantized.report, &quantized.compressed.bytes);
@@ -60,12 +66,13 @@ pub fn run(args: QuantizeArgs) -> Result<(), String> {
 
     let hist: Vec<String> = report.widths_histogram.iter().map(|(w, n)| format!("{w}b:{n}")).collect();
     println!(
-        "{}: {} {} {} widths {} -> {} params, {} stored, {} bits, ratio {:.2}x, {} bytes written to {}",
+        "{}: {} {} {} widths {}, {} encoding -> {} params, {} stored, {} bits, ratio {:.2}x, {} bytes written to {}",
         snapshot.net,
         full.method,
         full.importance,
         full.clusters,
         format_widths(&full.widths),
+        full.encoding,
         report.params,
         report.nnz,
         report.total_bits,

@@ -1,0 +1,203 @@
+//! The storage encodings of a quantized network: CSR (the thesis's accounting, the default),
+//! relative indices (Deep Compression's gaps with fillers) and entropy coding (ANS over the
+//! gaps, tags and values). Each has an exact accounting ([`account_with`]: the bits counted
+//! are the bits [`encode_with`] writes) and decodes bit for bit ([`super::codec::decode`]
+//! detects the encoding from the file's version byte). Layouts: `docs/FORMAT.md`.
+
+use super::bits::BitWriter;
+use super::codec::{CodecError, VERSION, check_tensor, encode_counted, header_len, write_head};
+use super::csr::{account, report_of, width_counts};
+use super::model::{QuantModel, QuantTensor};
+use super::report::{Report, TensorBits, TensorReport};
+use std::fmt;
+use std::str::FromStr;
+
+/// How the tensors of an `.agq` file are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encoding {
+    /// Absolute column indices of `ceil(log2(cols))` bits (METHOD.md's CSR accounting).
+    #[default]
+    Csr,
+    /// Column gaps of `g` bits per entry, filler entries for longer gaps.
+    Relative,
+    /// The relative gaps, the width tags and the values entropy-coded (ANS) per tensor.
+    Entropy,
+}
+
+impl Encoding {
+    /// Every encoding, in the order the command line lists them.
+    pub const ALL: [Encoding; 3] = [Encoding::Csr, Encoding::Relative, Encoding::Entropy];
+
+    /// The name on the command line and in reports: `csr`, `relative` or `entropy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Csr => "csr",
+            Encoding::Relative => "relative",
+            Encoding::Entropy => "entropy",
+        }
+    }
+
+    /// The file's version byte: format version 1 in the low 4 bits, the encoding in the high
+    /// 4 bits (0 CSR, 1 relative, 2 entropy), so a CSR file is a version-1 file as before.
+    pub fn version_byte(self) -> u8 {
+        let code = match self {
+            Encoding::Csr => 0,
+            Encoding::Relative => 1,
+            Encoding::Entropy => 2,
+        };
+        code << 4 | VERSION
+    }
+
+    /// The encoding a version byte names (`None`: unsupported).
+    pub fn from_version_byte(byte: u8) -> Option<Encoding> {
+        Encoding::ALL.into_iter().find(|e| e.version_byte() == byte)
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An encoding name that is not `csr`, `relative` or `entropy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEncoding(pub String);
+
+impl fmt::Display for UnknownEncoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown encoding {:?} (expected csr, relative or entropy)", self.0)
+    }
+}
+
+impl std::error::Error for UnknownEncoding {}
+
+impl FromStr for Encoding {
+    type Err = UnknownEncoding;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Encoding::ALL
+            .into_iter()
+            .find(|e| e.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownEncoding(s.to_string()))
+    }
+}
+
+/// The encoding of an `.agq` file, from its magic and version byte alone.
+pub fn encoding_of(bytes: &[u8]) -> Result<Encoding, CodecError> {
+    if bytes.len() < 5 {
+        return Err(if bytes.len() < 4 || bytes[..4] == super::codec::MAGIC {
+            CodecError::TruncatedHeader
+        } else {
+            CodecError::BadMagic
+        });
+    }
+    if bytes[..4] != super::codec::MAGIC {
+        return Err(CodecError::BadMagic);
+    }
+    Encoding::from_version_byte(bytes[4]).ok_or(CodecError::UnsupportedVersion(bytes[4]))
+}
+
+/// Writes tensor `t` (already checked) in `encoding` (not CSR); returns its bits by part.
+fn write_tensor(w: &mut BitWriter, t: &QuantTensor, encoding: Encoding) -> TensorBits {
+    match encoding {
+        Encoding::Relative => super::relative::write_tensor(w, t),
+        _ => super::entropy::write_tensor(w, t),
+    }
+}
+
+/// The storage report of `model` in `encoding`: per tensor and part, the bits
+/// [`encode_with`] writes; `bytes` is the file's size. CSR is [`account`] (any model); the
+/// others check the model's canonical form (`InvalidModel` otherwise).
+pub fn account_with(model: &QuantModel, encoding: Encoding) -> Result<Report, CodecError> {
+    if encoding == Encoding::Csr {
+        return Ok(account(model));
+    }
+    let mut hist = [0u64; 33];
+    let mut tensors = Vec::with_capacity(model.tensors.len());
+    for (i, t) in model.tensors.iter().enumerate() {
+        check_tensor(i, t)?;
+        let count = width_counts(&t.widths);
+        for (h, c) in hist.iter_mut().zip(count) {
+            *h += c;
+        }
+        let bits = write_tensor(&mut BitWriter::default(), t, encoding);
+        tensors.push(TensorReport {
+            name: t.name.clone(),
+            rows: t.rows() as u64,
+            cols: t.cols() as u64,
+            params: t.len() as u64,
+            nnz: count[1..].iter().sum(),
+            bits,
+            total: bits.total(),
+        });
+    }
+    Ok(report_of(&model.net, tensors, &hist, header_len(model)))
+}
+
+/// Writes `model` as an `.agq` file in `encoding` (CSR: exactly [`super::codec::encode`]).
+pub fn encode_with(model: &QuantModel, encoding: Encoding) -> Result<Vec<u8>, CodecError> {
+    encode_with_bits(model, encoding).map(|(bytes, _)| bytes)
+}
+
+/// [`encode_with`], and the length in bits of the bitstream it wrote (after the byte header,
+/// before the padding): what [`account_with`] counts as `total_bits`.
+pub fn encode_with_bits(model: &QuantModel, encoding: Encoding) -> Result<(Vec<u8>, u64), CodecError> {
+    if encoding == Encoding::Csr {
+        return encode_counted(model);
+    }
+    for (i, t) in model.tensors.iter().enumerate() {
+        check_tensor(i, t)?;
+    }
+    let mut w = BitWriter::with_buffer(write_head(model, encoding.version_byte())?);
+    for t in &model.tensors {
+        let before = w.bits_written();
+        let bits = write_tensor(&mut w, t, encoding);
+        debug_assert_eq!(w.bits_written() - before, bits.total());
+    }
+    let written = w.bits_written();
+    Ok((w.finish(), written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::codec::decode;
+    use crate::quant::model::quantize_model;
+    use crate::quant::tensor::ParamTensor;
+
+    #[test]
+    fn names_parse_and_print_back() {
+        for e in Encoding::ALL {
+            assert_eq!(e.to_string().parse::<Encoding>(), Ok(e));
+        }
+        assert_eq!(" Entropy ".parse::<Encoding>(), Ok(Encoding::Entropy));
+        assert!("huffman".parse::<Encoding>().unwrap_err().to_string().contains("csr, relative or entropy"));
+        assert_eq!(Encoding::default(), Encoding::Csr);
+    }
+
+    #[test]
+    fn the_version_byte_names_the_encoding() {
+        let bytes: Vec<u8> = Encoding::ALL.iter().map(|e| e.version_byte()).collect();
+        assert_eq!(bytes, [0x01, 0x11, 0x21]);
+        assert_eq!(Encoding::from_version_byte(0x02), None);
+        assert_eq!(encoding_of(b"AGQ1\x21rest"), Ok(Encoding::Entropy));
+        assert_eq!(encoding_of(b"AGQ1\x31"), Err(CodecError::UnsupportedVersion(0x31)));
+        assert_eq!(encoding_of(b"AGQ"), Err(CodecError::TruncatedHeader));
+        assert_eq!(encoding_of(b"XYZ1\x01"), Err(CodecError::BadMagic));
+    }
+
+    #[test]
+    fn every_encoding_round_trips_and_its_size_is_its_accounting() {
+        let w: Vec<f32> = (0..600).map(|i| if i % 7 == 0 { (i as f32).sin() } else { 0.0 }).collect();
+        let widths: Vec<u8> = (0..600).map(|i| [4, 6, 8, 32][i % 4]).collect();
+        let m = quantize_model("n", &[ParamTensor::new("t", vec![20, 30], w)], &widths);
+        for e in Encoding::ALL {
+            let bytes = encode_with(&m, e).unwrap();
+            let r = account_with(&m, e).unwrap();
+            assert_eq!(bytes.len() as u64, r.bytes, "{e}");
+            assert_eq!(decode(&bytes).unwrap(), m, "{e}");
+            assert_eq!(encoding_of(&bytes), Ok(e));
+        }
+    }
+}
