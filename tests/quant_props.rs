@@ -337,3 +337,39 @@ proptest! {
         }
     }
 }
+
+/// One sparse tensor large enough for coded streams: `rows x cols` with a share of the values
+/// stored, skewed widths and small codes.
+fn sparse_model() -> impl Strategy<Value = QuantModel> {
+    (1usize..24, 1usize..300, 0.02f64..1.0, any::<u64>()).prop_map(|(rows, cols, density, seed)| {
+        let mut rng = agq::quant::importance::SplitMix64(seed);
+        let n = rows * cols;
+        let weight: Vec<f32> =
+            (0..n).map(|_| if (rng.next_f32() as f64) < density { (rng.next_f32() * 8.0).round() - 4.0 } else { 0.0 }).collect();
+        let widths: Vec<u8> = (0..n).map(|_| [4, 4, 4, 6, 8, 16, 32][(rng.next_f32() * 6.99) as usize]).collect();
+        quantize_model("sparse", &[ParamTensor::new("w", vec![rows, cols], weight)], &widths)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sparse_tensors_round_trip_to_the_bit_and_damage_is_caught(
+        m in sparse_model(),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        for e in [Encoding::Relative, Encoding::Entropy] {
+            let (bytes, bits) = encode_with_bits(&m, e).unwrap();
+            prop_assert_eq!(bits, account_with(&m, e).unwrap().total_bits);
+            prop_assert_eq!(&decode(&bytes).unwrap(), &m);
+            let mut damaged = bytes.clone();
+            let i = at.index(damaged.len());
+            damaged[i] ^= flip;
+            if let Ok(back) = decode(&damaged) {
+                prop_assert_eq!(encode_with(&back, e).unwrap(), damaged);
+            }
+        }
+    }
+}

@@ -98,6 +98,18 @@ pub fn encoding_of(bytes: &[u8]) -> Result<Encoding, CodecError> {
     Encoding::from_version_byte(bytes[4]).ok_or(CodecError::UnsupportedVersion(bytes[4]))
 }
 
+/// The gap width `g` (bits per gap field) `encoding` writes tensor `t` with; `None` for CSR
+/// and for a tensor with no stored value.
+pub fn gap_width_of(t: &QuantTensor, encoding: Encoding) -> Option<u32> {
+    let hist = super::relative::skip_histogram(t);
+    match encoding {
+        _ if hist.is_empty() => None,
+        Encoding::Csr => None,
+        Encoding::Relative => Some(super::relative::best_gap_width(&hist)),
+        Encoding::Entropy => Some(super::entropy::gap_width(&hist)),
+    }
+}
+
 /// Writes tensor `t` (already checked) in `encoding` (not CSR); returns its bits by part.
 fn write_tensor(w: &mut BitWriter, t: &QuantTensor, encoding: Encoding) -> TensorBits {
     match encoding {
@@ -185,6 +197,25 @@ mod tests {
         assert_eq!(encoding_of(b"AGQ1\x31"), Err(CodecError::UnsupportedVersion(0x31)));
         assert_eq!(encoding_of(b"AGQ"), Err(CodecError::TruncatedHeader));
         assert_eq!(encoding_of(b"XYZ1\x01"), Err(CodecError::BadMagic));
+    }
+
+    #[test]
+    fn the_examples_in_format_md_are_what_encode_with_writes() {
+        let p = ParamTensor::new("b", vec![3], vec![1.0, 0.0, -0.5]);
+        let m = quantize_model("x", &[p], &[4, 4, 4]);
+        let head = |v: u8| vec![0x41, 0x47, 0x51, 0x31, v, 0x01, 0x78, 0x01, 0x00, 0x01, 0x62, 0x01, 0x03, 0x01, 0x02];
+        let dims = [0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03];
+        for (e, stream, bits) in [
+            (Encoding::Relative, &[0x20, 0x11, 0x01, 0x2e][..], 96),
+            (Encoding::Entropy, &[0x20, 0x11, 0x01, 0x31, 0x80][..], 98),
+        ] {
+            let want: Vec<u8> = head(e.version_byte()).into_iter().chain(dims).chain(stream.iter().copied()).collect();
+            assert_eq!(encode_with_bits(&m, e).unwrap(), (want, bits), "{e}");
+        }
+        let b = account_with(&m, Encoding::Relative).unwrap().tensors[0].bits;
+        assert_eq!((b.indices, b.fillers, b.values, b.meta, b.row_ptr), (2, 1, 8, 17, 4));
+        let b = account_with(&m, Encoding::Entropy).unwrap().tensors[0].bits;
+        assert_eq!((b.indices, b.tables, b.values, b.meta, b.row_ptr), (3, 2, 8, 17, 4));
     }
 
     #[test]

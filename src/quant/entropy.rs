@@ -37,7 +37,7 @@ fn estimate(counts: &[u64], alphabet_bits: u32) -> u64 {
 
 /// The gap width of the entropy-coded index stream: the smallest estimate over 1..=16,
 /// ties to the smaller width.
-fn gap_width(hist: &[(u64, u64)]) -> u32 {
+pub(crate) fn gap_width(hist: &[(u64, u64)]) -> u32 {
     (1..=MAX_GAP_WIDTH)
         .map(|g| {
             let m = filler_step(g);
@@ -202,7 +202,7 @@ pub(crate) fn read_tensor(
     }
     let g = r.read(GAP_WIDTH_FIELD).map_err(|_| CodecError::Truncated { tensor: i })? + 1;
     let m = filler_step(g);
-    let mut at: Vec<u32> = Vec::new(); // flat position of each entry (rows * cols < 2^32)
+    let mut at: Vec<usize> = Vec::new(); // flat position of each entry
     let mut tag: Vec<u8> = Vec::new();
     if at.try_reserve_exact(nnz as usize).is_err() || tag.try_reserve_exact(nnz as usize).is_err() {
         return Err(CodecError::TooLarge { tensor: i });
@@ -225,7 +225,7 @@ pub(crate) fn read_tensor(
                 return Err(CodecError::BadColumn { tensor: i });
             }
             cursor = col + 1;
-            at.push((row * cols) as u32 + col as u32);
+            at.push(row * cols + col as usize);
         }
     }
     src.finish(i)?;
@@ -253,7 +253,7 @@ pub(crate) fn read_tensor(
             if k == 0 {
                 return Err(CodecError::ZeroValue { tensor: i });
             }
-            (widths[pos as usize], codes[pos as usize]) = (width, k);
+            (widths[pos], codes[pos]) = (width, k);
         }
         src.finish(i)?;
     }

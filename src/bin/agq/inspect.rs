@@ -2,7 +2,7 @@
 
 use crate::io::read_input;
 use agq::quant::codec::{CodecError, MAGIC, decode};
-use agq::quant::encoding::{Encoding, account_with, encoding_of};
+use agq::quant::encoding::{Encoding, account_with, encoding_of, gap_width_of};
 use agq::quant::report::Report;
 use agq::snapshot::{Snapshot, SnapshotError, WEIGHTS_FORMAT, weights_from_bytes};
 use clap::Args;
@@ -154,15 +154,20 @@ fn inspect_agq(bytes: &[u8], all_encodings: bool) -> Result<(), CodecError> {
             r.nnz.to_string(),
             histogram(t.widths.iter().copied()),
             b.values.to_string(),
-            b.indices.to_string(),
         ];
+        if encoding != Encoding::Csr {
+            row.push(gap_width_of(t, encoding).map_or_else(|| "-".to_string(), |g| g.to_string()));
+        }
+        row.push(b.indices.to_string());
         row.extend(fillers.then(|| b.fillers.to_string()));
         row.extend([b.tags.to_string(), b.row_ptr.to_string()]);
         row.extend(tables.then(|| b.tables.to_string()));
         row.extend([(b.meta + b.header).to_string(), r.total.to_string(), format!("{ratio:.2}x")]);
         rows.push(row);
     }
-    let mut head = vec!["tensor", "shape", "params", "nnz", "widths (bits:count)", "values", "indices"];
+    let mut head = vec!["tensor", "shape", "params", "nnz", "widths (bits:count)", "values"];
+    head.extend((encoding != Encoding::Csr).then_some("g"));
+    head.push("indices");
     head.extend(fillers.then_some("fillers"));
     head.extend(["tags", "row_ptr"]);
     head.extend(tables.then_some("tables"));
