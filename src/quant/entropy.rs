@@ -154,9 +154,10 @@ impl Source {
             return Ok(Source::Raw(alphabet_bits));
         }
         let table = Table::read(r, i, alphabet_bits)?;
-        let Some(model) = table.model() else {
-            return Ok(Source::Same(table.symbols[0]));
-        };
+        if let [only] = table.symbols[..] {
+            return Ok(Source::Same(only));
+        }
+        let model = table.model().ok_or(CodecError::BadCode { tensor: i })?;
         let len = get_gamma(r, i)? - 1;
         if len.saturating_mul(32) > r.remaining() {
             return Err(CodecError::Truncated { tensor: i });
