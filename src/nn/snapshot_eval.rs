@@ -1,21 +1,38 @@
 //! Quantizing a loaded gradient snapshot (no training) and measuring the accuracy of the
 //! decoded `.agq` file: what the page does for AlexNet and VGG-16, whose snapshots are
-//! trained offline (`agq snapshot`).
+//! trained offline (`agq snapshot`), and for a snapshot file the user opens (any
+//! architecture; evaluated only when it is a built-in network).
 
 use super::eval::Evaluation;
 use super::models::{Model, NetKind};
 use super::params::{param_infos, write_params};
 use super::session::Outcome;
-use crate::compress::compress;
-use crate::live_account::{Accounted, LiveAccount};
+use crate::compress::{Compressed, compress, pixel_map};
 use crate::config::RunConfig;
 use crate::data::Dataset;
-use crate::quant::tensor::ParamTensor;
+use crate::live_account::{Accounted, LiveAccount};
+use crate::opened_snapshot::{LayerShape, OpenedSnapshot, SnapshotInfo, match_network};
 use crate::snapshot::Snapshot;
 use burn::tensor::Device;
 
 /// Images per evaluation batch (CIFAR-10 networks: smaller batches than the LeNets).
 const EVAL_BATCH: usize = 100;
+
+/// The tensors (names, output-major shapes) of a built-in network, in network order.
+pub fn builtin_layers(kind: NetKind, device: &Device) -> Vec<LayerShape> {
+    param_infos(&Model::new(kind, device)).into_iter().map(|i| LayerShape { name: i.name, shape: i.shape }).collect()
+}
+
+/// The built-in network `snapshot` is of (its `agq.net` names one AND every tensor name
+/// and shape matches), or why it is not one, in words.
+pub fn builtin_kind(snapshot: &Snapshot, device: &Device) -> Result<NetKind, String> {
+    let kind = NetKind::parse(&snapshot.net).ok_or_else(|| {
+        let names: Vec<&str> = NetKind::ALL.iter().map(|k| k.name()).collect();
+        format!("{:?} is not a built-in network ({})", snapshot.net, names.join(", "))
+    })?;
+    match_network(kind.name(), &snapshot.params, &builtin_layers(kind, device))?;
+    Ok(kind)
+}
 
 /// A snapshot of a built-in network, ready to quantize.
 pub struct LoadedSnapshot {
@@ -28,19 +45,7 @@ pub struct LoadedSnapshot {
 impl LoadedSnapshot {
     /// Checks that `snapshot` is a built-in network whose tensors match its shapes.
     pub fn new(snapshot: Snapshot, device: &Device) -> Result<Self, String> {
-        let kind = NetKind::parse(&snapshot.net)
-            .ok_or_else(|| format!("the snapshot is of {:?}, not a built-in network", snapshot.net))?;
-        let infos = param_infos(&Model::new(kind, device));
-        for info in &infos {
-            let p = find(&snapshot.params, &info.name)
-                .ok_or_else(|| format!("the snapshot has no tensor {}", info.name))?;
-            if p.shape != info.shape {
-                return Err(format!("{}: shape {:?}, {} needs {:?}", info.name, p.shape, kind.name(), info.shape));
-            }
-        }
-        if snapshot.params.len() != infos.len() {
-            return Err(format!("the snapshot has {} tensors, {} has {}", snapshot.params.len(), kind.name(), infos.len()));
-        }
+        let kind = builtin_kind(&snapshot, device)?;
         Ok(Self { kind, snapshot, live: LiveAccount::default() })
     }
 
@@ -63,35 +68,185 @@ impl LoadedSnapshot {
     ) -> Result<Outcome, String> {
         super::session::check_data(self.kind, test)?;
         let compressed = compress(&self.snapshot.params, config, config.method)?;
-        let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
-        let values = decoded.dequantized();
-        let model = Model::new(self.kind, device);
-        let infos = param_infos(&model);
-        let mut ordered = Vec::with_capacity(infos.len());
-        for info in &infos {
-            let i = decoded
-                .tensors
-                .iter()
-                .position(|t| t.name == info.name)
-                .ok_or_else(|| format!("the .agq file has no tensor {}", info.name))?;
-            ordered.push(values[i].clone());
-        }
-        let model = write_params(model, &infos, &ordered);
-        let mut evaluation = Evaluation::new(&model, test, EVAL_BATCH);
-        loop {
-            let finished = evaluation.advance(1);
-            let (done, total) = evaluation.progress();
-            progress(done, total);
-            if finished {
-                break;
-            }
-        }
-        let accuracy = evaluation.finish().await?;
+        let accuracy = evaluate_file(self.kind, &compressed, test, device, progress).await?;
         // `params` stays empty: the snapshot is kept by `self` (no copy of a large network).
         Ok(Outcome { accuracy, compressed, params: Vec::new() })
     }
 }
 
-fn find<'a>(params: &'a [ParamTensor], name: &str) -> Option<&'a ParamTensor> {
-    params.iter().find(|p| p.name == name)
+/// Decodes the `.agq` file of `compressed` into a fresh network of `kind` and measures its
+/// top-1 accuracy (%) on `test`.
+async fn evaluate_file(
+    kind: NetKind,
+    compressed: &Compressed,
+    test: &Dataset,
+    device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<f64, String> {
+    let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
+    let values = decoded.dequantized();
+    let model = Model::new(kind, device);
+    let infos = param_infos(&model);
+    let mut ordered = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let i = decoded
+            .tensors
+            .iter()
+            .position(|t| t.name == info.name)
+            .ok_or_else(|| format!("the .agq file has no tensor {}", info.name))?;
+        ordered.push(values[i].clone());
+    }
+    let model = write_params(model, &infos, &ordered);
+    let mut evaluation = Evaluation::new(&model, test, EVAL_BATCH);
+    loop {
+        let finished = evaluation.advance(1);
+        let (done, total) = evaluation.progress();
+        progress(done, total);
+        if finished {
+            break;
+        }
+    }
+    evaluation.finish().await
+}
+
+/// A snapshot file the user opened: any architecture, quantized under its own `agq.net`
+/// name; evaluated only when it is a built-in network ([`builtin_kind`]).
+pub struct UserSnapshot {
+    pub opened: OpenedSnapshot,
+    /// The built-in network it is, or why it is not one (then no accuracy is measured).
+    pub kind: Result<NetKind, String>,
+}
+
+/// The test sets an opened built-in network may be evaluated on (whichever are loaded).
+#[derive(Clone, Copy, Default)]
+pub struct TestSets<'a> {
+    pub mnist: Option<&'a Dataset>,
+    pub cifar10: Option<&'a Dataset>,
+}
+
+/// The result of quantizing an opened snapshot.
+pub struct UserOutcome {
+    pub compressed: Compressed,
+    /// Top-1 accuracy (%) of the decoded file; None when it is not a built-in network.
+    pub accuracy: Option<f64>,
+    /// LeNet-300-100's input pixel map (see [`pixel_map`]), when the tensors have one.
+    pub pixel_map: Option<Vec<f32>>,
+}
+
+impl UserSnapshot {
+    /// Parses the bytes of a snapshot file (see [`OpenedSnapshot::from_bytes`]) and
+    /// finds out whether it is a built-in network.
+    pub fn open(bytes: &[u8], device: &Device) -> Result<Self, String> {
+        let opened = OpenedSnapshot::from_bytes(bytes)?;
+        let kind = builtin_kind(&opened.snapshot, device);
+        Ok(Self { opened, kind })
+    }
+
+    /// The page's description of the snapshot.
+    pub fn info(&self) -> SnapshotInfo {
+        self.opened.info(&self.kind.as_ref().map(|k| k.dataset().to_string()).map_err(Clone::clone))
+    }
+
+    /// The exact accounting of `config`'s method and PTQ settings (no evaluation).
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+        self.opened.account(config)
+    }
+
+    /// Quantizes with `config`'s method and PTQ settings; a built-in network is then
+    /// decoded from its `.agq` file and evaluated on its test set in `tests` (an error
+    /// when that test set is not loaded).
+    pub async fn finish(
+        &self,
+        config: &RunConfig,
+        tests: TestSets<'_>,
+        device: &Device,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<UserOutcome, String> {
+        let compressed = self.opened.compress(config)?;
+        let pixel_map = pixel_map(&self.opened.snapshot.params);
+        let Ok(kind) = self.kind else {
+            return Ok(UserOutcome { compressed, accuracy: None, pixel_map });
+        };
+        let test = match kind.dataset() {
+            "MNIST" => tests.mnist,
+            _ => tests.cifar10,
+        }
+        .ok_or_else(|| format!("the {} test set is not loaded yet", kind.dataset()))?;
+        super::session::check_data(kind, test)?;
+        let accuracy = evaluate_file(kind, &compressed, test, device, progress).await?;
+        Ok(UserOutcome { compressed, accuracy: Some(accuracy), pixel_map })
+    }
+}
+
+#[cfg(all(test, feature = "cpu"))]
+mod tests {
+    use super::*;
+    use crate::quant::tensor::ParamTensor;
+
+    fn snapshot_of(net: &str, layers: &[LayerShape]) -> Snapshot {
+        let params = layers
+            .iter()
+            .map(|l| {
+                let n = l.shape.iter().product();
+                let mut p = ParamTensor::new(l.name.clone(), l.shape.clone(), vec![0.01; n]);
+                p.importance = (0..n).map(|i| (i % 97) as f32).collect();
+                p
+            })
+            .collect();
+        Snapshot { net: net.into(), params, ..Default::default() }
+    }
+
+    #[test]
+    fn built_in_networks_are_matched_by_name_and_every_shape() {
+        let device = Device::flex();
+        for kind in [NetKind::LeNet300, NetKind::LeNet5] {
+            let layers = builtin_layers(kind, &device);
+            let s = snapshot_of(kind.name(), &layers);
+            assert_eq!(builtin_kind(&s, &device), Ok(kind));
+            // the same tensors under another name: not built-in
+            let e = builtin_kind(&snapshot_of("mynet", &layers), &device).unwrap_err();
+            assert!(e.contains("\"mynet\" is not a built-in network"), "{e}");
+            // the name of a built-in network with a changed shape, a missing or an extra tensor
+            let mut changed = layers.clone();
+            changed[0].shape[0] += 1;
+            assert!(builtin_kind(&snapshot_of(kind.name(), &changed), &device).unwrap_err().contains("has shape"));
+            assert!(builtin_kind(&snapshot_of(kind.name(), &layers[1..]), &device).unwrap_err().contains("has no tensor"));
+            let mut extra = layers.clone();
+            extra.push(LayerShape { name: "extra.weight".into(), shape: vec![2] });
+            assert!(builtin_kind(&snapshot_of(kind.name(), &extra), &device).unwrap_err().contains("extra.weight"));
+        }
+        assert_eq!(builtin_layers(NetKind::LeNet300, &device)[0], LayerShape { name: "fc1.weight".into(), shape: vec![300, 784] });
+    }
+
+    #[test]
+    fn an_opened_lenet300_is_evaluated_and_a_custom_network_is_not() {
+        let device = Device::flex();
+        let mut config = RunConfig::for_net(crate::config::Net::Lenet5);
+        config.method = crate::config::Method::Ptq;
+        // a custom network: compressed under its own name, no accuracy
+        let layers = [LayerShape { name: "conv.weight".into(), shape: vec![2, 1, 3, 3] }, LayerShape { name: "fc.weight".into(), shape: vec![10, 8] }];
+        let bytes = snapshot_of("custom-cnn", &layers).to_bytes(crate::snapshot::StoreDtype::F32);
+        let mut user = UserSnapshot::open(&bytes, &device).unwrap();
+        assert!(user.info().not_builtin.unwrap().contains("not a built-in network"));
+        let accounted = user.account(&config).unwrap();
+        let outcome = pollster::block_on(user.finish(&config, TestSets::default(), &device, &mut |_, _| {})).unwrap();
+        assert_eq!(outcome.accuracy, None);
+        assert_eq!(outcome.compressed.report, accounted.report);
+        assert_eq!(crate::quant::codec::decode(&outcome.compressed.bytes).unwrap().net, "custom-cnn");
+        assert!(outcome.pixel_map.is_none());
+
+        // a LeNet-300-100: evaluated on its test set, which must be loaded
+        let bytes = snapshot_of("lenet300", &builtin_layers(NetKind::LeNet300, &device)).to_bytes(crate::snapshot::StoreDtype::F16);
+        let user = UserSnapshot::open(&bytes, &device).unwrap();
+        let info = user.info();
+        assert!(info.builtin && info.dataset.as_deref() == Some("MNIST"), "{info:?}");
+        let e = pollster::block_on(user.finish(&config, TestSets::default(), &device, &mut |_, _| {})).err().unwrap();
+        assert!(e.contains("MNIST test set is not loaded"), "{e}");
+        let test = Dataset { n: 3, channels: 1, height: 28, width: 28, images: vec![0.0; 3 * 784], labels: vec![1, 2, 3] };
+        let tests = TestSets { mnist: Some(&test), cifar10: None };
+        let outcome = pollster::block_on(user.finish(&config, tests, &device, &mut |_, _| {})).unwrap();
+        let accuracy = outcome.accuracy.unwrap();
+        assert!((0.0..=100.0).contains(&accuracy));
+        assert_eq!(outcome.pixel_map.map(|m| m.len()), Some(784));
+    }
 }

@@ -1,7 +1,8 @@
 //! Conversions between Rust results and the plain JS objects of docs/WORKER_PROTOCOL.md.
 
 use crate::nn::session::{EpochInfo, Outcome, Session};
-use crate::compress::{summary, summary_of};
+use crate::nn::snapshot_eval::UserOutcome;
+use crate::compress::{Compressed, summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
 use serde::Serialize;
@@ -73,14 +74,21 @@ pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
 
 /// The final result object (see docs/WORKER_PROTOCOL.md); `pixelMap` only for LeNet-300-100.
 pub fn outcome_info(outcome: &Outcome, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = summary(&outcome.compressed);
-    value["accuracy"] = outcome.accuracy.into();
-    value["report"] = serde_json::to_value(crate::compress::full_report(&outcome.compressed, config, Some(outcome.accuracy)))
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    value["importance"] = serde_json::to_value(&outcome.compressed.importance_histogram)
+    result_info(&outcome.compressed, Some(outcome.accuracy), crate::compress::pixel_map(&outcome.params), config)
+}
+
+/// The result object of an opened snapshot (`accuracy` null when it was not evaluated).
+pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<JsValue, JsError> {
+    result_info(&outcome.compressed, outcome.accuracy, outcome.pixel_map.clone(), config)
+}
+
+fn result_info(compressed: &Compressed, accuracy: Option<f64>, pixel_map: Option<Vec<f32>>, config: &RunConfig) -> Result<JsValue, JsError> {
+    let mut value = summary(compressed);
+    value["accuracy"] = accuracy.into();
+    value["report"] = crate::compress::full_report(compressed, config, accuracy);
+    value["importance"] = serde_json::to_value(&compressed.importance_histogram)
         .map_err(|e| JsError::new(&e.to_string()))?;
     let js = to_js(&value)?;
-    let pixel_map = crate::compress::pixel_map(&outcome.params);
     let pixel_js: JsValue = match pixel_map {
         Some(map) => js_sys::Float32Array::from(map.as_slice()).into(),
         None => JsValue::NULL,

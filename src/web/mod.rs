@@ -8,8 +8,8 @@ mod convert;
 use crate::config::RunConfig;
 use crate::data::{Dataset, cifar10, mnist};
 use crate::nn::models::NetKind;
-use crate::nn::session::{Outcome, Session, net_kind};
-use crate::nn::snapshot_eval::LoadedSnapshot;
+use crate::nn::session::{Session, net_kind};
+use crate::nn::snapshot_eval::{LoadedSnapshot, TestSets, UserSnapshot};
 use crate::snapshot::Snapshot;
 use backend::Backend;
 use std::cell::RefCell;
@@ -54,7 +54,10 @@ struct State {
     /// The loaded gradient snapshot (AlexNet, VGG-16) and the CIFAR-10 test images.
     snapshot: Option<LoadedSnapshot>,
     cifar_test: Option<Dataset>,
-    outcome: Option<Outcome>,
+    /// The snapshot file the user opened (any architecture).
+    opened: Option<UserSnapshot>,
+    /// The `.agq` file of the last result.
+    agq: Option<Vec<u8>>,
 }
 
 /// Whether `config`'s network is quantized from a loaded snapshot (the CIFAR-10 networks)
@@ -74,6 +77,11 @@ fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig
         )));
     }
     Ok(loaded)
+}
+
+/// The error of a call made while another one (awaiting) holds the lab's state.
+fn busy() -> JsError {
+    JsError::new("the lab is busy with another call; try again when it has finished")
 }
 
 /// One page's laboratory: the compute backend, the data, the run and its result.
@@ -115,7 +123,7 @@ impl Lab {
         let snapshot = Snapshot::from_bytes(bytes).map_err(|e| JsError::new(&format!("the snapshot is invalid: {e}")))?;
         let mut state = self.state.borrow_mut();
         state.snapshot = None; // the old one is freed before the new one is checked
-        state.outcome = None;
+        state.agq = None;
         let loaded = LoadedSnapshot::new(snapshot, &self.backend.device).map_err(|e| JsError::new(&e))?;
         let info = serde_json::json!({
             "net": loaded.snapshot.net,
@@ -158,7 +166,7 @@ impl Lab {
         let session = Session::start(&config, train, test, &self.backend.device).map_err(|e| JsError::new(&e))?;
         let info = convert::start_info(&session);
         state.session = Some(session);
-        state.outcome = None;
+        state.agq = None;
         convert::to_js(&info)
     }
 
@@ -203,7 +211,64 @@ impl Lab {
             session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?
         };
         let value = convert::outcome_info(&outcome, &config)?;
-        state.outcome = Some(outcome);
+        state.agq = Some(outcome.compressed.bytes);
+        Ok(value)
+    }
+
+    /// Opens a snapshot file the user chose (`agq-snapshot/1`, any architecture, at most
+    /// 256 MiB): `{ net, builtin, notBuiltin, dataset, params, tensors, hasWidths,
+    /// provenance, layers: [{name, shape}], file }`. `builtin` is true when `agq.net` names a
+    /// built-in network and every tensor name and shape matches it (then `finishOpened`
+    /// measures the accuracy on `dataset`'s test set); `notBuiltin` says why not. An invalid
+    /// file throws and leaves the previously opened one in place.
+    #[wasm_bindgen(js_name = openSnapshot)]
+    pub fn open_snapshot(&self, bytes: &[u8], file_name: &str) -> Result<JsValue, JsError> {
+        let opened = UserSnapshot::open(bytes, &self.backend.device).map_err(|e| JsError::new(&format!("{file_name}: {e}")))?;
+        let mut info = serde_json::to_value(opened.info()).map_err(|e| JsError::new(&e.to_string()))?;
+        info["file"] = file_name.into();
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        state.opened = Some(opened);
+        state.agq = None;
+        convert::to_js(&info)
+    }
+
+    /// Frees the opened snapshot (the page went back to a built-in network).
+    #[wasm_bindgen(js_name = closeSnapshot)]
+    pub fn close_snapshot(&self) -> Result<(), JsError> {
+        self.state.try_borrow_mut().map_err(|_| busy())?.opened = None;
+        Ok(())
+    }
+
+    /// `account` of the opened snapshot: `config`'s method, importance, clusters and widths
+    /// (its network and training settings are not used). itq and combined throw when the
+    /// snapshot has no ITQ widths.
+    #[wasm_bindgen(js_name = accountOpened)]
+    pub fn account_opened(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config: RunConfig = convert::from_js(config)?;
+        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let opened = state.opened.as_mut().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+        let accounted = opened.account(&config).map_err(|e| JsError::new(&e))?;
+        convert::account_info(&accounted, &config)
+    }
+
+    /// `finish` of the opened snapshot: the result object with `accuracy` null unless it is
+    /// a built-in network (evaluated on the loaded MNIST or CIFAR-10 test set); the `.agq`
+    /// file (`agqBytes`) carries the snapshot's own `agq.net`.
+    #[wasm_bindgen(js_name = finishOpened)]
+    pub async fn finish_opened(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let config: RunConfig = convert::from_js(config)?;
+        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        let cell = self.state.clone();
+        let outcome = {
+            let state = cell.try_borrow().map_err(|_| busy())?;
+            let mut report = convert::progress_callback(progress.as_ref());
+            let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+            let tests = TestSets { mnist: state.test.as_ref(), cifar10: state.cifar_test.as_ref() };
+            opened.finish(&config, tests, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
+        };
+        let value = convert::user_outcome_info(&outcome, &config)?;
+        cell.try_borrow_mut().map_err(|_| busy())?.agq = Some(outcome.compressed.bytes);
         Ok(value)
     }
 
@@ -211,7 +276,7 @@ impl Lab {
     #[wasm_bindgen(js_name = agqBytes)]
     pub fn agq_bytes(&self) -> Result<js_sys::Uint8Array, JsError> {
         let state = self.state.borrow();
-        let outcome = state.outcome.as_ref().ok_or_else(|| JsError::new("no result yet"))?;
-        Ok(js_sys::Uint8Array::from(outcome.compressed.bytes.as_slice()))
+        let agq = state.agq.as_ref().ok_or_else(|| JsError::new("no result yet"))?;
+        Ok(js_sys::Uint8Array::from(agq.as_slice()))
     }
 }
