@@ -1,6 +1,6 @@
 // DOM events -> state: the config controls, the run buttons, the share field.
 
-import { FIELDS, controlOf, methodUses, SNAPSHOT_NETS } from './state.js';
+import { FIELDS, controlOf, methodUses, SNAPSHOT_NETS, OPENED_NET } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -84,8 +84,9 @@ export function showMethodGroups(method, net = $('f-net')?.value) {
   const uses = methodUses(method);
   $('fs-ptq').classList.toggle('inactive', !uses.ptq);
   $('fs-itq').classList.toggle('inactive', !uses.itq);
-  // A snapshot network is trained offline: the ITQ and training settings do not apply.
-  const snapshot = SNAPSHOT_NETS.has(net);
+  // A snapshot network (or an opened snapshot file) is trained offline: the ITQ and
+  // training settings do not apply.
+  const snapshot = SNAPSHOT_NETS.has(net) || net === OPENED_NET;
   for (const id of ['fs-itq', 'fs-training']) {
     const fs = $(id);
     fs.disabled = snapshot;
@@ -108,6 +109,8 @@ export function setPhase(phase, { canRequantize = false, stopping = false } = {}
     const el = controlOf(f);
     if (el) el.disabled = running;
   }
-  const snapshot = SNAPSHOT_NETS.has($('f-net')?.value);
-  $('train').textContent = running ? (snapshot ? 'Quantizing…' : 'Training…') : 'Train';
+  $('open-snapshot').disabled = phase !== 'ready';
+  const net = $('f-net')?.value;
+  const snapshot = SNAPSHOT_NETS.has(net) || net === OPENED_NET;
+  $('train').textContent = running ? (snapshot ? 'Quantizing…' : 'Training…') : net === OPENED_NET ? 'Quantize' : 'Train';
 }

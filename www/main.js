@@ -4,6 +4,7 @@
 import {
   readControls, applyConfig, markIssues, shareUrl, setAddress, LinkClient,
   TRAINABLE_NETS, SNAPSHOT_NETS, SNAPSHOT_TEST, NET_NAMES, METHOD_NAMES, controlOf, FIELDS,
+  OPENED_NET, MAX_SNAPSHOT_BYTES,
 } from './state.js';
 import { bindControls, setPhase, showMethodGroups } from './controls.js';
 import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, clearPixelMap } from './charts.js';
@@ -55,7 +56,17 @@ const app = {
   settingsIssues: [],
   errors: [],
   snapshot: null, // { net, file, params, provenance, hasWidths } of the snapshot the worker holds
+  // The snapshot file the user opened, while it is the active network: the worker's
+  // `opened` info plus linkNet (the built-in network the link names meanwhile).
+  opened: null,
+  openedFile: null, // its File (read again when the backend is switched)
+  openingFile: null, // the File being opened
+  pendingOpen: null, // a File to open once the (new) worker is ready
+  resultFromFile: false, // the next result is the opened file's
 };
+
+/** Whether Re-quantize has something to quantize: a trained network or an opened file. */
+const canRequantize = () => !!app.trainedConfig || !!app.opened;
 
 // ---------------------------------------------------------------- status & messages
 
@@ -95,7 +106,8 @@ function fail(text) {
   }
   app.stopping = false;
   app.requantizing = false;
-  setPhase(app.phase, { canRequantize: !!app.trainedConfig });
+  app.resultFromFile = false;
+  setPhase(app.phase, { canRequantize: canRequantize() });
 }
 
 function renderIssues() {
@@ -297,11 +309,14 @@ function onEpoch(m) {
   $('epoch-count').textContent = `${x} / ${app.runConfig?.epochs ?? '?'}`;
 }
 
+/** The widths of a config as "0,4,6,8" (the config holds the link text; a list also works). */
+const widthsText = (w) => (Array.isArray(w) || ArrayBuffer.isView(w) ? Array.from(w).join(',') : String(w ?? ''));
+
 function runLabel(config, { requantized, stopped }) {
   const net = NET_NAMES[config?.net] ?? String(config?.net);
   const method = METHOD_NAMES[config?.method] ?? String(config?.method);
   let s = `${net}, ${method}`;
-  if (config?.method !== 'none' && config?.method !== 'itq') s += `, ${config.clusters} → ${Array.from(config.widths ?? []).join(',')} bits`;
+  if (config?.method !== 'none' && config?.method !== 'itq') s += `, ${config.clusters} → ${widthsText(config.widths)} bits`;
   if (SNAPSHOT_NETS.has(config?.net)) {
     s += `, snapshot ${app.snapshot?.file ?? ''}, accuracy on the ${SNAPSHOT_TEST}`;
   } else {
@@ -313,14 +328,30 @@ function runLabel(config, { requantized, stopped }) {
   return s;
 }
 
+/** The label of a result of the opened file. */
+function fileLabel(config, opened) {
+  const method = METHOD_NAMES[config?.method] ?? String(config?.method);
+  let s = `${opened.net} (opened file ${opened.file}), ${method}`;
+  if (config?.method !== 'none' && config?.method !== 'itq') s += `, ${config.clusters} → ${widthsText(config.widths)} bits`;
+  if (config?.importance && config.importance !== 'grad') s += `, importance ${config.importance}`;
+  s += opened.builtin ? `, accuracy on ${accuracyScopeOf(opened)}` : ', accuracy not measured';
+  return s;
+}
+
+/** Where an opened built-in network's accuracy is measured. */
+function accuracyScopeOf(opened) {
+  return opened.dataset === 'MNIST' ? 'the MNIST test set (10,000 images)' : `the ${SNAPSHOT_TEST} of CIFAR-10`;
+}
+
 function onResult(m) {
   const config = app.resultConfig ?? app.runConfig;
+  const fromFile = app.resultFromFile && app.opened;
   const requantized = app.requantizing;
-  const stopped = app.stopping && !requantized;
+  const stopped = app.stopping && !requantized && !fromFile;
   app.runCount += 1;
   const tag = `#${app.runCount}`;
-  const label = `${tag} ${runLabel(config, { requantized, stopped })}`;
-  const accuracy = Number(m.accuracy);
+  const label = `${tag} ${fromFile ? fileLabel(config, app.opened) : runLabel(config, { requantized, stopped })}`;
+  const accuracy = m.accuracy == null ? NaN : Number(m.accuracy);
   const ratio = Number(m.ratio);
   setMetrics(accuracy, ratio);
   if (m.widths) setWidths(m.widths);
@@ -339,17 +370,27 @@ function onResult(m) {
     const li = document.createElement('li');
     li.textContent = `${label}: ${accuracy.toFixed(2)} % at ${ratio.toFixed(2)}×`;
     $('runs-list').append(li);
+  } else if (fromFile && Number.isFinite(ratio)) {
+    const li = document.createElement('li');
+    li.textContent = `${label}: ${ratio.toFixed(2)}× (accuracy not measured, so not on the chart)`;
+    $('runs-list').append(li);
   }
-  showResult(m, { config, label, stopped, requantized });
-  if (!requantized) app.trainedConfig = app.runConfig;
+  const file = fromFile ? {
+    net: app.opened.net,
+    accuracyLabel: app.opened.builtin && app.opened.dataset !== 'MNIST' ? `Test accuracy (${SNAPSHOT_TEST})` : 'Test accuracy',
+    notMeasured: app.opened.builtin ? '' : `not measured: ${app.opened.notBuiltin}`,
+  } : null;
+  showResult(m, { config, label, stopped, requantized, file });
+  if (!requantized && !fromFile) app.trainedConfig = app.runConfig;
 }
 
 function onDone() {
-  const text = app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
+  const text = app.resultFromFile ? 'quantized, done' : app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
   app.phase = 'ready';
   app.stopping = false;
   app.requantizing = false;
-  setPhase('ready', { canRequantize: !!app.trainedConfig });
+  app.resultFromFile = false;
+  setPhase('ready', { canRequantize: canRequantize() });
   setStatus(text, 'done');
 }
 
@@ -367,8 +408,14 @@ function onReady(backend) {
   noteEl.textContent = note || (kind !== 'webgpu' && gpuWanted ? 'WebGPU was not used (no reason given).' : '');
   noteEl.classList.toggle('warn', kind !== 'webgpu' && gpuWanted);
   if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
-  setPhase(app.phase, { canRequantize: !!app.trainedConfig });
+  setPhase(app.phase, { canRequantize: canRequantize() });
   if (app.phase === 'ready') setStatus('ready');
+  if (app.pendingOpen && app.phase === 'ready') {
+    const file = app.pendingOpen;
+    app.pendingOpen = null;
+    openFile(file);
+    return;
+  }
   maybeAutoRun();
 }
 
@@ -386,6 +433,7 @@ function onWorkerMessage(worker, m) {
     case 'result': onResult(m); break;
     case 'done': onDone(); break;
     case 'snapshot': onSnapshot(m); break;
+    case 'opened': onOpened(m); break;
     case 'accounted': onAccounted(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
     default: console.warn('unknown message from the worker', m.type);
@@ -397,6 +445,10 @@ function startWorker(preferGpu) {
     app.worker.terminate();
     app.link?.drop();
   }
+  // an opened file lived in the old worker: the new one reads it again once ready
+  const reopen = app.opened ? app.openedFile : null;
+  leaveOpened();
+  app.pendingOpen = reopen;
   app.ready = false;
   app.phase = 'starting';
   app.trainedConfig = null;
@@ -433,6 +485,16 @@ function startWorker(preferGpu) {
 
 function updateShare() {
   if (app.query) $('share').value = shareUrl(app.query, $('share-run').checked);
+  const note = $('share-note');
+  if (app.opened) {
+    const net = NET_NAMES[app.opened.linkNet] ?? app.opened.linkNet;
+    note.textContent = `This link carries the settings, not the opened file (${app.opened.file}): a file on your `
+      + `computer cannot travel in a link. Whoever opens it gets ${net} with these settings.`;
+    note.hidden = false;
+  } else {
+    note.textContent = '';
+    note.hidden = true;
+  }
 }
 
 async function publishLink() {
@@ -447,15 +509,21 @@ async function publishLink() {
 
 function adoptConfig(config) {
   app.config = config;
-  showMethodGroups(config.method, config.net);
-  charts.scatter.setNet(config.net);
+  showMethodGroups(config.method, app.opened ? OPENED_NET : config.net);
+  charts.scatter.setNet(app.opened ? (app.opened.builtin ? app.opened.net : null) : config.net);
   showAccuracyScope(config.net);
 }
 
-/** Says where the accuracy is measured: the first 1,000 CIFAR-10 test images for a snapshot. */
+/**
+ * Says where the accuracy is measured (the first 1,000 CIFAR-10 test images for a
+ * snapshot; nowhere for an opened file of another network) and shows the snapshot panel.
+ */
 function showAccuracyScope(net) {
-  $('accuracy-label').textContent = SNAPSHOT_NETS.has(net) ? `Test accuracy (${SNAPSHOT_TEST})` : 'Test accuracy';
-  $('snapshot-info').hidden = !(SNAPSHOT_NETS.has(net) && app.snapshot?.net === net);
+  const o = app.opened;
+  let label = SNAPSHOT_NETS.has(net) ? `Test accuracy (${SNAPSHOT_TEST})` : 'Test accuracy';
+  if (o) label = !o.builtin ? 'Test accuracy: not measured' : o.dataset === 'MNIST' ? 'Test accuracy' : `Test accuracy (${SNAPSHOT_TEST})`;
+  $('accuracy-label').textContent = label;
+  renderSnapshotInfo(net);
 }
 
 /** The snapshot file a configuration needs (ITQ-trained for itq and combined). */
@@ -471,13 +539,16 @@ const PROVENANCE_LABELS = {
   date: 'date', config: 'settings', command: 'command',
 };
 
-/** The loaded snapshot and its provenance (the `agq.provenance` JSON), as text only. */
+/** The loaded snapshot of a built-in network (www/snapshots). */
 function onSnapshot(m) {
   app.snapshot = { net: String(m.net ?? ''), file: String(m.file ?? ''), params: Number(m.params), provenance: m.provenance ?? null, hasWidths: !!m.hasWidths };
-  const name = NET_NAMES[app.snapshot.net] ?? app.snapshot.net;
-  $('snapshot-title').textContent = `Snapshot: ${name}, www/snapshots/${app.snapshot.file}`
-    + (Number.isFinite(app.snapshot.params) ? `, ${app.snapshot.params.toLocaleString('en-US')} parameters` : '');
-  const dl = $('snapshot-prov');
+  showAccuracyScope(app.config?.net ?? app.snapshot.net);
+}
+
+const count = (n) => (Number.isFinite(n) ? n.toLocaleString('en-US') : '?');
+
+/** A provenance object (the `agq.provenance` JSON) as a definition list, text only. */
+function fillProvenance(dl, prov, extra = []) {
   dl.replaceChildren();
   const add = (k, v) => {
     const dt = document.createElement('dt');
@@ -486,8 +557,8 @@ function onSnapshot(m) {
     dd.textContent = v;
     dl.append(dt, dd);
   };
-  const prov = app.snapshot.provenance;
-  if (prov && typeof prov === 'object') {
+  for (const [k, v] of extra) add(k, v);
+  if (prov && typeof prov === 'object' && !Array.isArray(prov)) {
     const keys = Object.keys(prov);
     const ordered = [...Object.keys(PROVENANCE_LABELS).filter((k) => keys.includes(k)), ...keys.filter((k) => !(k in PROVENANCE_LABELS))];
     for (const k of ordered) {
@@ -497,11 +568,195 @@ function onSnapshot(m) {
   } else {
     add('provenance', 'none recorded in the snapshot (no agq.provenance)');
   }
-  showAccuracyScope(app.config?.net ?? app.snapshot.net);
+}
+
+/**
+ * The snapshot panel: the opened file (name, tensors, whether its accuracy is measured,
+ * provenance), else the downloaded snapshot of `net`, else hidden. Text only.
+ */
+function renderSnapshotInfo(net) {
+  const o = app.opened;
+  const accuracy = $('snapshot-accuracy');
+  const layers = $('snapshot-layers');
+  if (o) {
+    $('snapshot-title').textContent = `Opened file: ${o.file}, network ${JSON.stringify(o.net)}, ${count(o.params)} parameters in `
+      + `${count(o.tensors)} tensors, ITQ widths: ${o.hasWidths ? 'yes' : 'none (in-training and combined need them)'}`;
+    accuracy.textContent = o.builtin
+      ? `The built-in ${NET_NAMES[o.net] ?? o.net}: the accuracy is measured on ${accuracyScopeOf(o)}.`
+      : `Accuracy not measured: ${o.notBuiltin}.`;
+    accuracy.classList.toggle('not-measured', !o.builtin);
+    accuracy.hidden = false;
+    fillProvenance($('snapshot-prov'), o.provenance, [['source', 'a file on this computer, read in this browser (nothing was uploaded)']]);
+    $('snapshot-layers-title').textContent = `Tensors (${count(o.tensors)})`;
+    const body = $('snapshot-layers-body');
+    body.replaceChildren();
+    for (const l of o.layers) {
+      const tr = document.createElement('tr');
+      const shape = Array.isArray(l?.shape) ? l.shape.map(Number) : [];
+      for (const [text, cls] of [[String(l?.name ?? ''), ''], [`[${shape.join(', ')}]`, ''], [count(shape.reduce((a, b) => a * b, 1)), 'num']]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    layers.hidden = false;
+    $('snapshot-info').hidden = false;
+    return;
+  }
+  accuracy.hidden = true;
+  layers.hidden = true;
+  const s = app.snapshot;
+  if (!(SNAPSHOT_NETS.has(net) && s?.net === net)) {
+    $('snapshot-info').hidden = true;
+    return;
+  }
+  $('snapshot-title').textContent = `Snapshot: ${NET_NAMES[s.net] ?? s.net}, www/snapshots/${s.file}`
+    + (Number.isFinite(s.params) ? `, ${s.params.toLocaleString('en-US')} parameters` : '');
+  fillProvenance($('snapshot-prov'), s.provenance);
+  $('snapshot-info').hidden = false;
+}
+
+// ---------------------------------------------------------------- an opened snapshot file
+
+/**
+ * Opens a snapshot file the user chose (the file input or a drop): refused before reading
+ * when it is larger than MAX_SNAPSHOT_BYTES, else read here and transferred to the worker
+ * (nothing is uploaded). A bad file leaves everything as it was.
+ */
+async function openFile(file) {
+  if (!file) return;
+  const name = String(file.name || 'snapshot');
+  if (!app.worker || app.phase !== 'ready') {
+    showError(`${name} was not opened: wait for the page to be ready (or the run to finish), then open it again.`);
+    return;
+  }
+  if (file.size > MAX_SNAPSHOT_BYTES) {
+    showError(`${name} was not opened: it has ${mb(file.size)} MB, and the page opens snapshots of up to 256 MiB `
+      + `(${mb(MAX_SNAPSHOT_BYTES)} MB). The command line (agq quantize, docs/CLI.md) has no such limit.`);
+    return;
+  }
+  if (file.size === 0) {
+    showError(`${name} was not opened: the file is empty.`);
+    return;
+  }
+  hideError();
+  app.phase = 'running';
+  setPhase('running', { stopping: true });
+  setStatus(`reading ${name}`);
+  let bytes;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (e) {
+    fail(`${name} could not be read: ${e?.message ?? e}`);
+    return;
+  }
+  app.openingFile = file;
+  app.worker.postMessage({ type: 'open', bytes, name }, [bytes]);
+}
+
+/** Disables in-training and combined while the opened file has no ITQ widths; true when the method had to change. */
+function setMethodOptions() {
+  const noWidths = !!app.opened && !app.opened.hasWidths;
+  const select = $('f-method');
+  for (const o of select.options) {
+    if (o.value !== 'itq' && o.value !== 'combined') continue;
+    o.disabled = noWidths;
+    o.title = noWidths ? 'The opened snapshot has no ITQ widths (width/P)' : '';
+  }
+  if (noWidths && (select.value === 'itq' || select.value === 'combined')) {
+    select.value = 'ptq';
+    return true;
+  }
+  return false;
+}
+
+/** The worker opened a file: it becomes the active network and is quantized at once. */
+function onOpened(m) {
+  // builtin: agq.net names a built-in network and every tensor matches it (the wasm decides)
+  const builtin = !!m.builtin && (TRAINABLE_NETS.has(String(m.net)) || SNAPSHOT_NETS.has(String(m.net)));
+  const linkNet = builtin ? String(m.net) : app.opened?.linkNet ?? app.config?.net ?? 'lenet300';
+  app.opened = {
+    file: String(m.file ?? 'snapshot'),
+    net: String(m.net ?? ''),
+    builtin,
+    notBuiltin: String(m.notBuiltin ?? ''),
+    dataset: String(m.dataset ?? ''),
+    params: Number(m.params),
+    tensors: Number(m.tensors),
+    hasWidths: !!m.hasWidths,
+    provenance: m.provenance ?? null,
+    layers: Array.isArray(m.layers) ? m.layers : [],
+    linkNet,
+  };
+  app.openedFile = app.openingFile;
+  app.openingFile = null;
+  let option = $('net-file');
+  if (!option) {
+    option = document.createElement('option');
+    option.id = 'net-file';
+    option.value = OPENED_NET;
+    $('f-net').append(option);
+  }
+  option.textContent = `Opened file: ${app.opened.net} (${app.opened.file})`;
+  $('f-net').value = OPENED_NET;
+  const methodChanged = setMethodOptions();
+  resetRunCharts();
+  resetBars();
+  setMetrics(NaN, NaN);
+  showAccuracyScope(linkNet);
+  updateShare();
+  if (methodChanged) showError(`${app.opened.file} has no ITQ widths (width/P), which in-training and combined need: it is quantized post-training (PTQ).`);
+  quantizeOpened();
+}
+
+/** Back to the built-in networks: the opened file is closed (the worker frees it). */
+function leaveOpened() {
+  if (!app.opened) return;
+  const { linkNet } = app.opened;
+  app.opened = null;
+  app.openedFile = null;
+  const wasFile = $('f-net').value === OPENED_NET;
+  $('net-file')?.remove();
+  if (wasFile) $('f-net').value = linkNet; // the network the link named meanwhile
+  setMethodOptions();
+  app.worker?.postMessage({ type: 'close' });
+  updateShare();
+  showAccuracyScope($('f-net').value);
+  if (app.phase === 'ready') setPhase('ready', { canRequantize: canRequantize() });
+}
+
+/** Quantizes the opened file with the controls' method, importance, clusters and widths. */
+async function quantizeOpened() {
+  if (!app.opened || !app.worker || (app.phase !== 'ready' && app.phase !== 'running')) return;
+  app.phase = 'running';
+  setPhase('running', { stopping: true });
+  const parsed = await syncFromControls();
+  const keys = ['method', 'importance', 'clusters', 'widths', 'seed'];
+  const bad = parsed ? parsed.issues.filter((i) => keys.includes(String(i.field))) : [];
+  if (!parsed || bad.length || !app.opened) {
+    app.phase = 'ready';
+    setPhase('ready', { canRequantize: canRequantize() });
+    if (bad.length) {
+      setStatus('fix the settings to quantize');
+      focusFirstIssue(bad);
+    }
+    return;
+  }
+  const config = parsed.config;
+  app.resultConfig = config;
+  app.resultFromFile = true;
+  app.requantizing = false;
+  app.stopping = false;
+  setStatus(`quantizing ${app.opened.file}`);
+  app.worker.postMessage({ type: 'requantize', config, opened: true });
 }
 
 /** New clusters or widths on a loaded snapshot: the accounting at once, accuracy on Re-quantize. */
 function onAccounted(m) {
+  const then = app.opened && !app.opened.builtin ? 'press Re-quantize for the .agq file of these settings'
+    : 'press Re-quantize to evaluate the accuracy';
   if (m.error) {
     setStatus(`these settings cannot be accounted: ${m.error}`);
     return;
@@ -512,12 +767,16 @@ function onAccounted(m) {
   if (m.layers) setLayers(m.layers);
   setImportance(m.importance, app.config);
   const took = Number.isFinite(m.ms) ? ` in ${m.ms < 10 ? m.ms.toFixed(1) : Math.round(m.ms)} ms` : '';
-  if (app.phase !== 'running') setStatus(`accounted${took}; press Re-quantize to evaluate the accuracy`);
+  if (app.phase !== 'running') setStatus(`accounted${took}; ${then}`);
 }
 
 /** Asks the worker to re-account the loaded snapshot with the controls' settings. */
 function accountSnapshot() {
   const config = app.config;
+  if (app.opened) {
+    if (config && app.phase === 'ready' && app.worker && !app.settingsIssues.length) app.worker.postMessage({ type: 'account', config, opened: true });
+    return;
+  }
   if (!config || !SNAPSHOT_NETS.has(config.net) || app.phase !== 'ready' || !app.worker) return;
   if (!app.snapshot || app.snapshot.net !== config.net || app.snapshot.file !== snapshotFileOf(config)) return;
   if (app.settingsIssues.length) return;
@@ -555,7 +814,7 @@ const NET_DEFAULT_KEYS = ['clusters', 'widths'];
 async function followNetDefaults() {
   const oldNet = app.config?.net;
   const newNet = $('f-net').value;
-  if (!oldNet || oldNet === newNet) return;
+  if (!oldNet || oldNet === newNet || newNet === OPENED_NET) return;
   const [before, after] = await Promise.all([app.link.parse(`v=1&net=${oldNet}`), app.link.parse(`v=1&net=${encodeURIComponent(newNet)}`)]);
   if (!before.config || !after.config) return;
   const fields = FIELDS.filter((f) => NET_DEFAULT_KEYS.includes(f.key));
@@ -569,7 +828,7 @@ function syncFromControls() {
   const next = syncChain.then(async () => {
     if (!app.link) return null;
     await followNetDefaults();
-    const parsed = await app.link.parse(readControls());
+    const parsed = await app.link.parse(readControls(app.opened ? { net: app.opened.linkNet } : {}));
     if (!parsed.config) return null;
     adoptConfig(parsed.config);
     app.settingsIssues = parsed.issues;
@@ -599,12 +858,16 @@ function focusFirstIssue(issues) {
 
 async function train() {
   if (app.phase !== 'ready' || !app.worker) return;
+  if (app.opened) {
+    quantizeOpened();
+    return;
+  }
   app.phase = 'running'; // blocks a second click while the settings are checked
   setPhase('running', { stopping: true });
   const parsed = await syncFromControls();
   if (!parsed || parsed.issues.length) {
     app.phase = 'ready';
-    setPhase('ready', { canRequantize: !!app.trainedConfig });
+    setPhase('ready', { canRequantize: canRequantize() });
     if (parsed) {
       setStatus('fix the settings to train');
       focusFirstIssue(parsed.issues);
@@ -614,7 +877,7 @@ async function train() {
   const config = parsed.config;
   if (!TRAINABLE_NETS.has(config.net) && !SNAPSHOT_NETS.has(config.net)) {
     app.phase = 'ready';
-    setPhase('ready', { canRequantize: !!app.trainedConfig });
+    setPhase('ready', { canRequantize: canRequantize() });
     showError(`${NET_NAMES[config.net] ?? config.net} cannot be run in the page.`);
     return;
   }
@@ -643,6 +906,10 @@ function stop() {
 }
 
 async function requantize() {
+  if (app.opened) {
+    quantizeOpened();
+    return;
+  }
   if (app.phase !== 'ready' || !app.trainedConfig || !app.worker) return;
   const parsed = await syncFromControls();
   if (!parsed) return;
@@ -682,6 +949,44 @@ $('issues-dismiss').addEventListener('click', () => {
   renderIssues();
 });
 $('download-agq').addEventListener('click', downloadAgq);
+
+// Opening a snapshot file: the file input, or a drop anywhere on the page.
+$('open-snapshot').addEventListener('change', (e) => {
+  const file = e.target.files?.[0];
+  e.target.value = ''; // the same file can be chosen again
+  if (file) openFile(file);
+});
+// Choosing a built-in network leaves the opened file (before the debounced config change).
+$('f-net').addEventListener('change', () => {
+  if (app.opened && $('f-net').value !== OPENED_NET) leaveOpened();
+});
+let dragDepth = 0;
+const dragsFiles = (e) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+window.addEventListener('dragenter', (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  dragDepth += 1;
+  $('drop-hint').hidden = false;
+});
+window.addEventListener('dragover', (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+});
+window.addEventListener('dragleave', (e) => {
+  if (!dragsFiles(e)) return;
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) $('drop-hint').hidden = true;
+});
+window.addEventListener('drop', (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  dragDepth = 0;
+  $('drop-hint').hidden = true;
+  const files = e.dataTransfer.files;
+  if (files?.length > 1) showError(`${files.length} files were dropped; only the first, ${files[0].name}, is opened.`);
+  if (files?.length) openFile(files[0]);
+});
 $('download-report').addEventListener('click', downloadReport);
 
 bindControls({

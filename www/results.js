@@ -84,27 +84,34 @@ export function clearResult() {
   $('download-report').disabled = true;
 }
 
+/** A file name part from any text (a network name of an opened snapshot). */
+const fileSafe = (s) => String(s).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'model';
+
 /**
  * Fills the tables from a `result` message.
  * @param result the worker's result ({ accuracy, ratio, bytes, params, total_bits, report, layers, agq, ... })
- * @param info { config, label, stopped, requantized }
+ * @param info { config, label, stopped, requantized, file } where `file`, for a snapshot file
+ *   the user opened, is { net, accuracyLabel, notMeasured } (notMeasured: why there is no
+ *   accuracy, or '')
  */
 export function showResult(result, info) {
-  const { config } = info;
+  const { config, file } = info;
   const agq = result.agq instanceof Uint8Array ? result.agq : new Uint8Array(result.agq ?? []);
-  current = { agq, report: result.report ?? null, base: `${config?.net ?? 'model'}-${config?.method ?? 'run'}` };
+  const net = file ? fileSafe(file.net) : config?.net ?? 'model';
+  current = { agq, report: result.report ?? null, base: `${net}-${config?.method ?? 'run'}` };
 
   const summary = $('summary-body');
   summary.replaceChildren();
-  const acc = num(result.accuracy);
+  const acc = result.accuracy == null ? NaN : num(result.accuracy);
   const ratio = num(result.ratio);
   const params = num(result.params);
   const totalBits = num(result.total_bits);
   const snapshotNet = config?.net === 'alexnet' || config?.net === 'vgg16';
-  const accLabel = snapshotNet ? 'Test accuracy (first 1,000 official test images)' : 'Test accuracy';
-  row(summary, [accLabel, Number.isFinite(acc) ? `${nf2.format(acc)} %` : null], { header: true });
-  if (config?.method === 'none' && Number.isFinite(acc) && !info.stopped) sessionBaselines.set(trainingKey(config), acc);
-  const baseline = baselineFor(config);
+  const accLabel = file ? file.accuracyLabel : snapshotNet ? 'Test accuracy (first 1,000 official test images)' : 'Test accuracy';
+  const accText = Number.isFinite(acc) ? `${nf2.format(acc)} %` : file?.notMeasured ? { text: file.notMeasured, numeric: false } : null;
+  row(summary, [accLabel, accText], { header: true });
+  if (!file && config?.method === 'none' && Number.isFinite(acc) && !info.stopped) sessionBaselines.set(trainingKey(config), acc);
+  const baseline = file ? null : baselineFor(config);
   if (baseline && config?.method !== 'none' && Number.isFinite(acc)) {
     const cost = acc - baseline.accuracy;
     row(summary, ['Accuracy cost', `${cost >= 0 ? '+' : ''}${nf2.format(cost)} points`], { header: true });

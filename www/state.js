@@ -40,6 +40,15 @@ export const TRAINABLE_NETS = new Set(['lenet300', 'lenet5']);
 /** Networks quantized from a gradient snapshot trained offline (no training in the page). */
 export const SNAPSHOT_NETS = new Set(['alexnet', 'vgg16']);
 
+/**
+ * The network selector's value while a snapshot file the user opened is active (never in a
+ * link: the link keeps the last built-in network, see readControls).
+ */
+export const OPENED_NET = 'file';
+
+/** The largest snapshot file the page opens (src/opened_snapshot.rs MAX_SNAPSHOT_BYTES). */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
 /** Where a snapshot network's accuracy is measured (say it wherever it is shown). */
 export const SNAPSHOT_TEST = 'first 1,000 official test images';
 
@@ -56,12 +65,16 @@ export function controlOf(field) {
   return document.getElementById(field.id);
 }
 
-/** The link query of the controls as they are now (texts unchecked; parseLink checks them). */
-export function readControls() {
+/**
+ * The link query of the controls as they are now (texts unchecked; parseLink checks them);
+ * `overrides` replaces some controls' texts (e.g. the network while a file is open).
+ */
+export function readControls(overrides = {}) {
   const parts = ['v=1'];
   for (const f of FIELDS) {
     const el = controlOf(f);
-    parts.push(`${f.key}=${encodeURIComponent(el ? el.value.trim() : '')}`);
+    const v = overrides[f.key] ?? (el ? el.value.trim() : '');
+    parts.push(`${f.key}=${encodeURIComponent(v)}`);
   }
   return parts.join('&');
 }

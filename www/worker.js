@@ -34,6 +34,7 @@ let mnistLoaded = false;
 let trained = false;
 let snapshotLoaded = null; // file name of the snapshot the lab holds
 let cifarLoaded = false;
+let opened = null; // info of the snapshot file the user opened (lab.openSnapshot), or null
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const status = (text) => post({ type: 'status', text });
@@ -103,6 +104,8 @@ self.onmessage = (event) => {
     case 'stop': if (running) stopRequested = true; break;
     case 'requantize': onRequantize(msg); break;
     case 'account': onAccount(msg); break;
+    case 'open': onOpen(msg); break;
+    case 'close': onClose(); break;
     default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
   }
 };
@@ -394,21 +397,79 @@ async function runSnapshot(config) {
   await sendResult(config);
 }
 
-/** Accounts the loaded snapshot with new settings (no evaluation): an `accounted` message. */
-function onAccount({ config }) {
-  if (running || !lab || !snapshotLoaded || snapshotFile(config) !== snapshotLoaded) return;
+/**
+ * Accounts the loaded snapshot (`fromFile`: the opened file) with new settings, no
+ * evaluation: an `accounted` message.
+ */
+function onAccount({ config, opened: fromFile }) {
+  if (running || !lab) return;
+  if (fromFile ? !opened : !snapshotLoaded || snapshotFile(config) !== snapshotLoaded) return;
   try {
-    postAccounted(config);
+    postAccounted(config, !!fromFile);
   } catch (e) {
     post({ type: 'accounted', error: errText(e) });
   }
 }
 
-/** Accounts the loaded snapshot and posts it with the time it took (`ms`). */
-function postAccounted(config) {
+/** Accounts the loaded snapshot (or the opened file) and posts it with the time it took (`ms`). */
+function postAccounted(config, fromFile = false) {
   const started = performance.now();
-  const accounted = plain(lab.account(config));
+  const accounted = plain(fromFile ? lab.accountOpened(config) : lab.account(config));
   post({ type: 'accounted', ms: performance.now() - started, ...accounted });
+}
+
+// ---------------------------------------------------------------- an opened snapshot file
+
+/**
+ * Opens a snapshot file the user chose (`bytes`: its ArrayBuffer, transferred; nothing
+ * leaves the browser): an `opened` message with its description, or an `error` (the
+ * previously opened file, if any, stays open).
+ */
+function onOpen({ bytes, name }) {
+  if (running) {
+    post({ type: 'error', message: 'Wait for the run to finish before opening a snapshot.' });
+    return;
+  }
+  if (!lab) {
+    post({ type: 'error', message: 'The compute backend is not ready.' });
+    return;
+  }
+  const file = String(name ?? 'snapshot');
+  status(`reading ${file}`);
+  let info;
+  try {
+    info = plain(lab.openSnapshot(new Uint8Array(bytes), file));
+  } catch (e) {
+    post({ type: 'error', message: `The snapshot file could not be opened: ${errText(e)}` });
+    return;
+  }
+  opened = info;
+  post({ type: 'opened', ...info });
+}
+
+/** Frees the opened file (the page went back to a built-in network). */
+function onClose() {
+  if (!lab || !opened) return;
+  try {
+    lab.closeSnapshot();
+    opened = null;
+  } catch {
+    // busy: it stays until the next open replaces it
+  }
+}
+
+/** Quantizes the opened file: the ratio at once, then the result (evaluated when built-in). */
+async function quantizeOpened(config) {
+  status(`accounting ${opened.file}`);
+  try {
+    postAccounted(config, true);
+  } catch {
+    // sendResult reports it
+  }
+  if (opened.builtin && opened.dataset === 'MNIST') await ensureMnist();
+  if (opened.builtin && opened.dataset === 'CIFAR-10') await ensureCifar();
+  status(`quantizing ${opened.file}`);
+  await sendResult(config, true);
 }
 
 // ---------------------------------------------------------------- training
@@ -502,9 +563,9 @@ function evalProgress(done, total) {
   post({ type: 'progress', phase: 'eval', done, total });
 }
 
-async function sendResult(config) {
+async function sendResult(config, fromFile = false) {
   post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
-  const result = plain(await lab.finish(config, evalProgress));
+  const result = plain(await (fromFile ? lab.finishOpened(config, evalProgress) : lab.finish(config, evalProgress)));
   post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
   if (typeof result?.report === 'string') {
     try { result.report = JSON.parse(result.report); } catch { /* keep the text */ }
@@ -514,9 +575,24 @@ async function sendResult(config) {
   post({ type: 'done' });
 }
 
-async function onRequantize({ config }) {
+async function onRequantize({ config, opened: fromFile }) {
   if (running) {
     post({ type: 'error', message: 'Wait for the run to finish before re-quantizing.' });
+    return;
+  }
+  if (fromFile) {
+    if (!lab || !opened) {
+      post({ type: 'error', message: 'Open a snapshot file first.' });
+      return;
+    }
+    running = true;
+    try {
+      await quantizeOpened(config);
+    } catch (e) {
+      post({ type: 'error', message: errText(e) });
+    } finally {
+      running = false;
+    }
     return;
   }
   if (!lab || !trained) {

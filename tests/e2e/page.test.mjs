@@ -4,18 +4,23 @@
 //   cd tests/e2e && npm install && npm test
 //
 // Environment: AGQ_ROOT (folder to serve, default the repository root), AGQ_CHROMIUM
-// (browser, default /usr/bin/chromium), AGQ_RUN_TIMEOUT_MS (training run, default 15 min).
+// (browser, default /usr/bin/chromium), AGQ_RUN_TIMEOUT_MS (training run, default 15 min),
+// AGQ_PYTHON (the Python with the project's `agq` module, default .tools/py/bin/python),
+// AGQ_SCREENSHOT (a path: the page with an opened snapshot is saved there as a PNG).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from './harness.mjs';
 
 const RUN_TIMEOUT_MS = Number(process.env.AGQ_RUN_TIMEOUT_MS ?? 15 * 60 * 1000);
+/** The repository (the Python module and its example scripts live there). */
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let server;
 let browser;
@@ -290,6 +295,164 @@ test('a missing snapshot gives a clear message and a usable page', { timeout: 12
     assert.match(await message.textContent(), /No VGG-16 snapshot is committed yet.*docs\/NETWORKS\.md/);
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
     assert.equal(await page.locator('[data-testid="net"]').isDisabled(), false, 'the controls work again');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+/**
+ * Writes the example snapshot of a custom network (conv + linear, importances and ITQ
+ * widths, agq.net "custom-cnn") with the project's Python module: `AGQ_PYTHON` (default
+ * .tools/py/bin/python) runs python/examples/custom_snapshot.py OUT.
+ */
+function customSnapshot(out) {
+  const python = process.env.AGQ_PYTHON ?? path.join(REPO, '.tools', 'py', 'bin', 'python');
+  const script = path.join(REPO, 'python', 'examples', 'custom_snapshot.py');
+  if (python.includes('/')) {
+    assert.ok(existsSync(python), `no Python at ${python}: install the project's Python module (python/, `
+      + 'into the venv .tools/py) or point AGQ_PYTHON at a Python that has it');
+  }
+  assert.ok(existsSync(script), `${script} is missing: it writes the custom-network snapshot this test opens`);
+  try {
+    execFileSync(python, [script, out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  } catch (e) {
+    assert.fail(`${python} ${script} ${out} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+  assert.ok(existsSync(out), `${script} wrote no ${out}`);
+}
+
+/** `{ metadata, params }` of a safetensors snapshot: params in network order (agq.params, else by name). */
+function snapshotHeader(file) {
+  const bytes = readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const metadata = header.__metadata__ ?? {};
+  const names = Object.keys(header).filter((k) => k.startsWith('weight/')).map((k) => k.slice('weight/'.length));
+  const params = metadata['agq.params'] ? metadata['agq.params'].split(',').map((s) => s.trim()) : names.sort();
+  return { metadata, params, shapes: Object.fromEntries(params.map((p) => [p, header[`weight/${p}`].shape])) };
+}
+
+test('a snapshot file of a custom network opens, quantizes under its own name, and a bad file leaves the page working', { timeout: RUN_TIMEOUT_MS + 180_000 }, async () => {
+  requireWasm();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agq-e2e-open-'));
+  const file = path.join(dir, 'custom_cnn.safetensors');
+  customSnapshot(file);
+  const { metadata, params } = snapshotHeader(file);
+  const net = metadata['agq.net'];
+  assert.equal(net, 'custom-cnn', 'the example names its network custom-cnn');
+  assert.ok(params.length >= 2, `tensors: ${params}`);
+  const { context, page, log } = await openPage();
+  try {
+    // burn's CPU backend (SwiftShader's WebGPU is a slow emulation; see the VGG-16 test)
+    await page.goto(`${base}/?v=1&net=lenet300&method=combined`);
+    await page.locator('#prefer-gpu').uncheck();
+    await page.waitForFunction(() => /^cpu/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? '')
+      && !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
+    null, { timeout: 120_000 });
+    assert.match(await page.locator('#h-open').textContent(), /nothing is uploaded/);
+
+    // Open it through the file input: it is quantized at once (no accuracy: not built-in).
+    await page.setInputFiles('[data-testid="open-snapshot"]', file);
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(status.endsWith('done'), `opening ended with: ${status}`);
+    const ratio = Number(await text(page, 'ratio'));
+    console.log(`custom snapshot (${params.length} tensors): ratio ${ratio}x, status "${status}"`);
+    assert.ok(Number.isFinite(ratio) && ratio > 1, `ratio ${ratio}`);
+    assert.equal(await text(page, 'accuracy'), '–', 'no accuracy is shown');
+    assert.equal(await value(page, 'net'), 'file', 'the network selector shows the opened file');
+    assert.match(await page.locator('#net-file').textContent(), /custom-cnn \(custom_cnn\.safetensors\)/);
+    assert.match(await text(page, 'snapshot-accuracy'), /Accuracy not measured: "custom-cnn" is not a built-in network/);
+    assert.match(await page.locator('#accuracy-label').textContent(), /not measured/);
+    assert.match(await page.locator('#summary-body').textContent(), /not measured: "custom-cnn" is not a built-in network/);
+    assert.match(await page.locator('#snapshot-title').textContent(), /Opened file: custom_cnn\.safetensors, network "custom-cnn"/);
+    assert.match(await page.locator('#snapshot-prov').textContent(), /nothing was uploaded/);
+    // The method the link asked for (combined) works: the file carries ITQ widths.
+    assert.equal(await value(page, 'method'), 'combined');
+    const rows = await page.locator('#layers-body tr th').allTextContents();
+    assert.deepEqual(rows.map((r) => r.trim()), params, 'one table row per tensor of the file, in its order');
+    // The link keeps the settings but cannot carry the file, and says so.
+    assert.ok(await page.locator('[data-testid="share-note"]').isVisible(), 'the share note is visible');
+    assert.match(await text(page, 'share-note'), /carries the settings, not the opened file \(custom_cnn\.safetensors\)/);
+    const share = await value(page, 'share');
+    assert.match(share, /\?v=1&net=lenet300&method=combined&/);
+    if (process.env.AGQ_SCREENSHOT) await page.screenshot({ path: process.env.AGQ_SCREENSHOT, fullPage: true });
+
+    // New widths re-account at once; Re-quantize writes the .agq file of them.
+    const { ratio: accounted, ms } = await reaccount(page, '0,2,3,4', ratio);
+    console.log(`custom snapshot: widths 0,2,3,4 re-accounted in ${ms} ms to ${accounted}x`);
+    assert.ok(accounted > ratio, `fewer bits, higher ratio: ${accounted} vs ${ratio}`);
+    await page.click('[data-testid="requantize"]');
+    const again = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.ok(again.endsWith('done'), `re-quantize ended with: ${again}`);
+    const shown = Number(await text(page, 'ratio'));
+    assert.ok(Math.abs(shown - accounted) < 0.01, `the quantized ratio ${shown} is the accounted one ${accounted}`);
+    assert.match(await page.locator('#run-label').textContent(), /custom-cnn \(opened file custom_cnn\.safetensors\), combined, .* 0,2,3,4 bits/);
+
+    // The .agq file carries the snapshot's own name, and the command line reads the page's ratio.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-agq')]);
+    assert.equal(download.suggestedFilename(), 'custom-cnn-combined.agq');
+    const agqFile = path.join(dir, download.suggestedFilename());
+    await download.saveAs(agqFile);
+    const agq = path.join(ROOT, 'target', 'release', 'agq');
+    const inspected = execFileSync(agq, ['inspect', agqFile], { encoding: 'utf8' });
+    assert.match(inspected, /net custom-cnn,/);
+    const inspectedRatio = Number(/ratio ([0-9.]+)x/.exec(inspected)?.[1]);
+    assert.ok(Math.abs(inspectedRatio - shown) < 0.01, `agq inspect says ${inspectedRatio}x, the page ${shown}x`);
+    for (const p of params) assert.ok(inspected.includes(p), `agq inspect lists ${p}`);
+
+    // A truncated file: a clear message; the opened file stays usable.
+    const broken = path.join(dir, 'broken.safetensors');
+    const bytes = readFileSync(file);
+    writeFileSync(broken, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await page.setInputFiles('[data-testid="open-snapshot"]', broken);
+    const failed = await waitForEnd(page, 60_000);
+    assert.ok(failed.endsWith('error'), `status: ${failed}`);
+    assert.ok(await page.locator('#message').isVisible(), 'the message is visible');
+    assert.match(await page.locator('#message').textContent(),
+      /The snapshot file could not be opened: broken\.safetensors: not a valid agq-snapshot\/1 file: (truncated|not a safetensors)/);
+    assert.equal(await value(page, 'net'), 'file', 'the opened file is still the network');
+    const { ratio: still } = await reaccount(page, '0,4,6,8', accounted);
+    assert.ok(still > 1 && still < accounted, `re-accounted after the bad file: ${still}`);
+
+    // A dropped file that is not safetensors at all: the drop hint shows while dragging, then a clear message.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['hello, not a snapshot'], 'notes.txt', { type: 'text/plain' }));
+      window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    assert.ok(await page.locator('[data-testid="drop-hint"]').isVisible(), 'the drop hint shows while a file is dragged');
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['hello, not a snapshot'], 'notes.txt', { type: 'text/plain' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    assert.ok(await page.locator('[data-testid="drop-hint"]').isHidden(), 'the drop hint is gone after the drop');
+    await page.waitForFunction(() => /notes\.txt: not a valid agq-snapshot\/1 file/.test(document.querySelector('#message')?.textContent ?? ''),
+      null, { timeout: 60_000 });
+    assert.ok((await text(page, 'status')).endsWith('error'));
+
+    // Choosing a built-in network returns to the normal flow: LeNet-300-100 trains.
+    await page.selectOption('[data-testid="net"]', 'lenet300');
+    await page.waitForFunction(() => !document.querySelector('#net-file') && document.querySelector('[data-testid="share-note"]')?.hidden,
+      null, { timeout: 10_000 });
+    assert.ok(await page.locator('[data-testid="snapshot-info"]').isHidden(), 'the file panel is gone');
+    await page.locator('[data-testid="epochs"]').fill('1');
+    await page.locator('[data-testid="train-size"]').fill('256');
+    await page.selectOption('[data-testid="method"]', 'ptq');
+    await page.click('[data-testid="train"]');
+    // (the status still ends in "error" from the dropped file until the run starts)
+    await page.waitForFunction(() => {
+      const t = document.querySelector('[data-testid="status"]')?.textContent?.trim() ?? '';
+      const label = document.querySelector('#run-label')?.textContent ?? '';
+      return (t.endsWith('done') && /LeNet-300-100, post-training/.test(label)) || (t.endsWith('error') && !/notes\.txt/.test(document.querySelector('#message')?.textContent ?? ''));
+    }, null, { timeout: RUN_TIMEOUT_MS, polling: 500 });
+    const trained = await text(page, 'status');
+    assert.ok(trained.endsWith('done'), `training after the file ended with: ${trained}`);
+    const accuracy = Number(await text(page, 'accuracy'));
+    assert.ok(Number.isFinite(accuracy) && accuracy > 10, `LeNet-300-100 accuracy ${accuracy}`);
   } catch (e) {
     e.message += `\n${await describe(page, log)}`;
     throw e;
