@@ -182,7 +182,7 @@ pub fn match_network(builtin_name: &str, params: &[ParamTensor], expected: &[Lay
         let p = params
             .iter()
             .find(|p| p.name == e.name)
-            .ok_or_else(|| format!("it is named {builtin_name:?} but has no tensor {} (a built-in {builtin_name} has)", e.name))?;
+            .ok_or_else(|| format!("it is named {builtin_name:?} but has no tensor {}, which the built-in {builtin_name} has", e.name))?;
         if p.shape != e.shape {
             return Err(format!("it is named {builtin_name:?} but {} has shape {:?}; the built-in {builtin_name} has {:?}", e.name, p.shape, e.shape));
         }
