@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import agq
+from agq.models import LeNet300  # agq's names and shapes: fc1.weight [300, 784], ...
 from agq.pytorch import GradientAccumulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,20 +35,6 @@ def load_mnist(folder: str, train: bool):
         labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
     x = (images.astype(np.float32) / 255.0 - 0.1307) / 0.3081
     return torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
-
-
-class LeNet300(nn.Module):
-    """784-300-100-10 with ReLU; parameter names as agq's (fc1.weight [300, 784], ...)."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(784, 300)
-        self.fc2 = nn.Linear(300, 100)
-        self.fc3 = nn.Linear(100, 10)
-
-    def forward(self, x):
-        x = x.flatten(1)
-        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
 @torch.no_grad()
