@@ -77,7 +77,7 @@ def main():
         note = f", ITQ step at {step.width} bits" if step is not None else ""
         print(f"epoch {epoch + 1}: test accuracy {accuracy(model, tx, ty):.2f}%{note}", flush=True)
     snap = acc.export(args.out, provenance={"data": "MNIST", "seconds": round(time.time() - started, 1)})
-    method = "ptq" if args.no_itq else "combined"
+    method = "combined" if any(p.width is not None for p in snap.params) else "ptq"
     q = agq.quantize_snapshot(snap, method=method)
     print(f"{args.out}: {snap.num_values} parameters; {method}: ratio {q.ratio:.2f}x, {q.report['bytes']} bytes")
 
