@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -270,6 +271,10 @@ def main(argv=None) -> int:
             },
             ckpt,
         )
+        if state["epoch"] == args.epochs and args.itq_epochs:
+            # the converged float run, kept so ITQ variants can continue it (copy it over the
+            # checkpoint and --resume with other ITQ settings)
+            shutil.copyfile(ckpt, ckpt.with_name(ckpt.stem + "-float.pt"))
     print(f"done: {state['epoch']} epochs ({time.time() - run_started:.0f} s this run)", flush=True)
     return 0
 
