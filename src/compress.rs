@@ -3,12 +3,12 @@
 
 use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
-use crate::quant::encoding::{Encoding, account_with, encode_with};
+use crate::quant::encoding::{Encoding, account_with, encode_with, encoding_of, sizes_with};
 use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
 use crate::quant::model::{QuantModel, quantize_model};
 use crate::quant::ptq::ptq;
-use crate::quant::report::Report;
+use crate::quant::report::{EncodingSize, Report};
 use crate::quant::tensor::ParamTensor;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,14 +44,10 @@ pub struct ImportanceHistogram {
     pub boundaries: Vec<f64>,
 }
 
-/// Quantizes `params` with `method` and `config`'s PTQ settings (see [`compress_with`]).
+/// Quantizes `params` with `method` and `config`'s PTQ settings (see [`compress_with`]);
+/// the `.agq` file and its report are in `config.encoding`.
 pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, String> {
-    let settings = PtqSettings {
-        importance: config.importance.source(config.seed),
-        clusters: ClusterMethod::from(&config.clusters),
-        widths: config.widths.clone(),
-    };
-    compress_with(config.net.as_str(), params, method, &settings)
+    compress_with_encoding(config.net.as_str(), params, method, &PtqSettings::of(config), config.encoding)
 }
 
 /// The PTQ half of a quantization: where the importance comes from, the clusters, and one
@@ -61,6 +57,17 @@ pub struct PtqSettings {
     pub importance: ImportanceSource,
     pub clusters: ClusterMethod,
     pub widths: Vec<u8>,
+}
+
+impl PtqSettings {
+    /// `config`'s importance source, clusters and widths.
+    pub fn of(config: &RunConfig) -> Self {
+        PtqSettings {
+            importance: config.importance.source(config.seed),
+            clusters: ClusterMethod::from(&config.clusters),
+            widths: config.widths.clone(),
+        }
+    }
 }
 
 /// Quantizes the parameters of network `net` with `method`: `none` keeps every value in
@@ -79,6 +86,32 @@ pub fn compress_with_encoding(
     ptq_settings: &PtqSettings,
     encoding: Encoding,
 ) -> Result<Compressed, String> {
+    let Quantized { model, widths, importance, boundaries } = quantize(net, params, method, ptq_settings)?;
+    let bytes = encode_with(&model, encoding).map_err(|e| e.to_string())?;
+    let mut report = account_with(&model, encoding).map_err(|e| e.to_string())?;
+    report.bytes = bytes.len() as u64;
+    let importance_histogram = histogram(&importance, &boundaries);
+    Ok(Compressed { model, report, bytes, widths, importance_histogram })
+}
+
+/// The network quantized as [`compress_with`] does, sized in every encoding (CSR first)
+/// without writing a file: what the page shows beside the live CSR accounting.
+pub fn sizes_of(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Vec<EncodingSize>, String> {
+    let model = quantize(net, params, method, ptq_settings)?.model;
+    let csr = crate::quant::csr::account(&model);
+    sizes_with(&model, Encoding::Csr, &csr).map_err(|e| e.to_string())
+}
+
+/// A quantized network with the flat widths, importances and PTQ thresholds behind it.
+struct Quantized {
+    model: QuantModel,
+    widths: Vec<u8>,
+    importance: Vec<f32>,
+    boundaries: Vec<f32>,
+}
+
+/// Importance, widths (PTQ, ITQ or combined) and fixed-point codes of `params`.
+fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Quantized, String> {
     let n: usize = params.iter().map(ParamTensor::len).sum();
     let itq_widths: Vec<u8> = params
         .iter()
@@ -102,11 +135,7 @@ pub fn compress_with_encoding(
         }
     };
     let model = quantize_model(net, params, &widths);
-    let bytes = encode_with(&model, encoding).map_err(|e| e.to_string())?;
-    let mut report = account_with(&model, encoding).map_err(|e| e.to_string())?;
-    report.bytes = bytes.len() as u64;
-    let importance_histogram = histogram(&importance, &boundaries);
-    Ok(Compressed { model, report, bytes, widths, importance_histogram })
+    Ok(Quantized { model, widths, importance, boundaries })
 }
 
 /// Log10 histogram of positive importances, with the boundaries on the same axis.
@@ -149,32 +178,24 @@ pub fn width_counts(widths: &[u8]) -> BTreeMap<String, usize> {
     counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(w, c)| (w.to_string(), *c)).collect()
 }
 
-/// The page's summary: ratio, sizes, width counts and per-layer bits and sparsity.
-pub fn summary(c: &Compressed) -> serde_json::Value {
-    summary_of(&c.report, &width_counts(&c.widths))
-}
-
-/// [`summary`] of a report and the parameters per assigned width.
-pub fn summary_of(report: &Report, widths: &BTreeMap<String, usize>) -> serde_json::Value {
-    let layers: Vec<serde_json::Value> = report
-        .tensors
-        .iter()
-        .map(|t| {
-            serde_json::json!({
-                "name": t.name, "params": t.params, "nnz": t.nnz, "bits": t.total,
-                "ratio": if t.total > 0 { 32.0 * t.params as f64 / t.total as f64 } else { 0.0 },
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "ratio": report.ratio, "bytes": report.bytes, "params": report.params,
-        "total_bits": report.total_bits, "widths": widths, "layers": layers,
-    })
-}
-
-/// The JSON report: the core's report plus the method, its settings and the accuracy.
+/// The JSON report: the core's report (in the file's encoding, named in `encoding`) plus
+/// the method, its settings and the accuracy.
 pub fn full_report(c: &Compressed, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
-    full_report_of(&c.report, config, accuracy)
+    let mut value = full_report_of(&c.report, config, accuracy);
+    value["encoding"] = c.encoding().as_str().into();
+    value
+}
+
+impl Compressed {
+    /// The encoding of the `.agq` file (and of `report`).
+    pub fn encoding(&self) -> Encoding {
+        encoding_of(&self.bytes).unwrap_or_default()
+    }
+
+    /// The size of the model in every encoding (CSR first), `report` reused for its own.
+    pub fn sizes(&self) -> Result<Vec<EncodingSize>, String> {
+        sizes_with(&self.model, self.encoding(), &self.report).map_err(|e| e.to_string())
+    }
 }
 
 /// [`full_report`] of a report.

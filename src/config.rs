@@ -8,6 +8,7 @@
 //! becomes trusted only through [`RunConfig::check`].
 
 use crate::quant::cluster::ClusterMethod;
+use crate::quant::encoding::Encoding;
 use crate::quant::fixed_point::is_valid_width;
 use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::ItqMode;
@@ -204,6 +205,10 @@ pub struct RunConfig {
     pub train_size: u32,
     /// Seed of every random source of the run.
     pub seed: u64,
+    /// The storage encoding of the `.agq` file: `csr` (the thesis's accounting, the default),
+    /// `relative` or `entropy` (docs/FORMAT.md section 5). A link without it means `csr`.
+    #[serde(default)]
+    pub encoding: Encoding,
 }
 
 impl RunConfig {
@@ -240,12 +245,13 @@ impl Default for RunConfig {
             decay: 0.002,
             train_size: 60000,
             seed: 1,
+            encoding: Encoding::Csr,
         }
     }
 }
 
 /// The link keys of the fields, in link order.
-pub const FIELDS: [&str; 17] = [
+pub const FIELDS: [&str; 18] = [
     "net",
     "method",
     "importance",
@@ -263,6 +269,7 @@ pub const FIELDS: [&str; 17] = [
     "decay",
     "train_size",
     "seed",
+    "encoding",
 ];
 
 /// A broken rule of [`RunConfig::check`].
@@ -526,6 +533,7 @@ impl RunConfig {
             "decay" => self.decay = num(v, "a number")?,
             "train_size" => self.train_size = num(v, "a whole number of images")?,
             "seed" => self.seed = num(v, "a whole number in 0..2^64")?,
+            "encoding" => self.encoding = v.parse().map_err(|_| "not one of csr, relative, entropy".to_string())?,
             _ => return Err("unknown field".into()),
         }
         Ok(())
@@ -558,6 +566,7 @@ impl RunConfig {
             "decay" => self.decay.to_string(),
             "train_size" => self.train_size.to_string(),
             "seed" => self.seed.to_string(),
+            "encoding" => self.encoding.to_string(),
             _ => unreachable!("not a field: {key}"),
         }
     }
@@ -676,6 +685,7 @@ mod tests {
             decay: 0.0,
             train_size: 1000,
             seed: u64::MAX,
+            encoding: Encoding::Entropy,
         };
         let q = c.to_query();
         assert!(q.starts_with("v=1&net=vgg16&method=itq&"), "{q}");
@@ -690,8 +700,28 @@ mod tests {
             RunConfig::default().to_query(),
             "v=1&net=lenet300&method=combined&importance=grad&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8\
              &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
-             &momentum=0.9&decay=0.002&train_size=60000&seed=1"
+             &momentum=0.9&decay=0.002&train_size=60000&seed=1&encoding=csr"
         );
+    }
+
+    #[test]
+    fn a_link_from_before_the_encodings_reads_as_csr_and_the_encoding_travels() {
+        let old = "v=1&net=lenet300&method=combined&importance=grad&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8\
+                   &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
+                   &momentum=0.9&decay=0.002&train_size=60000&seed=1";
+        assert_eq!(RunConfig::parse_query(old), ParsedQuery { config: RunConfig::default(), issues: vec![], run: false });
+        for e in Encoding::ALL {
+            let c = RunConfig { encoding: e, ..RunConfig::default() };
+            assert!(c.to_query().ends_with(&format!("&encoding={e}")));
+            assert_eq!(RunConfig::from_query(&c.to_query()), (c, vec![]));
+        }
+        let (c, fields) = issue_fields("encoding=huffman&epochs=3");
+        assert_eq!((c.encoding, c.epochs, fields), (Encoding::Csr, 3, vec!["encoding".to_string()]));
+        // a JSON config without the field (a page or script from before) is csr as well
+        let mut json = serde_json::to_value(RunConfig::default()).unwrap();
+        assert_eq!(json["encoding"], "csr");
+        json.as_object_mut().unwrap().remove("encoding");
+        assert_eq!(serde_json::from_value::<RunConfig>(json).unwrap().encoding, Encoding::Csr);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod snapshot;
 pub mod rng;
 pub mod compress;
+pub mod summary;
 pub mod quantize;
 pub mod live_account;
 pub mod opened_snapshot;

@@ -7,10 +7,11 @@ use super::eval::Evaluation;
 use super::models::{Model, NetKind};
 use super::params::{param_infos, write_params};
 use super::session::Outcome;
-use crate::compress::{Compressed, compress, pixel_map};
+use crate::compress::{Compressed, PtqSettings, compress, pixel_map, sizes_of};
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::live_account::{Accounted, LiveAccount};
+use crate::quant::report::EncodingSize;
 use crate::opened_snapshot::{LayerShape, OpenedSnapshot, SnapshotInfo, match_network};
 use crate::snapshot::Snapshot;
 use burn::tensor::Device;
@@ -55,6 +56,12 @@ impl LoadedSnapshot {
     /// widths.
     pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
         self.live.account(&self.snapshot.params, config)
+    }
+
+    /// The size of `config`'s quantization in every encoding, CSR first (no evaluation, no
+    /// file; a few hundred milliseconds for VGG-16: the page asks after `account`).
+    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, String> {
+        sizes_of(config.net.as_str(), &self.snapshot.params, config.method, &PtqSettings::of(config))
     }
 
     /// Quantizes, decodes the `.agq` file into a fresh network and measures its top-1
@@ -150,6 +157,11 @@ impl UserSnapshot {
     /// The exact accounting of `config`'s method and PTQ settings (no evaluation).
     pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
         self.opened.account(config)
+    }
+
+    /// The size of `config`'s quantization in every encoding (see [`OpenedSnapshot::sizes`]).
+    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, String> {
+        self.opened.sizes(config)
     }
 
     /// Quantizes with `config`'s method and PTQ settings; a built-in network is then

@@ -8,12 +8,14 @@ use super::bits::BitWriter;
 use super::codec::{CodecError, VERSION, check_tensor, encode_counted, header_len, write_head};
 use super::csr::{account, report_of, width_counts};
 use super::model::{QuantModel, QuantTensor};
-use super::report::{Report, TensorBits, TensorReport};
+use super::report::{EncodingSize, Report, TensorBits, TensorReport};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// How the tensors of an `.agq` file are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How the tensors of an `.agq` file are laid out (serde: `"csr"`, `"relative"`, `"entropy"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// Absolute column indices of `ceil(log2(cols))` bits (METHOD.md's CSR accounting).
     #[default]
@@ -147,6 +149,21 @@ pub fn account_with(model: &QuantModel, encoding: Encoding) -> Result<Report, Co
     Ok(report_of(&model.net, tensors, &hist, header_len(model)))
 }
 
+/// The size of `model` in every encoding, in [`Encoding::ALL`] order (CSR first): each
+/// [`account_with`], so each `bytes` is what [`encode_with`] writes.
+pub fn sizes(model: &QuantModel) -> Result<Vec<EncodingSize>, CodecError> {
+    Encoding::ALL.into_iter().map(|e| Ok(EncodingSize::of(e, &account_with(model, e)?))).collect()
+}
+
+/// [`sizes`] reusing `report`, the accounting of `model` in `encoding` (a model is accounted
+/// only in the encodings it was not yet).
+pub fn sizes_with(model: &QuantModel, encoding: Encoding, report: &Report) -> Result<Vec<EncodingSize>, CodecError> {
+    Encoding::ALL
+        .into_iter()
+        .map(|e| Ok(EncodingSize::of(e, &if e == encoding { report.clone() } else { account_with(model, e)? })))
+        .collect()
+}
+
 /// Writes `model` as an `.agq` file in `encoding` (CSR: exactly [`super::codec::encode`]).
 pub fn encode_with(model: &QuantModel, encoding: Encoding) -> Result<Vec<u8>, CodecError> {
     encode_with_bits(model, encoding).map(|(bytes, _)| bytes)
@@ -216,6 +233,40 @@ mod tests {
         assert_eq!((b.indices, b.fillers, b.values, b.meta, b.row_ptr), (2, 1, 8, 17, 4));
         let b = account_with(&m, Encoding::Entropy).unwrap().tensors[0].bits;
         assert_eq!((b.indices, b.tables, b.values, b.meta, b.row_ptr), (3, 2, 8, 17, 4));
+    }
+
+    #[test]
+    fn the_sizes_add_up_by_part_and_are_the_files_written() {
+        let w: Vec<f32> = (0..900).map(|i| if i % 5 == 0 || i % 11 == 0 { (i as f32).cos() } else { 0.0 }).collect();
+        let widths: Vec<u8> = (0..900).map(|i| [0, 3, 5, 8, 16, 32][i % 6]).collect();
+        let bias: Vec<f32> = (0..30).map(|i| i as f32 * 0.1).collect();
+        let p = [ParamTensor::new("w", vec![30, 30], w), ParamTensor::new("b", vec![30], bias)];
+        let widths: Vec<u8> = widths.into_iter().chain([4; 30]).collect();
+        let m = quantize_model("n", &p, &widths);
+        let all = sizes(&m).unwrap();
+        assert_eq!(all.iter().map(|s| s.encoding).collect::<Vec<_>>(), Encoding::ALL);
+        assert_eq!(all.iter().map(|s| s.reference).collect::<Vec<_>>(), [true, false, false]);
+        for s in &all {
+            let (bytes, bits) = encode_with_bits(&m, s.encoding).unwrap();
+            assert_eq!((s.bytes, s.total_bits), (bytes.len() as u64, bits), "{}", s.encoding);
+            assert_eq!(s.parts.total(), s.total_bits, "{}: the parts add up to the total", s.encoding);
+            for t in &s.tensors {
+                assert_eq!(t.bits.total(), t.total, "{} {}: the parts add up to the tensor's bits", s.encoding, t.name);
+            }
+            assert_eq!(s.tensors.iter().map(|t| t.total).sum::<u64>(), s.total_bits);
+            assert_eq!(s.ratio, 32.0 * 930.0 / s.total_bits as f64);
+            assert_eq!(s.bits_per_param, s.total_bits as f64 / 930.0);
+        }
+        // the parts each encoding has: fillers only relative, tables only entropy
+        assert_eq!((all[0].parts.fillers, all[0].parts.tables), (0, 0));
+        assert_eq!(all[2].parts.fillers, 0);
+        assert!(all[2].parts.tables > 0);
+        for e in Encoding::ALL {
+            assert_eq!(sizes_with(&m, e, &account_with(&m, e).unwrap()).unwrap(), all);
+        }
+        let json = serde_json::to_value(&all[2]).unwrap();
+        assert_eq!((json["encoding"].as_str(), json["reference"].as_bool()), (Some("entropy"), Some(false)));
+        assert_eq!(serde_json::from_str::<Encoding>("\"relative\"").unwrap(), Encoding::Relative);
     }
 
     #[test]

@@ -72,3 +72,56 @@ pub struct Report {
     pub widths_histogram: BTreeMap<u8, u64>,
     pub tensors: Vec<TensorReport>,
 }
+
+/// The size of a quantized network in one encoding: what the page shows side by side
+/// (`docs/FORMAT.md` section 5 for the parts of each encoding).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EncodingSize {
+    /// `csr`, `relative` or `entropy`.
+    pub encoding: super::encoding::Encoding,
+    /// True for CSR: the thesis's accounting, the reference the others are compared with.
+    pub reference: bool,
+    /// Parameters (every weight and bias).
+    pub params: u64,
+    /// Bits of the tensors: the bitstream before the padding (the byte header not counted).
+    pub total_bits: u64,
+    /// `total_bits / params`, in bits per parameter (0 without parameters).
+    pub bits_per_param: f64,
+    /// `32 * params / total_bits` (0 without bits).
+    pub ratio: f64,
+    /// Size of the `.agq` file in this encoding, in bytes (header + `ceil(total_bits / 8)`).
+    pub bytes: u64,
+    /// Bits by part summed over the tensors; `parts.total() == total_bits`.
+    pub parts: TensorBits,
+    /// Per tensor, in file order: its bits by part and their total.
+    pub tensors: Vec<TensorReport>,
+}
+
+impl EncodingSize {
+    /// The size `report` (the accounting of the model in `encoding`) gives.
+    pub fn of(encoding: super::encoding::Encoding, report: &Report) -> Self {
+        let mut parts = TensorBits::default();
+        for t in &report.tensors {
+            let b = t.bits;
+            parts.values += b.values;
+            parts.indices += b.indices;
+            parts.tags += b.tags;
+            parts.row_ptr += b.row_ptr;
+            parts.meta += b.meta;
+            parts.header += b.header;
+            parts.fillers += b.fillers;
+            parts.tables += b.tables;
+        }
+        EncodingSize {
+            encoding,
+            reference: encoding == super::encoding::Encoding::Csr,
+            params: report.params,
+            total_bits: report.total_bits,
+            bits_per_param: if report.params == 0 { 0.0 } else { report.total_bits as f64 / report.params as f64 },
+            ratio: report.ratio,
+            bytes: report.bytes,
+            parts,
+            tensors: report.tensors.clone(),
+        }
+    }
+}

@@ -2,7 +2,8 @@
 
 use crate::nn::session::{EpochInfo, Outcome, Session};
 use crate::nn::snapshot_eval::UserOutcome;
-use crate::compress::{Compressed, summary, summary_of};
+use crate::compress::Compressed;
+use crate::summary::{summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
 use serde::Serialize;
@@ -64,9 +65,14 @@ pub fn train_info(steps: usize, losses: &[f32], epoch_done: bool, step: usize) -
     Ok(value)
 }
 
-/// `{ epoch, accuracy, ratio, widths, layers }`.
+/// A serializable value as a JSON value (for adding fields before it crosses to JS).
+fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, JsError> {
+    serde_json::to_value(value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// `{ epoch, accuracy, ...Summary }` (src/summary.rs).
 pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
-    let mut value = summary(&info.compressed);
+    let mut value = json(&summary(&info.compressed).map_err(|e| JsError::new(&e))?)?;
     value["epoch"] = info.epoch.into();
     value["accuracy"] = info.accuracy.into();
     to_js(&value)
@@ -83,7 +89,7 @@ pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<Js
 }
 
 fn result_info(compressed: &Compressed, accuracy: Option<f64>, pixel_map: Option<Vec<f32>>, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = summary(compressed);
+    let mut value = json(&summary(compressed).map_err(|e| JsError::new(&e))?)?;
     value["accuracy"] = accuracy.into();
     value["report"] = crate::compress::full_report(compressed, config, accuracy);
     value["importance"] = serde_json::to_value(&compressed.importance_histogram)
@@ -97,10 +103,10 @@ fn result_info(compressed: &Compressed, accuracy: Option<f64>, pixel_map: Option
     Ok(js)
 }
 
-/// The accounting of a snapshot's setting without an evaluation: `{ ratio, bytes, params,
-/// total_bits, widths, layers, report, importance }`.
+/// The accounting of a snapshot's setting without an evaluation: the CSR `Summary` (its
+/// `encodings` has CSR only) with `report` and `importance`.
 pub fn account_info(accounted: &Accounted, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = summary_of(&accounted.report, &accounted.widths);
+    let mut value = json(&summary_of(&accounted.report, &accounted.widths))?;
     value["report"] = crate::compress::full_report_of(&accounted.report, config, None);
     value["importance"] = serde_json::to_value(&accounted.importance_histogram)
         .map_err(|e| JsError::new(&e.to_string()))?;

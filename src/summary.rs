@@ -1,0 +1,112 @@
+//! The page's summaries of a quantized network (docs/WORKER_PROTOCOL.md): the thesis's CSR
+//! ratio, the parameters per width, the bits and sparsity of each tensor, and the size under
+//! each storage encoding side by side.
+
+use crate::compress::{Compressed, width_counts};
+use crate::quant::encoding::Encoding;
+use crate::quant::report::{EncodingSize, Report};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What the page shows of a result, an epoch or an accounting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// `32 * params / CSR bits` (×): the thesis's ratio, whatever the file's encoding.
+    pub ratio: f64,
+    /// Size of the `.agq` file in bytes, in `encoding`.
+    pub bytes: u64,
+    /// Parameters (every weight and bias).
+    pub params: u64,
+    /// CSR bits of the tensors (the file's byte header not counted).
+    pub total_bits: u64,
+    /// Parameters per assigned width in bits (keyed by the width as text; 0 = pruned).
+    pub widths: BTreeMap<String, usize>,
+    /// Per tensor, in file order, in CSR.
+    pub layers: Vec<LayerSummary>,
+    /// The encoding of `bytes` (of a result: its `.agq` file and its report).
+    pub encoding: Encoding,
+    /// The size in each encoding, CSR (the reference) first: all three for a result or an
+    /// epoch; an accounting has CSR only (the others follow from `compress::sizes_of`).
+    pub encodings: Vec<EncodingSize>,
+}
+
+/// One tensor of a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerSummary {
+    pub name: String,
+    /// Values in the tensor.
+    pub params: u64,
+    /// Stored (nonzero) values.
+    pub nnz: u64,
+    /// CSR bits of the tensor.
+    pub bits: u64,
+    /// `32 * params / bits` (×; 0 without bits).
+    pub ratio: f64,
+}
+
+/// The summary of a quantized network: every encoding's size, the file's encoding and size.
+pub fn summary(c: &Compressed) -> Result<Summary, String> {
+    Ok(from_sizes(c.sizes()?, c.encoding(), c.report.bytes, width_counts(&c.widths)))
+}
+
+/// The summary of a CSR accounting (`report`) and the parameters per assigned width.
+pub fn summary_of(report: &Report, widths: &BTreeMap<String, usize>) -> Summary {
+    from_sizes(vec![EncodingSize::of(Encoding::Csr, report)], Encoding::Csr, report.bytes, widths.clone())
+}
+
+fn from_sizes(encodings: Vec<EncodingSize>, encoding: Encoding, bytes: u64, widths: BTreeMap<String, usize>) -> Summary {
+    let csr = encodings.iter().find(|s| s.reference).expect("CSR is always sized");
+    let layers = csr
+        .tensors
+        .iter()
+        .map(|t| LayerSummary {
+            name: t.name.clone(),
+            params: t.params,
+            nnz: t.nnz,
+            bits: t.total,
+            ratio: if t.total > 0 { 32.0 * t.params as f64 / t.total as f64 } else { 0.0 },
+        })
+        .collect();
+    Summary { ratio: csr.ratio, bytes, params: csr.params, total_bits: csr.total_bits, widths, layers, encoding, encodings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compress::{PtqSettings, compress_with_encoding, sizes_of};
+    use crate::config::{Method, RunConfig};
+    use crate::quant::tensor::ParamTensor;
+
+    fn params() -> Vec<ParamTensor> {
+        let mut g = crate::rng::SplitMix64(5);
+        [vec![40, 30], vec![40]]
+            .into_iter()
+            .enumerate()
+            .map(|(i, shape)| {
+                let n: usize = shape.iter().product();
+                let mut p = ParamTensor::new(format!("t{i}"), shape, (0..n).map(|_| g.next_f32() - 0.5).collect());
+                p.importance = (0..n).map(|_| g.next_f32()).collect();
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_ratio_is_csrs_and_the_bytes_are_the_files_in_every_encoding() {
+        let settings = PtqSettings::of(&RunConfig::default());
+        let live = sizes_of("n", &params(), Method::Ptq, &settings).unwrap();
+        for e in Encoding::ALL {
+            let c = compress_with_encoding("n", &params(), Method::Ptq, &settings, e).unwrap();
+            let s = summary(&c).unwrap();
+            assert_eq!((s.encoding, s.bytes), (e, c.bytes.len() as u64));
+            assert_eq!(s.encodings, live, "the file's encoding and the others, as sizes_of gives them");
+            assert_eq!(s.encodings[Encoding::ALL.iter().position(|&x| x == e).unwrap()].bytes, c.bytes.len() as u64);
+            assert_eq!((s.ratio, s.total_bits), (live[0].ratio, live[0].total_bits), "{e}: CSR's");
+            assert_eq!(s.layers.iter().map(|l| l.bits).sum::<u64>(), s.total_bits);
+        }
+        let csr = compress_with_encoding("n", &params(), Method::Ptq, &settings, Encoding::Csr).unwrap();
+        let accounted = summary_of(&csr.report, &width_counts(&csr.widths));
+        assert_eq!(accounted.encodings, live[..1]);
+        assert_eq!(accounted, Summary { encodings: live[..1].to_vec(), ..summary(&csr).unwrap() });
+    }
+}
