@@ -161,6 +161,24 @@ async fn an_alexnet_snapshot_is_accounted_and_quantized_on_cifar_images() {
     assert!(get(&result, "pixelMap").is_null());
     assert!(calls.get() > 0, "the evaluation reports its progress");
 
+    // Every encoding sized beside the CSR accounting; the file re-encoded has the size shown.
+    let sizes = js_sys::Array::from(&lab.account_encodings(config("method=ptq&widths=0,4,6,8")).expect("sized"));
+    let size = |i: u32, key: &str| get(&sizes.get(i), key);
+    let names: Vec<String> = (0..sizes.length()).map(|i| size(i, "encoding").as_string().unwrap()).collect();
+    assert_eq!(names, ["csr", "relative", "entropy"]);
+    assert_eq!(size(0, "reference").as_bool(), Some(true));
+    assert!((size(0, "ratio").as_f64().unwrap() - wide_ratio).abs() < 1e-9, "CSR is the accounting");
+    let listed = js_sys::Array::from(&get(&result, "encodings"));
+    assert_eq!(listed.length(), 3, "a result lists every encoding");
+    for (i, name) in [(2, "entropy"), (1, "relative"), (0, "csr")] {
+        let file = lab.reencode(name).expect("re-encodes");
+        assert_eq!(get(&file, "encoding").as_string().as_deref(), Some(name));
+        let bytes = lab.agq_bytes().unwrap().length() as f64;
+        assert_eq!((get(&file, "bytes").as_f64(), size(i, "bytes").as_f64()), (Some(bytes), Some(bytes)), "{name}");
+        assert_eq!(get(&listed.get(i), "bytes").as_f64(), Some(bytes), "{name}");
+    }
+    assert!(lab.reencode("huffman").is_err());
+
     // Another network's settings are refused; an ITQ snapshot gives combined results.
     let vgg = get(&parse_link("v=1&net=vgg16&method=ptq").unwrap(), "config");
     assert!(lab.account(vgg).is_err());

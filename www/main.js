@@ -8,7 +8,8 @@ import {
 } from './state.js';
 import { bindControls, setPhase, showMethodGroups } from './controls.js';
 import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, clearPixelMap } from './charts.js';
-import { showResult, clearResult, downloadAgq, downloadReport, entriesOf } from './results.js';
+import { showResult, clearResult, downloadAgq, downloadReport, entriesOf, showEncoding, replaceAgq, resultEncoding } from './results.js';
+import { setSizes, chooseSize, sizesPending, clearSizes } from './encodings.js';
 
 // ---------------------------------------------------------------- references
 
@@ -223,6 +224,7 @@ function resetRunCharts() {
   charts.layers.reset();
   charts.importance.reset();
   clearPixelMap($('pixel-map'));
+  clearSizes();
   app.lossEma = null;
   app.speed = [];
 }
@@ -306,6 +308,7 @@ function onEpoch(m) {
   setWidths(m.widths);
   setLayers(m.layers);
   setMetrics(m.accuracy, m.ratio);
+  setSizes(m.encodings, chosenEncoding(), `(after epoch ${x})`);
   $('epoch-count').textContent = `${x} / ${app.runConfig?.epochs ?? '?'}`;
 }
 
@@ -356,6 +359,7 @@ function onResult(m) {
   setMetrics(accuracy, ratio);
   if (m.widths) setWidths(m.widths);
   if (m.layers) setLayers(m.layers);
+  setSizes(m.encodings, chosenEncoding(), '(the result)');
   setImportance(m.importance, config);
   const canvas = $('pixel-map');
   if (m.pixelMap && m.pixelMap.length === 784) {
@@ -435,6 +439,8 @@ function onWorkerMessage(worker, m) {
     case 'snapshot': onSnapshot(m); break;
     case 'opened': onOpened(m); break;
     case 'accounted': onAccounted(m); break;
+    case 'encodings': onEncodings(m); break;
+    case 'agq': onAgq(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
     default: console.warn('unknown message from the worker', m.type);
   }
@@ -765,9 +771,51 @@ function onAccounted(m) {
   $('accuracy').textContent = '–';
   if (m.widths) setWidths(m.widths);
   if (m.layers) setLayers(m.layers);
+  // CSR at once; the worker sizes the other encodings a moment later (an `encodings` message)
+  if (app.phase === 'running') setSizes(m.encodings, chosenEncoding(), '(sizing the other encodings…)');
+  else setSizes(m.encodings, chosenEncoding(), '(these settings; sizing the other encodings…)');
   setImportance(m.importance, app.config);
   const took = Number.isFinite(m.ms) ? ` in ${m.ms < 10 ? m.ms.toFixed(1) : Math.round(m.ms)} ms` : '';
   if (app.phase !== 'running') setStatus(`accounted${took}; ${then}`);
+}
+
+/** The encoding the controls pick for the .agq file. */
+const chosenEncoding = () => String(app.config?.encoding ?? 'csr');
+
+/** Every encoding's size of the settings just accounted (the worker's `encodings` message). */
+function onEncodings(m) {
+  if (m.error) {
+    sizesPending(true);
+    setStatus(`the encodings could not be sized: ${m.error}`);
+    return;
+  }
+  const took = Number.isFinite(m.ms) ? ` in ${m.ms < 10 ? m.ms.toFixed(1) : Math.round(m.ms)} ms` : '';
+  setSizes(m.encodings, chosenEncoding(), `(these settings, sized${took}; Re-quantize writes the file)`);
+}
+
+/**
+ * The encoding control changed: the tables show its parts, and the last result's .agq file
+ * is written again in it (the same quantized network; no re-quantization).
+ */
+function encodingChanged() {
+  const encoding = chosenEncoding();
+  chooseSize(encoding);
+  showEncoding(encoding);
+  const file = resultEncoding();
+  if (file && file !== encoding && app.phase === 'ready' && app.worker) {
+    setStatus(`writing the .agq file in the ${encoding} encoding`);
+    app.worker.postMessage({ type: 'reencode', encoding });
+  }
+}
+
+/** The last result's file in another encoding (the worker's `agq` message). */
+function onAgq(m) {
+  if (m.error) {
+    showError(`The .agq file could not be written in the ${m.encoding} encoding: ${m.error}`);
+    return;
+  }
+  replaceAgq(m);
+  if (app.phase === 'ready') setStatus(`the .agq file is now ${m.encoding}-encoded (${Number(m.bytes).toLocaleString('en-US')} bytes), done`, 'done');
 }
 
 /** Asks the worker to re-account the loaded snapshot with the controls' settings. */
@@ -922,7 +970,7 @@ async function requantize() {
   const trained = app.trainedConfig;
   // Re-quantizing applies PTQ: a run trained without it is finished as ptq / combined.
   const method = trained.method === 'none' ? 'ptq' : trained.method === 'itq' ? 'combined' : trained.method;
-  const config = { ...trained, method, clusters: parsed.config.clusters, widths: parsed.config.widths };
+  const config = { ...trained, method, clusters: parsed.config.clusters, widths: parsed.config.widths, encoding: parsed.config.encoding };
   hideError();
   app.resultConfig = config;
   app.requantizing = true;
@@ -994,6 +1042,7 @@ bindControls({
     app.linkIssues = [];
     app.linkBlockedRun = false;
     syncFromControls().then((parsed) => {
+      if (parsed) encodingChanged();
       if (parsed && !parsed.issues.length) accountSnapshot();
     });
   },

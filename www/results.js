@@ -1,21 +1,29 @@
 // The results table and the downloads (.agq bitstream, JSON report).
 // Everything is written with textContent; nothing is ever parsed as HTML.
 
+import { ENCODING_NAMES, sizesOf } from './encodings.js';
+
+/** The parts of a tensor's bits (src/quant/report.rs TensorBits), in table order. */
 const CATEGORIES = [
   ['values', 'values'],
   ['indices', 'column indices'],
   ['tags', 'width tags'],
   ['row_ptr', 'row pointers'],
+  ['fillers', 'filler entries'],
+  ['tables', 'code tables, stream modes'],
   ['meta', 'meta (width, fraction)'],
   ['header', 'tensor headers'],
 ];
+/** Parts only some encodings have (shown only when present). */
+const OPTIONAL = new Set(['fillers', 'tables']);
 
 const $ = (id) => document.getElementById(id);
 const nf = new Intl.NumberFormat('en-US');
 const nf1 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 const nf2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
-let current = null; // { agq: Uint8Array, report, base: string }
+// { agq: Uint8Array, report, base, encoding (the file's), sizes: Map(encoding -> EncodingSize) }
+let current = null;
 
 /**
  * Float baselines (method none) at the default settings, measured with
@@ -45,19 +53,6 @@ export function entriesOf(x) {
 
 const num = (v) => (typeof v === 'bigint' ? Number(v) : Number(v));
 
-/** Bits per storage category summed over report.tensors[*].bits (unknown keys kept too). */
-export function bitsByCategory(report) {
-  const sums = new Map(CATEGORIES.map(([k]) => [k, 0]));
-  const tensors = Array.isArray(report?.tensors) ? report.tensors : [];
-  for (const t of tensors) {
-    for (const [k, v] of entriesOf(t?.bits)) {
-      const n = num(v);
-      if (Number.isFinite(n)) sums.set(k, (sums.get(k) ?? 0) + n);
-    }
-  }
-  return { sums, found: tensors.length > 0 };
-}
-
 function row(tbody, cells, { header = false, className = '' } = {}) {
   const tr = document.createElement('tr');
   if (className) tr.className = className;
@@ -81,6 +76,8 @@ export function clearResult() {
   $('run-label').hidden = true;
   for (const id of ['summary-body', 'storage-body', 'layers-body']) $(id).replaceChildren();
   $('download-agq').disabled = true;
+  $('download-agq').textContent = 'Download .agq';
+  delete $('download-agq').dataset.encoding;
   $('download-report').disabled = true;
 }
 
@@ -98,7 +95,8 @@ export function showResult(result, info) {
   const { config, file } = info;
   const agq = result.agq instanceof Uint8Array ? result.agq : new Uint8Array(result.agq ?? []);
   const net = file ? fileSafe(file.net) : config?.net ?? 'model';
-  current = { agq, report: result.report ?? null, base: `${net}-${config?.method ?? 'run'}` };
+  const encoding = String(result.encoding ?? 'csr');
+  current = { agq, report: result.report ?? null, base: `${net}-${config?.method ?? 'run'}`, encoding, sizes: sizesOf(result.encodings) };
 
   const summary = $('summary-body');
   summary.replaceChildren();
@@ -117,45 +115,15 @@ export function showResult(result, info) {
     row(summary, ['Accuracy cost', `${cost >= 0 ? '+' : ''}${nf2.format(cost)} points`], { header: true });
     row(summary, ['Float baseline', { text: `${nf2.format(baseline.accuracy)} % (${baseline.source})`, numeric: false }], { header: true });
   }
-  row(summary, ['Compression ratio', Number.isFinite(ratio) ? `${nf2.format(ratio)} ×` : null], { header: true });
+  row(summary, ['Compression ratio (CSR, the thesis\'s)', Number.isFinite(ratio) ? `${nf2.format(ratio)} ×` : null], { header: true });
   row(summary, ['Parameters', Number.isFinite(params) ? nf.format(params) : null], { header: true });
   row(summary, ['Stored bits (CSR)', Number.isFinite(totalBits) ? nf.format(totalBits) : null], { header: true });
   if (Number.isFinite(params) && Number.isFinite(totalBits) && params > 0) {
-    row(summary, ['Bits per parameter', nf2.format(totalBits / params)], { header: true });
+    row(summary, ['Bits per parameter (CSR)', nf2.format(totalBits / params)], { header: true });
   }
-  row(summary, ['.agq file', `${nf.format(agq.length)} B`], { header: true });
-  if (Number.isFinite(num(result.bytes))) row(summary, ['Reported bytes', `${nf.format(num(result.bytes))} B`], { header: true });
+  fileRows(summary, result.bytes);
   if (info.stopped) row(summary, ['Note', { text: 'stopped early; the trained state so far was quantized', numeric: false }], { header: true });
-
-  const storage = $('storage-body');
-  storage.replaceChildren();
-  const { sums, found } = bitsByCategory(result.report);
-  if (!found) {
-    row(storage, [{ text: 'the report lists no tensors', numeric: false }, '', '']);
-  } else {
-    const total = [...sums.values()].reduce((a, b) => a + b, 0);
-    const names = new Map(CATEGORIES);
-    for (const [k, bits] of sums) {
-      const bytes = bits / 8;
-      row(storage, [names.get(k) ?? k, nf1.format(bytes), total > 0 ? `${nf1.format((100 * bits) / total)} %` : '–'], { header: true });
-    }
-    row(storage, ['total', nf1.format(total / 8), '100 %'], { header: true, className: 'total' });
-  }
-
-  const layers = $('layers-body');
-  layers.replaceChildren();
-  for (const l of Array.isArray(result.layers) ? result.layers : []) {
-    const p = num(l.params);
-    const b = num(l.bits);
-    row(layers, [
-      String(l.name ?? ''),
-      Number.isFinite(p) ? nf.format(p) : null,
-      Number.isFinite(num(l.nnz)) ? nf.format(num(l.nnz)) : null,
-      Number.isFinite(b) ? nf.format(b) : null,
-      Number.isFinite(p) && p > 0 && Number.isFinite(b) ? nf2.format(b / p) : null,
-      Number.isFinite(num(l.ratio)) ? `${nf2.format(num(l.ratio))} ×` : null,
-    ], { header: true });
-  }
+  showEncoding(encoding);
 
   $('run-label').textContent = info.label;
   $('run-label').hidden = false;
@@ -163,6 +131,99 @@ export function showResult(result, info) {
   $('results-empty').hidden = true;
   $('download-agq').disabled = agq.length === 0;
   $('download-report').disabled = current.report == null;
+  labelDownload();
+}
+
+/** The summary rows of the .agq file: its encoding and size (`bytes`: the reported size). */
+function fileRows(summary, bytes) {
+  row(summary, ['.agq encoding', { text: ENCODING_NAMES[current.encoding] ?? current.encoding, numeric: false }], { header: true, className: 'file-row' });
+  row(summary, ['.agq file', `${nf.format(current.agq.length)} B`], { header: true, className: 'file-row' });
+  if (Number.isFinite(num(bytes))) row(summary, ['Reported bytes', `${nf.format(num(bytes))} B`], { header: true, className: 'file-row' });
+}
+
+function labelDownload() {
+  const button = $('download-agq');
+  button.textContent = `Download .agq (${current.encoding})`;
+  button.dataset.encoding = current.encoding;
+}
+
+/** The encoding whose parts the storage and per-tensor tables show (the last result's sizes). */
+export function showEncoding(encoding) {
+  if (!current) return;
+  const size = current.sizes.get(encoding) ?? current.sizes.get(current.encoding);
+  const name = ENCODING_NAMES[size?.encoding] ?? size?.encoding ?? 'CSR';
+  $('storage-caption').textContent = `Storage by category (${name})`;
+  $('layers-caption').textContent = `Per tensor (${name}): where the bits go`;
+  const storage = $('storage-body');
+  storage.replaceChildren();
+  const tensors = Array.isArray(size?.tensors) ? size.tensors : [];
+  if (!tensors.length) {
+    row(storage, [{ text: 'the report lists no tensors', numeric: false }, '', '']);
+  }
+  const parts = CATEGORIES.filter(([k]) => !OPTIONAL.has(k) || tensors.some((t) => num(t.bits?.[k]) > 0));
+  const total = num(size?.total_bits);
+  if (tensors.length) {
+    for (const [k, label] of parts) {
+      const bits = num(size.parts?.[k] ?? 0);
+      row(storage, [label, nf1.format(bits / 8), total > 0 ? `${nf1.format((100 * bits) / total)} %` : '–'], { header: true });
+    }
+    row(storage, ['total', nf1.format(total / 8), '100 %'], { header: true, className: 'total' });
+  }
+  // per tensor: the parts (meta and header together), then the total, bits / param and ratio
+  const columns = parts.filter(([k]) => k !== 'meta' && k !== 'header').map(([k, label]) => [k, label.split(' (')[0].split(',')[0]]);
+  const head = $('layers-head');
+  head.replaceChildren();
+  const tr = document.createElement('tr');
+  for (const [text, numeric] of [['Tensor', false], ['Parameters', true], ['Non-zero', true], ...columns.map(([, l]) => [l, true]),
+    ['meta + headers', true], ['Bits', true], ['Bits / param', true], ['Ratio', true]]) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = text;
+    if (numeric) th.className = 'num';
+    tr.append(th);
+  }
+  head.append(tr);
+  const layers = $('layers-body');
+  layers.replaceChildren();
+  const fmt = (v) => (Number.isFinite(num(v)) ? nf.format(num(v)) : null);
+  for (const t of tensors) {
+    const p = num(t.params);
+    const b = num(t.total);
+    row(layers, [
+      String(t.name ?? ''),
+      fmt(p),
+      fmt(t.nnz),
+      ...columns.map(([k]) => fmt(t.bits?.[k] ?? 0)),
+      fmt(num(t.bits?.meta ?? 0) + num(t.bits?.header ?? 0)),
+      fmt(b),
+      p > 0 && Number.isFinite(b) ? nf2.format(b / p) : null,
+      b > 0 ? `${nf2.format((32 * p) / b)} ×` : null,
+    ], { header: true });
+  }
+}
+
+/**
+ * The last result's file re-encoded (the worker's `agq` message: { encoding, bytes, report,
+ * agq }): the download, the file rows and the tables follow it.
+ */
+export function replaceAgq(m) {
+  if (!current || !(m.agq instanceof Uint8Array)) return;
+  current.agq = m.agq;
+  current.encoding = String(m.encoding);
+  if (m.report) current.report = m.report;
+  const summary = $('summary-body');
+  const old = [...summary.querySelectorAll('tr.file-row')];
+  const rows = document.createElement('tbody');
+  fileRows(rows, m.bytes);
+  for (const tr of [...rows.children]) summary.insertBefore(tr, old[0] ?? null);
+  for (const tr of old) tr.remove();
+  showEncoding(current.encoding);
+  labelDownload();
+}
+
+/** The encoding of the last result's file (null without a result). */
+export function resultEncoding() {
+  return current?.encoding ?? null;
 }
 
 /** JSON.stringify that copes with Maps, BigInts and typed arrays. */

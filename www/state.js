@@ -32,6 +32,7 @@ export const FIELDS = [
   { key: 'decay', id: 'f-decay', group: 'training', format: text },
   { key: 'train_size', id: 'f-train-size', group: 'training', format: text },
   { key: 'seed', id: 'f-seed', group: 'training', format: text },
+  { key: 'encoding', id: 'f-encoding', group: 'storage', format: text },
 ];
 
 /** Networks the page can train today (the others wait for their CIFAR-10 snapshots). */

@@ -105,6 +105,7 @@ self.onmessage = (event) => {
     case 'requantize': onRequantize(msg); break;
     case 'account': onAccount(msg); break;
     case 'open': onOpen(msg); break;
+    case 'reencode': onReencode(msg); break;
     case 'close': onClose(); break;
     default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
   }
@@ -408,6 +409,47 @@ function onAccount({ config, opened: fromFile }) {
     postAccounted(config, !!fromFile);
   } catch (e) {
     post({ type: 'accounted', error: errText(e) });
+    return;
+  }
+  scheduleSizes(config, !!fromFile);
+}
+
+/** Wait after an accounting before sizing every encoding (a newer accounting replaces it). */
+const SIZES_DELAY_MS = 120;
+let sizesTimer = null;
+
+/**
+ * The size under every encoding of the setting just accounted: an `encodings` message a
+ * moment later, unless another accounting or a run came first (it quantizes the whole
+ * network: a few hundred milliseconds for VGG-16, against milliseconds for CSR alone).
+ */
+function scheduleSizes(config, fromFile) {
+  clearTimeout(sizesTimer);
+  sizesTimer = setTimeout(() => {
+    sizesTimer = null;
+    if (running || !lab || (fromFile && !opened)) return;
+    const started = performance.now();
+    try {
+      const encodings = plain(fromFile ? lab.accountOpenedEncodings(config) : lab.accountEncodings(config));
+      post({ type: 'encodings', ms: performance.now() - started, encodings });
+    } catch (e) {
+      post({ type: 'encodings', error: errText(e) });
+    }
+  }, SIZES_DELAY_MS);
+}
+
+/**
+ * The last result's .agq file in another encoding (the same quantized network): an `agq`
+ * message with the new file, its size and its report.
+ */
+function onReencode({ encoding }) {
+  if (running || !lab) return;
+  try {
+    const r = plain(lab.reencode(String(encoding)));
+    const agq = new Uint8Array(lab.agqBytes()); // a copy we can transfer
+    post({ type: 'agq', encoding: r.encoding, bytes: r.bytes, report: r.report, agq }, [agq.buffer]);
+  } catch (e) {
+    post({ type: 'agq', encoding, error: errText(e) });
   }
 }
 
@@ -475,6 +517,7 @@ async function quantizeOpened(config) {
 // ---------------------------------------------------------------- training
 
 async function onTrain({ config }) {
+  clearTimeout(sizesTimer);
   if (running) {
     post({ type: 'error', message: 'A run is already in progress.' });
     return;

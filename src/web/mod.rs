@@ -4,6 +4,7 @@
 
 mod backend;
 mod convert;
+mod encodings;
 
 use crate::config::RunConfig;
 use crate::data::{Dataset, cifar10, mnist};
@@ -57,7 +58,15 @@ struct State {
     /// The snapshot file the user opened (any architecture).
     opened: Option<UserSnapshot>,
     /// The `.agq` file of the last result.
-    agq: Option<Vec<u8>>,
+    agq: Option<LastFile>,
+}
+
+/// The `.agq` file of the last result and what made it (for re-encoding it and its report).
+struct LastFile {
+    bytes: Vec<u8>,
+    config: RunConfig,
+    /// Top-1 accuracy (%) of the decoded file, when measured.
+    accuracy: Option<f64>,
 }
 
 /// Whether `config`'s network is quantized from a loaded snapshot (the CIFAR-10 networks)
@@ -211,7 +220,7 @@ impl Lab {
             session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?
         };
         let value = convert::outcome_info(&outcome, &config)?;
-        state.agq = Some(outcome.compressed.bytes);
+        state.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy: Some(outcome.accuracy) });
         Ok(value)
     }
 
@@ -268,15 +277,17 @@ impl Lab {
             opened.finish(&config, tests, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
         };
         let value = convert::user_outcome_info(&outcome, &config)?;
-        cell.try_borrow_mut().map_err(|_| busy())?.agq = Some(outcome.compressed.bytes);
+        let accuracy = outcome.accuracy;
+        cell.try_borrow_mut().map_err(|_| busy())?.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy });
         Ok(value)
     }
 
-    /// The `.agq` file of the last result.
+    /// The `.agq` file of the last result (in its config's encoding, or the one `reencode`
+    /// chose since).
     #[wasm_bindgen(js_name = agqBytes)]
     pub fn agq_bytes(&self) -> Result<js_sys::Uint8Array, JsError> {
         let state = self.state.borrow();
         let agq = state.agq.as_ref().ok_or_else(|| JsError::new("no result yet"))?;
-        Ok(js_sys::Uint8Array::from(agq.as_slice()))
+        Ok(js_sys::Uint8Array::from(agq.bytes.as_slice()))
     }
 }

@@ -21,6 +21,8 @@ import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from './harness.mjs
 const RUN_TIMEOUT_MS = Number(process.env.AGQ_RUN_TIMEOUT_MS ?? 15 * 60 * 1000);
 /** The repository (the Python module and its example scripts live there). */
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The command line that reads the downloaded files (AGQ_BIN, default target/release/agq). */
+const AGQ = process.env.AGQ_BIN ?? path.join(ROOT, 'target', 'release', 'agq');
 
 let server;
 let browser;
@@ -72,6 +74,21 @@ async function reaccount(page, widths, oldRatio) {
   const ms = Number((await text(page, 'status')).match(/accounted in ([0-9.]+) ms/)?.[1]);
   assert.ok(Number.isFinite(ms), 'the status says how long the accounting took');
   return { ratio: Number(await text(page, 'ratio')), ms };
+}
+
+/**
+ * The "Size by encoding" table once every encoding is sized: `{ csr: { bits, bpp, ratio,
+ * bytes }, relative: ..., entropy: ... }` (the numbers behind the shown text).
+ */
+async function encodingSizes(page) {
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll('#encodings-body tr');
+    return rows.length === 3 && [...rows].every((r) => !r.classList.contains('pending'));
+  }, null, { timeout: 60_000, polling: 100 });
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#encodings-body tr')].map((tr) => [
+    tr.dataset.encoding,
+    Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => [td.dataset.field, Number(td.dataset.value)])),
+  ])));
 }
 
 /** Waits for the status to end in "done" or "error"; returns the final status text. */
@@ -164,18 +181,42 @@ test('training from a link finishes, and the share link restores the configurati
     const dir = mkdtempSync(path.join(os.tmpdir(), 'agq-e2e-'));
     const file = path.join(dir, download.suggestedFilename());
     await download.saveAs(file);
-    const agq = path.join(ROOT, 'target', 'release', 'agq');
-    const inspected = execFileSync(agq, ['inspect', file], { encoding: 'utf8' });
+    const inspected = execFileSync(AGQ, ['inspect', file], { encoding: 'utf8' });
     const shown = Number(/ratio ([0-9.]+)x/.exec(inspected)?.[1]);
     assert.ok(Math.abs(shown - ratio) < 0.01, `agq inspect says ${shown}x, the page ${ratio}x`);
-    execFileSync(agq, ['decode', file, '--out', path.join(dir, 'decoded.safetensors')]);
+    execFileSync(AGQ, ['decode', file, '--out', path.join(dir, 'decoded.safetensors')]);
     assert.ok(readFileSync(path.join(dir, 'decoded.safetensors')).length > 266_610 * 4, 'every weight decoded');
+
+    // The three encodings side by side; CSR, the reference, gives the ratio shown above.
+    const sizes = await encodingSizes(page);
+    console.log(`sizes by encoding: ${JSON.stringify(sizes)}`);
+    assert.deepEqual(Object.keys(sizes), ['csr', 'relative', 'entropy']);
+    assert.match(await page.locator('[data-testid="size-csr"] th').textContent(), /CSR \(the thesis's reference\)/);
+    assert.ok(Math.abs(sizes.csr.ratio - ratio) < 0.01, `CSR's ratio ${sizes.csr.ratio} is the page's ${ratio}`);
+    assert.equal(sizes.csr.bytes, readFileSync(file).length, 'the CSR file has the size shown');
+    assert.ok(sizes.entropy.bits < sizes.csr.bits, `entropy coding is smaller than CSR: ${sizes.entropy.bits} vs ${sizes.csr.bits}`);
+
+    // Entropy picked: the file is written again in it, with exactly the size shown for it.
+    await page.selectOption('[data-testid="encoding"]', 'entropy');
+    await page.waitForSelector('[data-testid="download-agq"][data-encoding="entropy"]', { timeout: 60_000 });
+    assert.match(await page.locator('#layers-caption').textContent(), /Entropy coded/);
+    assert.ok((await page.locator('#layers-head').textContent()).includes('code tables'), 'the per-tensor table shows the code tables');
+    assert.match(await page.locator('[data-testid="size-entropy"]').textContent(), /download/);
+    const [entropyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-agq')]);
+    const entropyFile = path.join(dir, `entropy-${entropyDownload.suggestedFilename()}`);
+    await entropyDownload.saveAs(entropyFile);
+    assert.equal(readFileSync(entropyFile).length, sizes.entropy.bytes, 'the entropy-coded file has the size shown');
+    const entropyInspected = execFileSync(AGQ, ['inspect', entropyFile], { encoding: 'utf8' });
+    assert.match(entropyInspected, /entropy encoding/);
+    const entropyRatio = Number(/ratio ([0-9.]+)x/.exec(entropyInspected)?.[1]);
+    assert.ok(Math.abs(entropyRatio - sizes.entropy.ratio) < 0.01, `agq inspect says ${entropyRatio}x, the page ${sizes.entropy.ratio}x`);
+    assert.match(await value(page, 'share'), /&encoding=entropy(&|$)/, 'the link carries the encoding');
 
     const share = await value(page, 'share');
     assert.match(share, /^http:\/\/127\.0\.0\.1:\d+\/.*\?v=1&/);
     const expected = {};
-    for (const id of ['net', 'method', 'epochs', 'train-size']) expected[id] = await value(page, id);
-    assert.deepEqual(expected, { net: 'lenet300', method: 'combined', epochs: '1', 'train-size': '6000' });
+    for (const id of ['net', 'method', 'epochs', 'train-size', 'encoding']) expected[id] = await value(page, id);
+    assert.deepEqual(expected, { net: 'lenet300', method: 'combined', epochs: '1', 'train-size': '6000', encoding: 'entropy' });
 
     const second = await context.newPage();
     second.on('console', (m) => log.push(`[share page ${m.type()}] ${m.text()}`));
@@ -384,6 +425,10 @@ test('a snapshot file of a custom network opens, quantizes under its own name, a
     const { ratio: accounted, ms } = await reaccount(page, '0,2,3,4', ratio);
     console.log(`custom snapshot: widths 0,2,3,4 re-accounted in ${ms} ms to ${accounted}x`);
     assert.ok(accounted > ratio, `fewer bits, higher ratio: ${accounted} vs ${ratio}`);
+    // every encoding follows the live re-accounting
+    const sizes = await encodingSizes(page);
+    assert.ok(Math.abs(sizes.csr.ratio - accounted) < 0.01, `CSR's size is the accounted one: ${JSON.stringify(sizes)}`);
+    assert.ok(sizes.relative.bits > 0 && sizes.entropy.bits > 0, JSON.stringify(sizes));
     await page.click('[data-testid="requantize"]');
     const again = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.ok(again.endsWith('done'), `re-quantize ended with: ${again}`);
@@ -396,8 +441,7 @@ test('a snapshot file of a custom network opens, quantizes under its own name, a
     assert.equal(download.suggestedFilename(), 'custom-cnn-combined.agq');
     const agqFile = path.join(dir, download.suggestedFilename());
     await download.saveAs(agqFile);
-    const agq = path.join(ROOT, 'target', 'release', 'agq');
-    const inspected = execFileSync(agq, ['inspect', agqFile], { encoding: 'utf8' });
+    const inspected = execFileSync(AGQ, ['inspect', agqFile], { encoding: 'utf8' });
     assert.match(inspected, /net custom-cnn,/);
     const inspectedRatio = Number(/ratio ([0-9.]+)x/.exec(inspected)?.[1]);
     assert.ok(Math.abs(inspectedRatio - shown) < 0.01, `agq inspect says ${inspectedRatio}x, the page ${shown}x`);

@@ -1,0 +1,57 @@
+//! The storage encodings in the page: the size of a setting under each encoding (asked after
+//! the millisecond CSR accounting, since it quantizes the whole network), and the last
+//! result's `.agq` file re-encoded in the encoding the user picks.
+
+use super::{Lab, busy, convert, snapshot_for};
+use crate::config::RunConfig;
+use crate::quant::codec::decode;
+use crate::quant::encoding::{Encoding, account_with, encode_with};
+use wasm_bindgen::prelude::*;
+
+/// A JS config, checked.
+fn checked(config: JsValue) -> Result<RunConfig, JsError> {
+    let config: RunConfig = convert::from_js(config)?;
+    config.check().map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(config)
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// The loaded snapshot quantized with `config`, sized in every encoding: `[EncodingSize]`
+    /// (src/quant/report.rs), CSR first. No evaluation and no file; it quantizes the whole
+    /// network (a few hundred milliseconds for VGG-16), so the page asks after `account`.
+    #[wasm_bindgen(js_name = accountEncodings)]
+    pub fn account_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config = checked(config)?;
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&config).map_err(|e| JsError::new(&e))?;
+        convert::to_js(&sizes)
+    }
+
+    /// `accountEncodings` of the opened snapshot file.
+    #[wasm_bindgen(js_name = accountOpenedEncodings)]
+    pub fn account_opened_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config = checked(config)?;
+        let state = self.state.try_borrow().map_err(|_| busy())?;
+        let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+        convert::to_js(&opened.sizes(&config).map_err(|e| JsError::new(&e))?)
+    }
+
+    /// Writes the last result's `.agq` file again in `encoding` (`csr`, `relative` or
+    /// `entropy`): the same quantized network, decoded and encoded. Returns `{ encoding,
+    /// bytes, report }` (`bytes`: the new file's size; `report`: its JSON report); `agqBytes`
+    /// then gives the new file.
+    pub fn reencode(&self, encoding: &str) -> Result<JsValue, JsError> {
+        let encoding: Encoding = encoding.parse().map_err(|e: crate::quant::encoding::UnknownEncoding| JsError::new(&e.to_string()))?;
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let last = state.agq.as_mut().ok_or_else(|| JsError::new("no result yet"))?;
+        let model = decode(&last.bytes).map_err(|e| JsError::new(&e.to_string()))?;
+        let mut report = account_with(&model, encoding).map_err(|e| JsError::new(&e.to_string()))?;
+        last.bytes = encode_with(&model, encoding).map_err(|e| JsError::new(&e.to_string()))?;
+        last.config.encoding = encoding;
+        report.bytes = last.bytes.len() as u64;
+        let mut value = crate::compress::full_report_of(&report, &last.config, last.accuracy);
+        value["encoding"] = encoding.as_str().into();
+        convert::to_js(&serde_json::json!({ "encoding": encoding, "bytes": report.bytes, "report": value }))
+    }
+}
