@@ -403,9 +403,12 @@ pub fn decode_with_limit(bytes: &[u8], max_params: u64) -> Result<QuantModel, Co
             .collect::<Result<_, _>>()
             .map_err(|_| too_large.clone())?;
         total = total.checked_add(n).ok_or(too_large.clone())?;
+        // the 2-D view's columns are checked apart from `n`: with a zero first dimension,
+        // `n` is 0 while the product of the other dimensions may overflow
+        let cols = shape.iter().skip(usize::from(shape.len() >= 2)).try_fold(1usize, |a, &d| a.checked_mul(d));
         if total > max_params
             || rows_of(&shape) > u32::MAX as usize
-            || cols_of(&shape) > u32::MAX as usize
+            || cols.is_none_or(|c| c > u32::MAX as usize)
         {
             return Err(too_large);
         }
