@@ -120,7 +120,7 @@ fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &Pt
     if itq_widths.len() != n {
         return Err("a tensor's widths do not match its size".into());
     }
-    let importance = ptq_settings.importance.compute(params);
+    let importance = ptq_settings.importance.try_compute(params)?;
     let (widths, boundaries) = match method {
         Method::None => (vec![32; n], Vec::new()),
         Method::Itq => (itq_widths, Vec::new()),

@@ -48,7 +48,7 @@ choice!(/// The network (and with it the data set: MNIST for LeNets, CIFAR-10 ot
 choice!(/// Which quantization runs: none, post-training, in-training, or both.
     Method { None = "none", Ptq = "ptq", Itq = "itq", Combined = "combined" });
 choice!(/// Where the importance of a parameter comes from.
-    Importance { Grad = "grad", Magnitude = "magnitude", Random = "random" });
+    Importance { Grad = "grad", Magnitude = "magnitude", Random = "random", Taylor = "taylor" });
 choice!(/// ITQ: quantized parameters are frozen, or keep training and are re-projected.
     Mode { Freeze = "freeze", Project = "project" });
 choice!(/// The optimizer (SGD uses `momentum`).
@@ -128,6 +128,7 @@ impl Importance {
             Importance::Grad => ImportanceSource::Gradient,
             Importance::Magnitude => ImportanceSource::Magnitude,
             Importance::Random => ImportanceSource::Random { seed },
+            Importance::Taylor => ImportanceSource::Taylor,
         }
     }
 }

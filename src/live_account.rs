@@ -61,7 +61,7 @@ impl LiveAccount {
         let source = config.importance.source(config.seed);
         if self.index.as_ref().is_none_or(|i| i.source != source || i.net != net) {
             self.index = None; // the old index is freed before the new one is built
-            let importance = source.compute(params);
+            let importance = source.try_compute(params)?;
             self.index = Reaccounter::new(net, params, &importance).map(|reaccounter| Index {
                 net: net.to_string(),
                 source,

@@ -19,7 +19,8 @@ use std::fmt;
 pub struct QuantizeRequest {
     /// `ptq`, `itq` or `combined` (default `combined`).
     pub method: Option<String>,
-    /// `grad` (or `gradient`), `magnitude` or `random` (default `grad`).
+    /// `grad` (or `gradient`), `magnitude`, `random` or `taylor` (default `grad`; `taylor`
+    /// needs the snapshot's `taylor/P` tensors).
     pub importance: Option<String>,
     /// `quantile:F1,F2,...` or `kmeans:K` (default: the page's default for the network).
     pub clusters: Option<String>,
@@ -68,7 +69,7 @@ fn refuse(field: &'static str, message: impl Into<String>) -> QuantizeError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
     pub settings: QuantSettings,
-    /// The importance as the report names it: `grad`, `magnitude` or `random`.
+    /// The importance as the report names it: `grad`, `magnitude`, `random` or `taylor`.
     pub importance_name: &'static str,
     pub seed: u64,
     pub encoding: Encoding,
@@ -86,7 +87,8 @@ impl QuantizeRequest {
             "grad" | "gradient" => (ImportanceSource::Gradient, "grad"),
             "magnitude" => (ImportanceSource::Magnitude, "magnitude"),
             "random" => (ImportanceSource::Random { seed }, "random"),
-            other => return Err(refuse("importance", format!("{other:?}: expected grad, magnitude or random"))),
+            "taylor" => (ImportanceSource::Taylor, "taylor"),
+            other => return Err(refuse("importance", format!("{other:?}: expected grad, magnitude, random or taylor"))),
         };
         let method = self.method.as_deref().unwrap_or(DEFAULT_METHOD);
         let settings = QuantSettings {
@@ -148,6 +150,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
             "the snapshot has no width/P tensors, which --method itq and combined need (use --method ptq)",
         ));
     }
+    s.importance.check(&snapshot.params).map_err(|e| refuse("importance", e))?;
     let ptq = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
     let compressed = compress_with_encoding(&snapshot.net, &snapshot.params, method, &ptq, resolved.encoding)
         .map_err(|e| refuse("snapshot", e))?;
@@ -208,11 +211,26 @@ mod tests {
     fn each_bad_setting_names_its_field() {
         let bad = |r: QuantizeRequest| r.resolve("x").unwrap_err().field;
         assert_eq!(bad(QuantizeRequest { method: Some("fast".into()), ..Default::default() }), "method");
-        assert_eq!(bad(QuantizeRequest { importance: Some("taylor".into()), ..Default::default() }), "importance");
+        assert_eq!(bad(QuantizeRequest { importance: Some("fisher".into()), ..Default::default() }), "importance");
         assert_eq!(bad(QuantizeRequest { clusters: Some("median".into()), ..Default::default() }), "clusters");
         assert_eq!(bad(QuantizeRequest { widths: Some("0,4,x".into()), ..Default::default() }), "widths");
         assert_eq!(bad(QuantizeRequest { widths: Some("0,4,6".into()), ..Default::default() }), "clusters/--widths");
         assert_eq!(bad(QuantizeRequest { encoding: Some("huffman".into()), ..Default::default() }), "encoding");
+    }
+
+    #[test]
+    fn taylor_importance_needs_the_snapshots_taylor_tensors() {
+        let request = QuantizeRequest { method: Some("ptq".into()), importance: Some("taylor".into()), ..Default::default() };
+        let e = quantize_snapshot(&snapshot(false), &request).unwrap_err();
+        assert_eq!(e.field, "importance");
+        assert!(e.message.contains("no taylor/enc.weight"), "{e}");
+        let mut s = snapshot(false);
+        // Taylor values ranked the other way round from the gradient's
+        s.params[0].taylor = Some(s.params[0].importance.iter().map(|g| 12.0 - g).collect());
+        let taylor = quantize_snapshot(&s, &request).unwrap();
+        assert_eq!(taylor.report.importance, "taylor");
+        let grad = quantize_snapshot(&s, &QuantizeRequest { importance: None, ..request.clone() }).unwrap();
+        assert_ne!(taylor.compressed.widths, grad.compressed.widths);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! in safetensors, schema `agq-snapshot/1` (see `docs/SNAPSHOT.md`).
 //!
 //! Every parameter `P` is stored as `weight/P` and `importance/P` (same shape,
-//! `F32` or `F16`), optionally its current ITQ widths (32 = float): `width/P` (`U8`, one
+//! `F32` or `F16`), optionally its accumulated Taylor importance `taylor/P` (same shape and
+//! dtypes as `importance/P`) and its current ITQ widths (32 = float): `width/P` (`U8`, one
 //! per value) or `width_index/P` (bit-packed indices into `agq.width_table`, see
 //! [`width_pack`]; what [`Snapshot::to_bytes`] writes).
 //! Layout is output-major as in PyTorch: Linear `[out, in]`, Conv `[out, in, kh, kw]`,
@@ -64,21 +65,21 @@ pub enum SnapshotError {
     MissingNet,
     /// No `weight/...` tensor at all.
     Empty,
-    /// A tensor whose name is not `weight/P`, `importance/P` or `width/P`.
+    /// A tensor whose name is not `weight/P`, `importance/P`, `taylor/P` or `width/P`.
     UnexpectedTensor(String),
     /// `weight/P` without `importance/P`.
     MissingImportance(String),
-    /// `importance/P` or `width/P` without `weight/P`.
+    /// `importance/P`, `taylor/P` or `width/P` without `weight/P`.
     MissingWeight(String),
     /// `agq.params` names a parameter twice, names one without a weight, or leaves one out.
     ParamOrder(String),
-    /// `importance/P` or `width/P` has another shape than `weight/P`.
+    /// `importance/P`, `taylor/P` or `width/P` has another shape than `weight/P`.
     ShapeMismatch { tensor: String, expected: Vec<usize>, found: Vec<usize> },
     /// A tensor stored in a dtype the schema does not allow.
     WrongDtype { tensor: String, dtype: String },
-    /// A NaN or infinite weight or importance.
+    /// A NaN or infinite weight or importance (gradient or Taylor).
     NonFinite { tensor: String, index: usize },
-    /// An importance below zero.
+    /// An importance (gradient or Taylor) below zero.
     NegativeImportance { tensor: String, index: usize, value: f32 },
     /// A width that is not 0, 2..=16 or 32.
     InvalidWidth { tensor: String, index: usize, value: u8 },
@@ -97,7 +98,7 @@ impl fmt::Display for SnapshotError {
             MissingNet => write!(f, "no {KEY_NET} metadata naming the network"),
             Empty => write!(f, "no weight/... tensors"),
             UnexpectedTensor(t) => {
-                write!(f, "tensor {t:?} is not weight/P, importance/P, width/P or width_index/P")
+                write!(f, "tensor {t:?} is not weight/P, importance/P, taylor/P, width/P or width_index/P")
             }
             MissingImportance(p) => write!(f, "weight/{p} has no importance/{p}"),
             MissingWeight(p) => write!(f, "{p} has no matching weight tensor"),
@@ -207,6 +208,18 @@ pub fn check_param(p: &ParamTensor) -> Result<(), SnapshotError> {
     if let Some(index) = p.importance.iter().position(|&x| x < 0.0) {
         return Err(SnapshotError::NegativeImportance { tensor, index, value: p.importance[index] });
     }
+    if let Some(t) = &p.taylor {
+        if t.len() != n {
+            return Err(mismatch("taylor", t.len()));
+        }
+        let tensor = format!("taylor/{}", p.name);
+        if let Some(index) = t.iter().position(|x| !x.is_finite()) {
+            return Err(SnapshotError::NonFinite { tensor, index });
+        }
+        if let Some(index) = t.iter().position(|&x| x < 0.0) {
+            return Err(SnapshotError::NegativeImportance { tensor, index, value: t[index] });
+        }
+    }
     if let Some(w) = &p.width {
         if w.len() != n {
             return Err(mismatch("width", w.len()));
@@ -301,13 +314,13 @@ impl Snapshot {
         for &full in views.keys() {
             match full.split_once('/') {
                 Some(("weight", p)) => names.push(p.to_string()),
-                Some(("importance" | "width" | "width_index", p)) if !views.contains_key(format!("weight/{p}").as_str()) => {
+                Some(("importance" | "taylor" | "width" | "width_index", p)) if !views.contains_key(format!("weight/{p}").as_str()) => {
                     return Err(SnapshotError::MissingWeight(full.to_string()));
                 }
                 Some(("width_index", p)) if views.contains_key(format!("width/{p}").as_str()) => {
                     return Err(SnapshotError::UnexpectedTensor(format!("{full} beside width/{p}")));
                 }
-                Some(("importance" | "width" | "width_index", _)) => {}
+                Some(("importance" | "taylor" | "width" | "width_index", _)) => {}
                 _ => return Err(SnapshotError::UnexpectedTensor(full.to_string())),
             }
         }
@@ -342,6 +355,14 @@ impl Snapshot {
             }
             let weight = read_float(&wkey, w.dtype(), w.data())?;
             let importance = read_float(&ikey, i.dtype(), i.data())?;
+            let tkey = format!("taylor/{name}");
+            let taylor = match views.get(tkey.as_str()) {
+                None => None,
+                Some(t) if t.shape() != shape.as_slice() => {
+                    return Err(SnapshotError::ShapeMismatch { tensor: tkey, expected: shape, found: t.shape().to_vec() });
+                }
+                Some(t) => Some(read_float(&tkey, t.dtype(), t.data())?),
+            };
             let width = match views.get(format!("width/{name}").as_str()) {
                 None => None,
                 Some(v) => {
@@ -363,7 +384,7 @@ impl Snapshot {
                 (None, Some(v)) => Some(read_width_index(&name, &shape, v, width_table.as_deref())?),
                 (width, _) => width,
             };
-            let p = ParamTensor { name, shape, weight, importance, width };
+            let p = ParamTensor { name, shape, weight, importance, width, taylor };
             check_param(&p)?;
             params.push(p);
         }
@@ -386,6 +407,10 @@ impl Snapshot {
             };
             tensors.push((format!("weight/{}", p.name), float(&p.weight)));
             tensors.push((format!("importance/{}", p.name), float(&p.importance)));
+            if let Some(t) = &p.taylor {
+                assert_eq!(t.len(), n, "taylor importance of {} disagrees with its shape", p.name);
+                tensors.push((format!("taylor/{}", p.name), float(t)));
+            }
             if let Some(w) = &p.width {
                 assert_eq!(w.len(), n, "widths of {} disagree with its shape", p.name);
                 tensors.push(match &table {
@@ -481,7 +506,7 @@ mod tests {
         let n: usize = shape.iter().product();
         let weight = (0..n).map(|i| ((i as f32 + seed as f32) * 0.37).sin()).collect();
         let importance = (0..n).map(|i| ((i as u32 * 7 + seed) % 13) as f32 * 0.01).collect();
-        ParamTensor { name: name.into(), shape, weight, importance, width: None }
+        ParamTensor { name: name.into(), shape, weight, importance, width: None, taylor: None }
     }
 
     fn sample() -> Snapshot {
@@ -512,6 +537,31 @@ mod tests {
         let back = Snapshot::from_bytes(&s.to_bytes(StoreDtype::F32)).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.provenance().unwrap()["epochs"], 3);
+    }
+
+    #[test]
+    fn taylor_importances_are_optional_and_survive_a_round_trip() {
+        let mut s = sample();
+        assert!(Snapshot::from_bytes(&s.to_bytes(StoreDtype::F32)).unwrap().params.iter().all(|p| p.taylor.is_none()));
+        s.params[0].taylor = Some((0..8).map(|i| i as f32 * 0.25).collect());
+        let bytes = s.to_bytes(StoreDtype::F32);
+        assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), s);
+        let back = Snapshot::from_bytes(&s.to_bytes(StoreDtype::F16)).unwrap();
+        assert_eq!(back.params[0].taylor, s.params[0].taylor); // quarters are exact in f16
+        assert_eq!(back.params[1].taylor, None);
+    }
+
+    #[test]
+    fn a_bad_taylor_tensor_is_rejected() {
+        let t = || vec![("weight/a", f32_raw(&[2], &[0.0; 2])), ("importance/a", f32_raw(&[2], &[0.0; 2]))];
+        let with = |extra: (&'static str, Raw)| {
+            let mut v = t();
+            v.push(extra);
+            Snapshot::from_bytes(&raw_file(v, &[]))
+        };
+        assert!(matches!(with(("taylor/a", f32_raw(&[2], &[1.0, -1.0]))), Err(SnapshotError::NegativeImportance { .. })));
+        assert!(matches!(with(("taylor/a", f32_raw(&[3], &[1.0; 3]))), Err(SnapshotError::ShapeMismatch { .. })));
+        assert_eq!(with(("taylor/b", f32_raw(&[2], &[1.0; 2]))), Err(SnapshotError::MissingWeight("taylor/b".into())));
     }
 
     #[test]

@@ -20,7 +20,7 @@ fn network(with_widths: bool) -> Snapshot {
         let weight = (0..n).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
         let importance = (0..n).map(|_| rng.next_f32().powi(3) * 10.0).collect();
         let width = with_widths.then(|| (0..n).map(|i| [32, 8, 4, 2, 0][i % 5]).collect());
-        ParamTensor { name: name.into(), shape, weight, importance, width }
+        ParamTensor { name: name.into(), shape, weight, importance, width, taylor: None }
     };
     let params = vec![param("fc1.weight", vec![16, 12]), param("fc1.bias", vec![16]), param("fc2.weight", vec![4, 16])];
     Snapshot { net: "tiny".into(), params, metadata: Default::default() }

@@ -116,7 +116,7 @@ fn alexnet_snapshot(itq: bool) -> Vec<u8> {
             let weight: Vec<f32> = (0..info.len()).map(|_| (next() * 2.0 - 1.0) * scale).collect();
             let importance: Vec<f32> = (0..info.len()).map(|_| next() * 0.01 + 1e-4).collect();
             let width = itq.then(|| (0..info.len()).map(|i| if i % 2 == 0 { 4 } else { 32 }).collect());
-            ParamTensor { name: info.name.clone(), shape: info.shape.clone(), weight, importance, width }
+            ParamTensor { name: info.name.clone(), shape: info.shape.clone(), weight, importance, width, taylor: None }
         })
         .collect();
     let mut snapshot = Snapshot { net: "alexnet".into(), params, metadata: Default::default() };

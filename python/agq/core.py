@@ -63,13 +63,16 @@ def _read(source: PathOrBytes) -> bytes:
 @dataclass
 class Param:
     """One parameter tensor: its values, accumulated importance ``G = sum_t |dL/dθ(t)|``
-    (same shape, float32, >= 0) and, after ITQ, its current widths (uint8, same shape:
-    0 pruned, 2..16 fixed point, 32 float)."""
+    (same shape, float32, >= 0), after ITQ its current widths (uint8, same shape:
+    0 pruned, 2..16 fixed point, 32 float), and optionally the accumulated Taylor
+    importance ``T = sum_t |θ(t) · dL/dθ(t)|`` (float32, same shape, >= 0; the snapshot's
+    ``taylor/P``, which ``importance="taylor"`` quantizes by)."""
 
     name: str
     weight: np.ndarray
     importance: np.ndarray
     width: Optional[np.ndarray] = None
+    taylor: Optional[np.ndarray] = None
 
     @property
     def shape(self) -> Tuple[int, ...]:
@@ -82,22 +85,25 @@ class Param:
         weight = _float32(f"weight of {self.name}", self.weight)
         importance = _float32(f"importance of {self.name}", self.importance, weight.shape)
         width = None if self.width is None else _uint8(f"width of {self.name}", self.width, weight.shape)
+        taylor = None if self.taylor is None else _float32(f"taylor of {self.name}", self.taylor, weight.shape)
         return (
             self.name,
             list(weight.shape),
             weight.tobytes(),
             importance.tobytes(),
             None if width is None else width.tobytes(),
+            None if taylor is None else taylor.tobytes(),
         )
 
 
 def _param_from_wire(t) -> Param:
-    name, shape, weight, importance, width = t
+    name, shape, weight, importance, width, taylor = t
     return Param(
         name,
         _from_f32(weight, shape),
         _from_f32(importance, shape),
         None if width is None else _from_u8(width, shape),
+        None if taylor is None else _from_f32(taylor, shape),
     )
 
 

@@ -8,7 +8,7 @@ quantization (ITQ) at epoch ends through the Rust core, export a gradient snapsh
         for x, y in loader:
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
-            acc.accumulate()      # G += |grad|, after backward, before the step
+            acc.accumulate()      # G += |grad|, T += |w * grad|, after backward, before the step
             optimizer.step()
             acc.constrain()       # ITQ: frozen values put back / projected onto their grid
         acc.end_epoch()           # the ITQ step (Rust), from the second epoch on by default
@@ -47,7 +47,9 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 class GradientAccumulator:
     """Accumulated importance ``G = sum over steps of |dL/dθ|`` of every parameter of
     ``model`` (every weight and bias, in ``named_parameters()`` order), on the parameters'
-    device in float32, with optional ITQ.
+    device in float32, with optional ITQ. Beside it, the Taylor importance
+    ``T = sum over the same steps of |θ · dL/dθ|`` (``θ`` the value the gradient was taken
+    at), exported as the snapshot's ``taylor/P`` (``importance="taylor"``).
 
     ``net`` names the architecture in the snapshot (``agq.net``): use ``lenet300``,
     ``lenet5``, ``alexnet`` or ``vgg16`` with agq's parameter names and shapes to have the
@@ -64,6 +66,11 @@ class GradientAccumulator:
         self.importance: Dict[str, torch.Tensor] = {
             name: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for name, p in self.params
         }
+        #: accumulated ``|θ · grad|`` per parameter; None when the run was resumed from a
+        #: state without it (a partial sum would be wrong, so it is not exported)
+        self.taylor: Optional[Dict[str, torch.Tensor]] = {
+            name: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for name, p in self.params
+        }
         #: current ITQ width of every value (uint8, on the parameter's device); None = float
         self.widths: Dict[str, Optional[torch.Tensor]] = {name: None for name, _ in self.params}
         #: ``{width: frac}`` of every fixed-point width of each tensor, from the last ITQ step
@@ -76,13 +83,16 @@ class GradientAccumulator:
 
     @torch.no_grad()
     def accumulate(self) -> None:
-        """Adds ``|grad|`` of every parameter to its importance: call it after
-        ``backward()`` and before ``optimizer.step()`` (parameters without a gradient add 0).
-        The gradient is the mini-batch loss's alone: weight decay applied inside the
-        optimizer is not part of it."""
+        """Adds ``|grad|`` of every parameter to its importance, and ``|θ · grad|`` to its
+        Taylor importance: call it after ``backward()`` and before ``optimizer.step()``
+        (parameters without a gradient add 0). The gradient is the mini-batch loss's alone:
+        weight decay applied inside the optimizer is not part of it."""
         for name, p in self.params:
             if p.grad is not None:
-                self.importance[name].add_(p.grad.detach().abs().to(torch.float32))
+                grad = p.grad.detach().to(torch.float32)
+                self.importance[name].add_(grad.abs())
+                if self.taylor is not None:
+                    self.taylor[name].add_((p.detach().to(torch.float32) * grad).abs())
         self.steps += 1
 
     @torch.no_grad()
@@ -112,6 +122,7 @@ class GradientAccumulator:
                     p.detach().to(torch.float32).cpu().contiguous().numpy(),
                     self.importance[name].cpu().contiguous().numpy(),
                     None if w is None else w.cpu().numpy(),
+                    None if self.taylor is None else self.taylor[name].cpu().contiguous().numpy(),
                 )
             )
         return out
@@ -200,23 +211,30 @@ class GradientAccumulator:
         return quantize_snapshot(self.snapshot(), **settings)
 
     def state_dict(self) -> dict:
-        """Everything needed to resume: importance, widths, grids, epoch and step counts."""
+        """Everything needed to resume: importance (gradient and Taylor), widths, grids,
+        epoch and step counts."""
         return {
             "net": self.net,
             "epoch": self.epoch,
             "steps": self.steps,
             "importance": {k: v.detach().cpu().clone() for k, v in self.importance.items()},
+            "taylor": None if self.taylor is None else {k: v.detach().cpu().clone() for k, v in self.taylor.items()},
             "widths": {k: None if v is None else v.cpu().clone() for k, v in self.widths.items()},
             "grids": {k: dict(v) for k, v in self.grids.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restores :meth:`state_dict` (after the model's own state is loaded: frozen values
-        are taken from the model)."""
+        are taken from the model). A state saved before Taylor accumulation existed (no
+        ``"taylor"``) resumes with :attr:`taylor` None: the snapshot then has no ``taylor/P``."""
         self.epoch = int(state["epoch"])
         self.steps = int(state["steps"])
+        taylor = state.get("taylor")
+        self.taylor = None if taylor is None else {}
         for name, p in self.params:
             self.importance[name] = state["importance"][name].to(device=p.device, dtype=torch.float32)
+            if taylor is not None:
+                self.taylor[name] = taylor[name].to(device=p.device, dtype=torch.float32)
             w = state["widths"][name]
             self.widths[name] = None if w is None else w.to(p.device)
         self.grids = {k: dict(v) for k, v in state["grids"].items()}

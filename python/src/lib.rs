@@ -4,7 +4,8 @@
 //!
 //! Arrays cross as little-endian bytes (`f32` values, `u8` widths) with their shape; the
 //! Python package `agq` (python/agq/) turns them into numpy arrays and checks dtypes.
-//! A parameter crosses as the tuple `(name, shape, weight, importance, width | None)`.
+//! A parameter crosses as the tuple `(name, shape, weight, importance, width | None,
+//! taylor | None)`.
 
 use agq::quant::codec::decode_with_limit;
 use agq::quant::itq::{itq_apply, project as core_project, schedule_width};
@@ -28,9 +29,10 @@ create_exception!(_agq, DecodeError, AgqError, "Bytes that are not a valid .agq 
 const MAX_DECODED_PARAMS: u64 = 1 << 28;
 
 /// A parameter as it crosses from Python.
-type PyParam<'py> = (String, Vec<usize>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>);
+type PyParam<'py> =
+    (String, Vec<usize>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>);
 /// A parameter as it crosses to Python.
-type OutParam<'py> = (String, Vec<usize>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>);
+type OutParam<'py> = PyParam<'py>;
 
 fn f32s(what: &str, bytes: &[u8]) -> PyResult<Vec<f32>> {
     if bytes.len() % 4 != 0 {
@@ -48,11 +50,12 @@ fn f32_bytes<'py>(py: Python<'py>, values: &[f32]) -> Bound<'py, PyBytes> {
 /// at least 0, valid widths, unique names).
 fn params_in(net: &str, params: Vec<PyParam<'_>>) -> PyResult<Vec<ParamTensor>> {
     let mut out = Vec::with_capacity(params.len());
-    for (name, shape, weight, importance, width) in params {
+    for (name, shape, weight, importance, width, taylor) in params {
         let weight = f32s(&format!("weight/{name}"), weight.as_bytes())?;
         let importance = f32s(&format!("importance/{name}"), importance.as_bytes())?;
         let width = width.map(|w| w.as_bytes().to_vec());
-        out.push(ParamTensor { name, shape, weight, importance, width });
+        let taylor = taylor.map(|t| f32s(&format!("taylor/{name}"), t.as_bytes())).transpose()?;
+        out.push(ParamTensor { name, shape, weight, importance, width, taylor });
     }
     let snapshot = Snapshot { net: net.to_string(), params: out, metadata: BTreeMap::new() };
     snapshot.check().map_err(|e| SnapshotError::new_err(e.to_string()))?;
@@ -61,7 +64,8 @@ fn params_in(net: &str, params: Vec<PyParam<'_>>) -> PyResult<Vec<ParamTensor>> 
 
 fn param_out<'py>(py: Python<'py>, p: &ParamTensor) -> OutParam<'py> {
     let width = p.width.as_ref().map(|w| PyBytes::new(py, w));
-    (p.name.clone(), p.shape.clone(), f32_bytes(py, &p.weight), f32_bytes(py, &p.importance), width)
+    let taylor = p.taylor.as_ref().map(|t| f32_bytes(py, t));
+    (p.name.clone(), p.shape.clone(), f32_bytes(py, &p.weight), f32_bytes(py, &p.importance), width, taylor)
 }
 
 /// Reads an `agq-snapshot/1` file: `(net, params, metadata)`.

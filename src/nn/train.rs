@@ -2,7 +2,7 @@
 //! absolute gradient of every parameter on the device, with in-training quantization (ITQ)
 //! at epoch ends. Hand-written so that it runs the same natively and in a browser.
 
-use super::accumulate::accumulate_abs_grads;
+use super::accumulate::{ImportanceSums, accumulate_importances};
 use super::batches::Batches;
 use super::constraint::Constraint;
 use super::models::{Model, NetKind};
@@ -66,8 +66,8 @@ pub struct Trainer {
     model: Model,
     optim: ModuleOptimizer,
     infos: Vec<ParamInfo>,
-    /// Accumulated |grad| per parameter tensor, native flat `[n]`.
-    importance: Vec<Tensor<1>>,
+    /// Accumulated `|grad|` and `|w · grad|` per parameter tensor, native flat `[n]`.
+    importance: ImportanceSums,
     /// Current ITQ width of every scalar, per tensor, output-major (32 = float).
     widths: Vec<Vec<u8>>,
     constraints: Vec<Option<Constraint>>,
@@ -105,7 +105,7 @@ impl Trainer {
             model,
             optim,
             infos,
-            importance: Vec::new(),
+            importance: ImportanceSums::default(),
             widths,
             constraints,
             batches,
@@ -146,7 +146,7 @@ impl Trainer {
             let logits = self.model.forward(images);
             let loss = CrossEntropyLoss::new(None, &self.device).forward(logits, labels);
             let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-            accumulate_abs_grads(&self.model, &grads, &mut self.importance);
+            accumulate_importances(&self.model, &grads, &mut self.importance);
             self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
             self.apply_constraints();
             self.pending_losses.push(loss.detach());
@@ -221,26 +221,32 @@ impl Trainer {
         out
     }
 
-    /// Weights, accumulated importances and ITQ widths of every parameter, output-major.
+    /// Weights, accumulated importances (gradient and Taylor) and ITQ widths of every
+    /// parameter, output-major.
     pub async fn snapshot(&self) -> Result<Vec<ParamTensor>, String> {
         let weights = read_params(&self.model).await?;
-        let importance = if self.importance.is_empty() {
-            self.infos.iter().map(|i| vec![0.0; i.len()]).collect()
+        let (importance, taylor) = if self.importance.is_empty() {
+            let zeros: Vec<Vec<f32>> = self.infos.iter().map(|i| vec![0.0; i.len()]).collect();
+            (zeros.clone(), zeros)
         } else {
-            read_all(self.importance.clone()).await?
+            let both = self.importance.gradient.iter().chain(&self.importance.taylor).cloned().collect();
+            let mut both = read_all(both).await?;
+            let taylor = both.split_off(self.importance.gradient.len());
+            (both, taylor)
         };
         Ok(self
             .infos
             .iter()
             .zip(weights)
-            .zip(importance)
+            .zip(importance.into_iter().zip(taylor))
             .zip(&self.widths)
-            .map(|(((info, weight), imp), widths)| ParamTensor {
+            .map(|(((info, weight), (imp, taylor)), widths)| ParamTensor {
                 name: info.name.clone(),
                 shape: info.shape.clone(),
                 weight,
                 importance: info.to_output_major(imp),
                 width: Some(widths.clone()),
+                taylor: Some(info.to_output_major(taylor)),
             })
             .collect())
     }

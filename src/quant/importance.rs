@@ -12,13 +12,49 @@ pub enum ImportanceSource {
     Magnitude,
     /// Uniform in `[0, 1)`, a function of (seed, flat index) only (a random baseline).
     Random { seed: u64 },
+    /// The accumulated Taylor importance `sum_t |θ(t) · dL/dθ(t)|` in
+    /// [`ParamTensor::taylor`], summed over the same steps as `Gradient`.
+    Taylor,
 }
 
 impl ImportanceSource {
+    /// Whether every tensor of `params` carries what this source reads: `Taylor` needs
+    /// [`ParamTensor::taylor`] of every tensor, with one value per weight. The error names
+    /// the first tensor without it.
+    pub fn check(&self, params: &[ParamTensor]) -> Result<(), String> {
+        if *self != ImportanceSource::Taylor {
+            return Ok(());
+        }
+        for p in params {
+            match &p.taylor {
+                None => {
+                    return Err(format!(
+                        "taylor importance: the snapshot has no taylor/{} (it was written without Taylor \
+                         accumulation; retrain it with a current agq, or use grad, magnitude or random)",
+                        p.name
+                    ));
+                }
+                Some(t) if t.len() != p.weight.len() => {
+                    return Err(format!("taylor/{} has {} values for {} weights", p.name, t.len(), p.weight.len()));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// [`ImportanceSource::compute`] after [`ImportanceSource::check`]: an error instead of
+    /// a panic when the parameters lack what the source reads.
+    pub fn try_compute(&self, params: &[ParamTensor]) -> Result<Vec<f32>, String> {
+        self.check(params)?;
+        Ok(self.compute(params))
+    }
+
     /// The flat importance vector over all tensors in order.
     ///
     /// # Panics
-    /// For `Gradient`, if a tensor's `importance` length differs from its `weight` length.
+    /// For `Gradient`, if a tensor's `importance` length differs from its `weight` length;
+    /// for `Taylor`, if a tensor has no `taylor` (see [`ImportanceSource::try_compute`]).
     pub fn compute(&self, params: &[ParamTensor]) -> Vec<f32> {
         let mut out = Vec::with_capacity(super::tensor::total_len(params));
         for p in params {
@@ -33,6 +69,11 @@ impl ImportanceSource {
                     out.extend_from_slice(&p.importance);
                 }
                 ImportanceSource::Magnitude => out.extend(p.weight.iter().map(|w| w.abs())),
+                ImportanceSource::Taylor => {
+                    let t = p.taylor.as_ref().unwrap_or_else(|| panic!("no taylor importance of {}", p.name));
+                    assert_eq!(t.len(), p.weight.len(), "taylor importance of {}", p.name);
+                    out.extend_from_slice(t);
+                }
                 ImportanceSource::Random { seed } => {
                     let start = out.len() as u64;
                     out.extend((0..p.weight.len() as u64).map(|i| random_unit(seed, start + i)));
@@ -44,12 +85,13 @@ impl ImportanceSource {
 }
 
 impl std::fmt::Display for ImportanceSource {
-    /// The CLI syntax: `gradient`, `magnitude`, `random:SEED`.
+    /// The CLI syntax: `gradient`, `magnitude`, `random:SEED`, `taylor`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ImportanceSource::Gradient => f.write_str("gradient"),
             ImportanceSource::Magnitude => f.write_str("magnitude"),
             ImportanceSource::Random { seed } => write!(f, "random:{seed}"),
+            ImportanceSource::Taylor => f.write_str("taylor"),
         }
     }
 }
@@ -91,6 +133,26 @@ mod tests {
             ImportanceSource::Magnitude.compute(&params()),
             vec![1.0, 2.0, 0.5, 0.0, 7.0, 3.0]
         );
+    }
+
+    #[test]
+    fn taylor_importance_is_the_accumulated_taylor_values_in_flat_order() {
+        let mut p = params();
+        p[0].taylor = Some(vec![1.0, 0.0, 2.0, 3.0]);
+        p[1].taylor = Some(vec![4.0, 5.0]);
+        assert_eq!(ImportanceSource::Taylor.try_compute(&p), Ok(vec![1.0, 0.0, 2.0, 3.0, 4.0, 5.0]));
+    }
+
+    #[test]
+    fn taylor_importance_without_taylor_values_is_an_error_naming_the_tensor() {
+        let mut p = params();
+        p[0].taylor = Some(vec![1.0; 4]);
+        let e = ImportanceSource::Taylor.try_compute(&p).unwrap_err();
+        assert!(e.contains("taylor/b"), "{e}");
+        p[1].taylor = Some(vec![1.0]);
+        assert!(ImportanceSource::Taylor.check(&p).unwrap_err().contains("1 values for 2 weights"));
+        // the other sources never need it
+        assert!(ImportanceSource::Gradient.try_compute(&params()).is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod relative;
 pub mod report;
 pub mod settings;
 pub mod sorted_tensor;
+pub mod sweep;
 pub mod tensor;
 
 pub use cluster::{ClusterMethod, Clustering, assign_clusters, cluster};

@@ -259,11 +259,12 @@ impl fmt::Display for ClusterMethod {
 
 impl FromStr for ImportanceSource {
     type Err = SettingsError;
-    /// `gradient`, `magnitude`, `random` (seed 0) or `random:SEED`.
+    /// `gradient`, `magnitude`, `random` (seed 0), `random:SEED` or `taylor`.
     fn from_str(s: &str) -> Result<Self, SettingsError> {
         match s.trim().split_once(':') {
             None if s.trim() == "gradient" => Ok(ImportanceSource::Gradient),
             None if s.trim() == "magnitude" => Ok(ImportanceSource::Magnitude),
+            None if s.trim() == "taylor" => Ok(ImportanceSource::Taylor),
             None if s.trim() == "random" => Ok(ImportanceSource::Random { seed: 0 }),
             Some(("random", seed)) => seed
                 .trim()
@@ -418,7 +419,7 @@ mod tests {
         }
         assert_eq!(parse_widths("0, 4,6,8").unwrap(), vec![0, 4, 6, 8]);
         assert_eq!(format_widths(&[0, 4, 6, 8]), "0,4,6,8");
-        for s in ["gradient", "magnitude", "random:7"] {
+        for s in ["gradient", "magnitude", "random:7", "taylor"] {
             assert_eq!(s.parse::<ImportanceSource>().unwrap().to_string(), s);
         }
         assert_eq!(

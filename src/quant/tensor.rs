@@ -16,6 +16,9 @@ pub struct ParamTensor {
     pub importance: Vec<f32>,
     /// Current width per value (ITQ state); `None` = all 32 (float).
     pub width: Option<Vec<u8>>,
+    /// Accumulated Taylor importance `sum_t |θ(t) · dL/dθ(t)|`, one per value, summed over
+    /// the same steps as `importance`; `None` when the trainer did not record it.
+    pub taylor: Option<Vec<f32>>,
 }
 
 impl ParamTensor {
@@ -28,6 +31,7 @@ impl ParamTensor {
             weight,
             importance,
             width: None,
+            taylor: None,
         }
     }
 

@@ -41,6 +41,8 @@ commands! {
     eval::EvalArgs => Eval,
     #[cfg(feature = "cpu")] /// Train AlexNet or VGG-16 on CIFAR-10 in float and with ITQ; write both gradient snapshots
     snapshot::SnapshotArgs => Snapshot,
+    #[cfg(feature = "cpu")] /// Compare importances at equal size: PTQ over a sweep of kept fractions, sizes and accuracy (JSON)
+    sweep::SweepArgs => Sweep,
 }
 
 // Shared helpers of `train`, `eval` and `snapshot` (they need burn).

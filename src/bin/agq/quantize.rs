@@ -15,7 +15,8 @@ pub struct QuantizeArgs {
     /// ptq | itq | combined (itq and combined take the snapshot's width/P as ITQ widths)
     #[arg(long, default_value = "combined")]
     method: String,
-    /// grad | magnitude | random (random draws from --seed)
+    /// grad | magnitude | random | taylor (random draws from --seed; taylor needs the
+    /// snapshot's taylor/P)
     #[arg(long, default_value = "grad")]
     importance: String,
     /// quantile:F1,F2,... (cumulative fractions) | kmeans:K [default: the page's default for

@@ -140,6 +140,9 @@ fn train_one(
     for p in &mut params {
         keep_nonzero_in_f16(&mut p.weight);
         keep_nonzero_in_f16(&mut p.importance);
+        if let Some(t) = &mut p.taylor {
+            keep_nonzero_in_f16(t);
+        }
     }
     let mut snapshot = Snapshot { net: config.net.as_str().to_string(), params, metadata: Default::default() };
     // Measure the weights as stored: F16 rounding included, exactly as `agq eval` reads them.

@@ -22,7 +22,7 @@ pub struct TrainArgs {
     /// none | ptq | itq | combined
     #[arg(long)]
     method: Option<String>,
-    /// grad | magnitude | random (PTQ importance)
+    /// grad | magnitude | random | taylor (PTQ importance)
     #[arg(long)]
     importance: Option<String>,
     /// quantile:F1,F2,... | kmeans:K
