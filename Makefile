@@ -3,7 +3,7 @@ PORT ?= 8080
 WASM_FEATURES = --no-default-features --features web
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: serve build tools python-env test test-core test-native test-python test-wasm test-e2e bench clean
+.PHONY: serve build tools python-env test test-core test-native test-python test-wasm test-e2e bench fuzz clean
 
 ## Build the page and serve it on http://127.0.0.1:$(PORT) (installs what it needs).
 serve: build
@@ -49,6 +49,17 @@ test-e2e: build python-env
 ## PTQ + accounting + encoding of 15M parameters: agq (criterion) next to numpy.
 bench:
 	scripts/bench.sh
+
+## The three doors of untrusted input (page link, snapshot reader, .agq decoder), each fed
+## FUZZ_INPUTS mutated inputs from FUZZ_SEED; one line per door at the end (docs/FUZZ.md).
+## Release build with overflow checks and debug assertions on, in its own target/fuzz.
+FUZZ_INPUTS ?= 1000000
+FUZZ_SEED ?= 1
+fuzz:
+	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
+	CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
+	cargo run --release --no-default-features --target-dir target/fuzz --example fuzz -- \
+		--inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED)
 
 clean:
 	cargo clean

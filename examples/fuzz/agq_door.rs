@@ -200,7 +200,7 @@ fn mutate_header(rng: &mut SplitMix64, h: &mut Header, donors: &[Vec<u8>]) {
                 _ => random_bytes(rng, 12),
             }
         }
-        2 => h.count = Some(*rng.pick(&[0, 1, 2, n as u16 + 1, (n as u16).wrapping_sub(1), u16::MAX])),
+        2 => h.count = Some(*rng.pick(&[0, 1, 2, (n as u16).wrapping_add(1), (n as u16).wrapping_sub(1), u16::MAX])),
         3 if n > 0 => {
             let i = rng.index(n);
             match rng.index(3) {

@@ -58,6 +58,8 @@ static GLOBAL: PeakAlloc = PeakAlloc;
 thread_local! {
     /// The message and location of the last panic on this thread (set by the quiet hook).
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether a door is running (a panic elsewhere, in the mutator, is printed at once).
+    static IN_DOOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The input now running, for the watchdog: (door, index, bytes).
@@ -87,7 +89,9 @@ struct Failure {
 fn run_one(door: &Door, input: &[u8], max_alloc: usize) -> Result<String, Failure> {
     PEAK.store(0, Ordering::Relaxed);
     LAST_PANIC.with(|p| p.borrow_mut().take());
+    IN_DOOR.with(|d| d.set(true));
     let result = catch_unwind(AssertUnwindSafe(|| (door.run)(input)));
+    IN_DOOR.with(|d| d.set(false));
     let peak = PEAK.load(Ordering::Relaxed);
     match result {
         Err(_) => {
@@ -116,6 +120,15 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// CPU seconds this thread has used (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // the fields after the command name (which ends with the last ')'): utime is the 12th
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -251,7 +264,7 @@ fn fuzz_door(door: &mut Door, o: &Options) -> Tally {
     let mut kinds: BTreeMap<String, (u64, Failure, Vec<u8>)> = BTreeMap::new();
     let mut failures = 0u64;
     let (mut bytes_total, mut longest) = (0u64, 0usize);
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_seconds());
     for index in 0..o.inputs {
         let input = (door.generate)(&mut rng);
         bytes_total += input.len() as u64;
@@ -274,12 +287,13 @@ fn fuzz_door(door: &mut Door, o: &Options) -> Tally {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
     let mut labels: Vec<(String, u64)> = outcomes.into_iter().collect();
     labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let shown: Vec<String> = labels.iter().take(12).map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
     let more = labels.len().saturating_sub(12);
     println!(
-        "{}: {} inputs in {seconds:.1} s ({}/s), mean {} bytes, longest {}; outcomes: {}{}",
+        "{}: {} inputs in {seconds:.1} s ({cpu:.1} s of CPU, {}/s), mean {} bytes, longest {}; outcomes: {}{}",
         door.name,
         thousands(o.inputs),
         thousands((o.inputs as f64 / seconds.max(1e-9)) as u64),
@@ -333,6 +347,9 @@ fn main() {
             Some(frame) => format!("panic at {frame} (in {at}): {text}"),
             None => format!("panic at {}: {text}", in_crate(&at).unwrap_or(at)),
         };
+        if !IN_DOOR.with(|d| d.get()) {
+            eprintln!("fuzz: the fuzzer itself failed: {message}");
+        }
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(message));
     }));
     let mut doors = vec![link_door::door(), snapshot_door::door(), agq_door::door()];
