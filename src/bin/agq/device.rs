@@ -7,7 +7,8 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct DeviceArgs {
-    /// cpu (burn flex) | gpu (burn wgpu: Vulkan, Metal or DX12; needs an agq built with --features gpu)
+    /// cpu (burn flex) | gpu (burn wgpu: Vulkan, Metal or DX12; needs an agq built with
+    /// --features gpu) | ndarray (burn ndarray, the other CPU backend; --features ndarray)
     #[arg(long, default_value = "cpu")]
     device: String,
 }
@@ -26,7 +27,8 @@ impl DeviceArgs {
         match self.device.as_str() {
             "cpu" => Ok(ChosenDevice { device: Device::flex(), name: "burn flex (CPU)".into() }),
             "gpu" => open_gpu(),
-            other => Err(format!("--device: {other:?} is not cpu or gpu")),
+            "ndarray" => open_ndarray(),
+            other => Err(format!("--device: {other:?} is not cpu, gpu or ndarray")),
         }
     }
 }
@@ -42,4 +44,14 @@ fn open_gpu() -> Result<ChosenDevice, String> {
 #[cfg(not(feature = "gpu"))]
 fn open_gpu() -> Result<ChosenDevice, String> {
     Err("--device gpu: this agq was built without GPU support (cargo build --release --features gpu)".into())
+}
+
+#[cfg(feature = "ndarray")]
+fn open_ndarray() -> Result<ChosenDevice, String> {
+    Ok(ChosenDevice { device: Device::ndarray(), name: "burn ndarray (CPU)".into() })
+}
+
+#[cfg(not(feature = "ndarray"))]
+fn open_ndarray() -> Result<ChosenDevice, String> {
+    Err("--device ndarray: this agq was built without it; build with --features ndarray".into())
 }

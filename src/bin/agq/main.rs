@@ -43,6 +43,8 @@ commands! {
     snapshot::SnapshotArgs => Snapshot,
     #[cfg(feature = "cpu")] /// Compare importances at equal size: PTQ over a sweep of kept fractions, sizes and accuracy (JSON)
     sweep::SweepArgs => Sweep,
+    #[cfg(feature = "cpu")] /// Images per second of one training step on random data (the engine comparison)
+    bench_train::BenchTrainArgs => BenchTrain,
 }
 
 // Shared helpers of `train`, `eval` and `snapshot` (they need burn).
