@@ -9,7 +9,7 @@ use crate::config::{Method, RunConfig};
 use crate::live_account::{Accounted, LiveAccount};
 use crate::quant::codec::{MAX_HEADER, header_len_of};
 use crate::quant::report::EncodingSize;
-use crate::quant::tensor::ParamTensor;
+use crate::quant::tensor::{ParamTensor, rows_of};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 
@@ -147,8 +147,9 @@ impl OpenedSnapshot {
 }
 
 /// Whether an `.agq` file can hold a network named `net` with `params`: names and the net
-/// name of at most 255 bytes, at most 255 dimensions, and a file header (names and shapes)
-/// within the format's 4 KiB even with every value pruned.
+/// name of at most 255 bytes, at most 255 dimensions, rows and columns (of the 2-D view:
+/// the first dimension, the product of the rest) below 2^32, and a file header (names and
+/// shapes) within the format's 4 KiB even with every value pruned.
 pub fn check_encodable(net: &str, params: &[ParamTensor]) -> Result<(), String> {
     if net.len() > 255 {
         return Err(format!("the network name (agq.net) has {} bytes; an .agq file holds at most 255", net.len()));
@@ -158,6 +159,13 @@ pub fn check_encodable(net: &str, params: &[ParamTensor]) -> Result<(), String> 
     }
     if let Some(p) = params.iter().find(|p| p.shape.len() > 255) {
         return Err(format!("{} has {} dimensions; an .agq file holds at most 255", p.name, p.shape.len()));
+    }
+    let too_many = |d: usize| d > u32::MAX as usize;
+    if let Some(p) = params.iter().find(|p| {
+        let cols = p.shape.iter().skip(usize::from(p.shape.len() >= 2)).try_fold(1usize, |a, &d| a.checked_mul(d));
+        too_many(rows_of(&p.shape)) || cols.is_none_or(too_many)
+    }) {
+        return Err(format!("{} has shape {:?}; an .agq file holds at most 2^32 - 1 rows and columns", p.name, p.shape));
     }
     let header = header_len_of(net, params.iter().map(|p| (p.name.as_str(), p.shape.as_slice(), 0)));
     if header > MAX_HEADER {

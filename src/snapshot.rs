@@ -85,6 +85,9 @@ pub enum SnapshotError {
     InvalidWidth { tensor: String, index: usize, value: u8 },
     /// `width_index/P` without a valid `agq.width_table`, or an index outside it.
     WidthTable(String),
+    /// A shape whose 2-D view cannot be sized: with a zero dimension the values are none,
+    /// but the product of the dimensions after the first (its columns) overflows.
+    ShapeTooLarge { tensor: String, shape: Vec<usize> },
 }
 
 impl fmt::Display for SnapshotError {
@@ -115,6 +118,9 @@ impl fmt::Display for SnapshotError {
                 write!(f, "{tensor}[{index}] = {value} is not a width (0, 2..=16 or 32)")
             }
             WidthTable(e) => write!(f, "{KEY_WIDTH_TABLE}: {e}"),
+            ShapeTooLarge { tensor, shape } => {
+                write!(f, "{tensor} has shape {shape:?}: the product of its dimensions after the first overflows")
+            }
         }
     }
 }
@@ -186,7 +192,11 @@ fn read_float(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>, Snapsho
 /// Checks values of one parameter: finite weights, finite non-negative
 /// importances, valid widths; lengths equal to the product of the shape.
 pub fn check_param(p: &ParamTensor) -> Result<(), SnapshotError> {
-    let n: usize = p.shape.iter().product();
+    // rows = the first dimension, cols = the product of the rest (tensor::cols_of), in usize
+    let product = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let (Some(n), Some(_)) = (product(&p.shape), product(p.shape.get(1..).unwrap_or_default())) else {
+        return Err(SnapshotError::ShapeTooLarge { tensor: format!("weight/{}", p.name), shape: p.shape.clone() });
+    };
     let mismatch = |kind: &str, len: usize| SnapshotError::ShapeMismatch {
         tensor: format!("{kind}/{}", p.name),
         expected: p.shape.clone(),

@@ -43,6 +43,7 @@ fn values(key: &str) -> &'static [&'static str] {
             "33", "255", "256", "-1", "0,4,6,8,10", "8,6,4", "32,16,2,0",
         ],
         "mode" => &["freeze", "project", "Freeze"],
+        "encoding" => &["csr", "relative", "entropy", "CSR", "huffman", ""],
         "optimizer" => &["sgd", "adam", "adamw"],
         "run" => &["1", "0", "true", "false", "yes", ""],
         "v" => &["1", "2", "0", "", "01"],

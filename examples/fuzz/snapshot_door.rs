@@ -133,7 +133,13 @@ fn mutate_file(rng: &mut SplitMix64, map: &mut Map<String, Value>, data: &mut Ve
                     shape[i] = odd_json_number(rng);
                 }
                 3 => shape.reverse(),
-                4 => shape = (0..rng.index(5)).map(|_| json!(rng.range(0, 4))).collect(),
+                4 if rng.one_in(2) => shape = (0..rng.index(5)).map(|_| json!(rng.range(0, 4))).collect(),
+                4 => {
+                    // no values at all, but huge other dimensions
+                    shape = (0..rng.range(1, 4)).map(|_| json!(*rng.pick(&INTERESTING))).collect();
+                    let z = rng.index(shape.len() + 1);
+                    shape.insert(z, json!(0));
+                }
                 _ => {
                     // a product that fits the data (so the offsets check passes) another way
                     let n: u64 = shape.iter().filter_map(Value::as_u64).fold(1u64, u64::wrapping_mul);
