@@ -219,7 +219,7 @@ impl RunConfig {
         let base = RunConfig { net, ..RunConfig::default() };
         match net {
             Net::Lenet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
-            Net::Alexnet => RunConfig { widths: vec![0, 3, 4, 6], ..base },
+            Net::Alexnet => RunConfig { widths: vec![0, 4, 5, 7], ..base },
             Net::Vgg16 => RunConfig { clusters: Clusters::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
             Net::Lenet300 => base,
         }
