@@ -301,7 +301,7 @@ fn repair(rng: &mut SplitMix64, map: &mut Map<String, Value>, data: &mut Vec<u8>
         let old = start(t) as usize;
         let from = out.len();
         for k in 0..len as usize {
-            out.push(data.get(old + k).copied().unwrap_or_else(|| rng.next_u64() as u8 & 0x3f));
+            out.push(old.checked_add(k).and_then(|i| data.get(i)).copied().unwrap_or_else(|| rng.next_u64() as u8 & 0x3f));
         }
         t["data_offsets"] = json!([from, out.len()]);
     }
