@@ -499,3 +499,108 @@ export function clearPixelMap(canvas) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
 }
+
+/**
+ * Curves over a log x, each with its own points (accuracy against compression ratio, one
+ * curve per importance), joined across the other curves' x values, with an optional
+ * dashed horizontal reference line. The series are rebuilt on every `set`.
+ */
+export class CurvesChart {
+  /** @param {{ xLabel: string, yLabel: string, xDigits?: number, yDigits?: number, ySuffix?: string }} o */
+  constructor(el, o) {
+    this.el = el;
+    this.o = o;
+    this.u = null;
+    this.ref = null;
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(() => {
+        if (this.u && widthOf(this.el) !== this.u.width) this.u.setSize({ width: widthOf(this.el), height: HEIGHT });
+      }).observe(this.el);
+    }
+  }
+
+  /**
+   * curves: [{ label, color?, points: [[x, y], ...] }]; ref: { y, label } or null.
+   * Points with a non-positive or non-finite x or a non-finite y are left out; of two
+   * points at the same x in one curve, the higher y is kept.
+   */
+  set(curves, ref = null) {
+    const clean = curves.map((c) => {
+      const best = new Map();
+      for (const [x, y] of c.points ?? []) {
+        if (!(Number.isFinite(x) && x > 0 && Number.isFinite(y))) continue;
+        if (!best.has(x) || best.get(x) < y) best.set(x, y);
+      }
+      return { ...c, best };
+    });
+    const xs = [...new Set(clean.flatMap((c) => [...c.best.keys()]))].sort((a, b) => a - b);
+    const data = [xs, ...clean.map((c) => xs.map((x) => (c.best.has(x) ? c.best.get(x) : null)))];
+    const ys = clean.flatMap((c) => [...c.best.values()]);
+    this.ref = ref && Number.isFinite(ref.y) ? ref : null;
+    if (this.ref) ys.push(this.ref.y);
+    const ylo = ys.length ? Math.max(0, Math.floor(Math.min(...ys) / 5) * 5 - 2) : 0;
+    const yhi = ys.length ? Math.min(100, Math.ceil(Math.max(...ys)) + 2) : 100;
+    const xlo = xs.length ? xs[0] / 1.25 : 1;
+    const xhi = xs.length ? xs[xs.length - 1] * 1.25 : 100;
+    const { xLabel, yLabel, xDigits = 2, yDigits = 2, ySuffix = '' } = this.o;
+    const opts = {
+      width: widthOf(this.el),
+      height: HEIGHT,
+      scales: {
+        x: { time: false, distr: 3, log: 10, range: () => [xlo, xhi] },
+        y: { range: () => [ylo, yhi] },
+      },
+      axes: [
+        axis(xLabel, { space: 16, filter: (u, splits) => splits, values: (u, splits) => splits.map(logLabel) }),
+        axis(yLabel, { size: 56 }),
+      ],
+      series: [
+        { label: 'ratio', value: (u, v) => (v == null ? '–' : `${fmt(v, xDigits)}×`) },
+        ...clean.map((c, i) => ({
+          label: c.label,
+          stroke: c.color ?? PALETTE[i % PALETTE.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 6, fill: c.color ?? PALETTE[i % PALETTE.length] },
+          value: (u, v) => (v == null ? '–' : `${fmt(v, yDigits)}${ySuffix}`),
+        })),
+      ],
+      cursor: { drag: { x: false, y: false } },
+      hooks: { draw: [(u) => this.drawRef(u)] },
+    };
+    this.u?.destroy();
+    this.el.replaceChildren();
+    this.u = new uPlot(opts, data, this.el);
+  }
+
+  /** Removes the chart. */
+  clear() {
+    this.u?.destroy();
+    this.u = null;
+    this.el.replaceChildren();
+  }
+
+  drawRef(u) {
+    if (!this.ref) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const y = u.valToPos(this.ref.y, 'y', true);
+    if (y < top || y > top + height) return;
+    ctx.save();
+    ctx.strokeStyle = '#0f766e';
+    ctx.fillStyle = '#0f766e';
+    ctx.lineWidth = px(1.5);
+    ctx.setLineDash([px(6), px(4)]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    if (this.ref.label) {
+      ctx.font = font(10, 600);
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(this.ref.label, left + width - px(4), y - px(3));
+    }
+    ctx.restore();
+  }
+}

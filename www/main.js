@@ -10,6 +10,7 @@ import { bindControls, setPhase, showMethodGroups } from './controls.js';
 import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, clearPixelMap } from './charts.js';
 import { showResult, clearResult, downloadAgq, downloadReport, entriesOf, showEncoding, replaceAgq, resultEncoding } from './results.js';
 import { setSizes, chooseSize, sizesPending, clearSizes } from './encodings.js';
+import { ImportanceCurves } from './importance.js';
 
 // ---------------------------------------------------------------- references
 
@@ -181,6 +182,20 @@ function makeCharts() {
 }
 
 const charts = makeCharts();
+
+/** "Importance at equal size", from the committed sweep results (never breaks the page). */
+const importanceCurves = (() => {
+  try {
+    return new ImportanceCurves({
+      figure: $('importance-card'), chart: $('c-importance-curves'), message: $('importance-message'), caption: $('importance-source'),
+    });
+  } catch (e) {
+    console.error(e);
+    return { show: () => {} };
+  }
+})();
+/** The network whose sweep the chart shows: the selected one, a built-in opened file's, else none. */
+const sweepNet = (net) => (app.opened ? (app.opened.builtin ? app.opened.net : null) : net);
 
 function setWidths(widths) {
   const rows = entriesOf(widths)
@@ -517,6 +532,7 @@ function adoptConfig(config) {
   app.config = config;
   showMethodGroups(config.method, app.opened ? OPENED_NET : config.net);
   charts.scatter.setNet(app.opened ? (app.opened.builtin ? app.opened.net : null) : config.net);
+  importanceCurves.show(sweepNet(config.net));
   showAccuracyScope(config.net);
 }
 
@@ -1063,6 +1079,7 @@ bindControls({
 showMethodGroups($('f-method').value, $('f-net').value);
 showAccuracyScope($('f-net').value);
 charts.scatter.setNet($('f-net').value);
+importanceCurves.show(sweepNet($('f-net').value));
 resetBars();
 clearResult();
 startWorker($('prefer-gpu').checked);

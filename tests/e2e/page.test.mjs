@@ -157,6 +157,40 @@ test('a link with invalid fields names them and keeps the defaults', { timeout: 
   }
 });
 
+test('the importance chart draws a curve per importance from the committed results, and a missing file leaves a message', { timeout: 120_000 }, async () => {
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=lenet300`);
+    const card = page.locator('[data-testid="importance-chart"]');
+    await page.waitForSelector('[data-testid="importance-chart"][data-state="ready"]', { timeout: 60_000 });
+    assert.ok(await card.isVisible(), 'the importance chart is visible');
+    assert.ok(Number(await card.getAttribute('data-curves')) >= 3, 'at least 3 curves');
+    // the legend names the curves (the first row is the x series)
+    const legend = await card.locator('.u-legend .u-series').allTextContents();
+    assert.ok(legend.length - 1 >= 3, `legend: ${legend.join(' | ')}`);
+    assert.ok(legend.some((t) => /accumulated \|gradient\|/.test(t)) && legend.some((t) => /magnitude/.test(t)) && legend.some((t) => /random/.test(t)), legend.join(' | '));
+    assert.equal(await card.locator('canvas').count(), 1, 'one plot');
+    assert.match(await page.locator('#importance-source').textContent(), /docs\/results\/importance-lenet300\.json.*quantized network.*MNIST/);
+    assert.ok(await page.locator('[data-testid="importance"] option[value="taylor"]').count() === 1, 'taylor is selectable');
+
+    // a missing results file: a message in the chart's place, the page still works
+    await page.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
+    await context.route(/\/docs\/results\/importance-lenet5\.json(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'missing' }));
+    await page.selectOption('[data-testid="net"]', 'lenet5');
+    await page.waitForSelector('[data-testid="importance-chart"][data-state="message"]', { timeout: 30_000 });
+    const message = page.locator('[data-testid="importance-message"]');
+    assert.ok(await message.isVisible(), 'the message is visible');
+    assert.match(await message.textContent(), /importance-lenet5\.json is missing \(HTTP 404\)/);
+    assert.equal(await card.locator('canvas').count(), 0, 'no plot');
+    assert.equal(await page.locator('[data-testid="net"]').isDisabled(), false, 'the controls still work');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('training from a link finishes, and the share link restores the configuration', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
   const { context, page, log } = await openPage();
