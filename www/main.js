@@ -11,6 +11,7 @@ import { LineChart, CategoryChart, HistogramChart, ScatterChart, drawPixelMap, c
 import { showResult, clearResult, downloadAgq, downloadReport, entriesOf, showEncoding, replaceAgq, resultEncoding } from './results.js';
 import { setSizes, chooseSize, sizesPending, clearSizes } from './encodings.js';
 import { ImportanceCurves } from './importance.js';
+import { initialBackend, rememberChoice } from './backend_choice.js';
 
 // ---------------------------------------------------------------- references
 
@@ -38,6 +39,7 @@ const $ = (id) => document.getElementById(id);
 
 const app = {
   worker: null,
+  autoBackendReason: null, // why the page started on the CPU by itself (backend_choice.js)
   link: null,
   phase: 'starting', // starting | ready | running | failed
   ready: false,
@@ -424,8 +426,10 @@ function onReady(backend) {
   badge.title = `Compute backend: ${kind}${adapter ? ` (${adapter})` : ''}${note ? `. ${note}` : ''}`;
   const noteEl = $('backend-note');
   const gpuWanted = $('prefer-gpu').checked;
-  noteEl.textContent = note || (kind !== 'webgpu' && gpuWanted ? 'WebGPU was not used (no reason given).' : '');
+  const autoNote = kind === 'cpu' && !gpuWanted ? app.autoBackendReason : null;
+  noteEl.textContent = autoNote || note || (kind !== 'webgpu' && gpuWanted ? 'WebGPU was not used (no reason given).' : '');
   noteEl.classList.toggle('warn', kind !== 'webgpu' && gpuWanted);
+  if (autoNote) badge.title += `. ${autoNote}`;
   if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
   setPhase(app.phase, { canRequantize: canRequantize() });
   if (app.phase === 'ready') setStatus('ready');
@@ -1067,6 +1071,8 @@ bindControls({
   requantize,
   preferGpuChanged: (checked) => {
     if (app.phase === 'running') return;
+    rememberChoice(checked);
+    app.autoBackendReason = null;
     // a link whose settings the old worker had not applied yet is read again by the new one
     const linkPending = document.body.dataset.config !== 'applied';
     startWorker(checked);
@@ -1082,5 +1088,11 @@ charts.scatter.setNet($('f-net').value);
 importanceCurves.show(sweepNet($('f-net').value));
 resetBars();
 clearResult();
-startWorker($('prefer-gpu').checked);
-loadLink(location.search);
+// a software WebGPU adapter starts the page on the CPU backend (www/backend_choice.js); the
+// user's own choice of the box, once made, is kept above the automatic one
+initialBackend($('prefer-gpu').checked).then(({ preferGpu, reason }) => {
+  $('prefer-gpu').checked = preferGpu;
+  app.autoBackendReason = reason;
+  startWorker(preferGpu);
+  loadLink(location.search);
+});

@@ -157,6 +157,39 @@ test('a link with invalid fields names them and keeps the defaults', { timeout: 
   }
 });
 
+test('on a software WebGPU adapter the page starts on the CPU backend and says why; the user\'s choice is kept', { timeout: 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=lenet300`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.includes('·'), null, { timeout: 60_000 });
+    const adapter = await page.evaluate(async () => {
+      const a = await navigator.gpu?.requestAdapter();
+      const i = a?.info ?? {};
+      return [i.vendor, i.architecture, i.device, i.description, a?.isFallbackAdapter || i.isFallbackAdapter ? 'fallback' : ''].join(' ').toLowerCase();
+    });
+    const software = /swiftshader|llvmpipe|lavapipe|software|fallback|warp/.test(adapter);
+    const badge = (await text(page, 'backend')).toLowerCase();
+    console.log(`adapter: ${adapter.trim() || 'none'}; badge: ${badge}`);
+    if (software) {
+      assert.match(badge, /^cpu/, 'a software adapter starts the page on the CPU backend');
+      assert.match(await page.locator('#backend-note').textContent(), /chosen automatically: .*software/);
+      assert.equal(await page.locator('#prefer-gpu').isChecked(), false);
+      // the user's explicit choice wins, and is kept on the next visit
+      await page.locator('#prefer-gpu').check();
+      await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.startsWith('webgpu'), null, { timeout: 60_000 });
+      await page.reload();
+      await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.startsWith('webgpu'), null, { timeout: 60_000 });
+      assert.equal(await page.locator('#prefer-gpu').isChecked(), true);
+    }
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('the importance chart draws a curve per importance from the committed results, and a missing file leaves a message', { timeout: 120_000 }, async () => {
   const { context, page, log } = await openPage();
   try {

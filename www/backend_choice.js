@@ -1,0 +1,61 @@
+// Which compute backend the page starts on. A software WebGPU adapter (SwiftShader,
+// llvmpipe/lavapipe, WARP, or one the browser flags as a fallback) trains far slower than
+// burn's CPU backend in WebAssembly (docs/BENCHMARKS.md: LeNet-300-100 about 1,090 s per
+// epoch on SwiftShader against about 23 s on the CPU backend), so the page starts on the
+// CPU there and says why. A choice the user made with the "Use WebGPU" box is remembered
+// (localStorage) and always wins over the automatic one.
+
+const STORAGE_KEY = 'agq.preferGpu';
+const SOFTWARE = ['swiftshader', 'llvmpipe', 'lavapipe', 'software', 'microsoft basic render', 'warp'];
+
+/** The user's remembered choice: true (WebGPU), false (CPU) or null (none made). */
+export function explicitChoice() {
+  try {
+    const v = localStorage.getItem(STORAGE_KEY);
+    return v === '1' ? true : v === '0' ? false : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers the user's choice of the "Use WebGPU" box. */
+export function rememberChoice(preferGpu) {
+  try {
+    localStorage.setItem(STORAGE_KEY, preferGpu ? '1' : '0');
+  } catch {
+    // storage may be off (private mode): the choice then lasts until the page is closed
+  }
+}
+
+/**
+ * Why WebGPU should not be the default here: a short reason naming the software adapter,
+ * or null when the adapter looks like real hardware (or there is none: the worker then
+ * falls back to the CPU backend by itself and says so).
+ */
+export async function softwareAdapterReason() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    if (adapter.isFallbackAdapter || info.isFallbackAdapter) return 'the browser offers only a fallback (software) WebGPU adapter';
+    const text = [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase();
+    const name = SOFTWARE.find((s) => text.includes(s));
+    return name ? `the WebGPU adapter is a software renderer (${name})` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The backend to start on: `{ preferGpu, reason }`, `reason` set when the automatic choice
+ * turned WebGPU off. `boxChecked` is the "Use WebGPU" box as the page loaded.
+ */
+export async function initialBackend(boxChecked) {
+  const chosen = explicitChoice();
+  if (chosen !== null) return { preferGpu: chosen, reason: null };
+  if (!boxChecked) return { preferGpu: false, reason: null };
+  const soft = await softwareAdapterReason();
+  return soft
+    ? { preferGpu: false, reason: `CPU backend chosen automatically: ${soft}, which trains much slower than the CPU backend here. Tick "Use WebGPU" to use it anyway.` }
+    : { preferGpu: true, reason: null };
+}
