@@ -99,11 +99,12 @@ export function showMethodGroups(method, net = $('f-net')?.value) {
  * Enables and disables buttons and settings for the page's phase.
  * phase: 'starting' | 'ready' | 'running' | 'failed'; canRequantize: a trained network exists.
  */
-export function setPhase(phase, { canRequantize = false, stopping = false } = {}) {
+export function setPhase(phase, { canRequantize = false, canSweep = false, stopping = false } = {}) {
   const running = phase === 'running';
   $('train').disabled = phase !== 'ready';
   $('stop').disabled = !running || stopping;
   $('requantize').disabled = phase !== 'ready' || !canRequantize;
+  $('sweep').disabled = phase !== 'ready' || !canSweep;
   $('prefer-gpu').disabled = running;
   for (const f of FIELDS) {
     const el = controlOf(f);

@@ -1,7 +1,9 @@
 // "Importance at equal size": accuracy of the quantized network against its CSR compression
 // ratio, one curve per importance, read from the committed sweep results
-// docs/results/importance-NET.json (`agq sweep`, scripts/importance_sweep.sh). This module
-// only reads and draws; every number comes from that file. Text only, never HTML.
+// docs/results/importance-NET.json (`agq sweep`, scripts/importance_sweep.sh), or, for a
+// LeNet trained in this page, live: the worker's sweep of the trained network, point by
+// point (`sweepPoint` rows of the same shape). This module only reads and draws; every
+// number comes from the file or the worker. Text only, never HTML.
 
 import { CurvesChart, PALETTE } from './charts.js';
 
@@ -12,6 +14,8 @@ const IMPORTANCES = [
   ['random', 'random', PALETTE[6]],
   ['taylor', 'Taylor |w · gradient|', PALETTE[4]],
 ];
+/** The networks' names in captions. */
+const NAMES = { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', alexnet: 'AlexNet', vgg16: 'VGG-16' };
 /** Networks with a committed sweep, and where their accuracy is measured. */
 const DATASETS = {
   lenet300: 'MNIST', lenet5: 'MNIST', alexnet: 'CIFAR-10', vgg16: 'CIFAR-10',
@@ -65,13 +69,22 @@ export class ImportanceCurves {
     this.net = undefined;
     this.seq = 0;
     this.files = new Map(); // net -> Promise<parsed file>
+    /** The live sweep of the network trained in the page: { net, rows, float, done, total, end }. */
+    this.live = null;
   }
 
-  /** Shows the sweep of `net` (null: none, e.g. an opened file of another network). */
+  /**
+   * Shows the sweep of `net` (null: none, e.g. an opened file of another network): the live
+   * one when the page swept a trained `net`, else the committed file.
+   */
   async show(net) {
     if (net === this.net) return;
     this.net = net;
     const seq = ++this.seq;
+    if (net && this.live?.net === net) {
+      this.drawLive();
+      return;
+    }
     if (!net) {
       this.showMessage('No committed importance sweep for an opened snapshot file; pick a built-in network.');
       return;
@@ -104,6 +117,56 @@ export class ImportanceCurves {
     } catch (e) {
       this.showMessage(`No importance curves for ${net}: ${file} could not be drawn (${e?.message ?? e}).`);
     }
+  }
+
+  /** Starts the live curves of `net` trained in the page (`float`: its test accuracy, %). */
+  startLive(net, float, total) {
+    this.live = { net, rows: [], float, done: 0, total, end: null };
+    this.net = net;
+    ++this.seq; // a committed file still loading is not drawn over the live curves
+    this.drawLive();
+  }
+
+  /** Adds one point of the live sweep (a `SweepRow`); `done` of `total` points so far. */
+  addLive(row, done, total) {
+    if (!this.live) return;
+    this.live.rows.push(row);
+    this.live.done = Number(done) || this.live.rows.length;
+    this.live.total = Number(total) || this.live.total;
+    if (this.net === this.live.net) this.drawLive();
+  }
+
+  /** Ends the live sweep: `{ stopped, error }` say how. */
+  endLive({ stopped = false, error = null } = {}) {
+    if (!this.live) return;
+    this.live.end = error ? `failed: ${error}` : stopped ? 'stopped' : 'done';
+    if (this.net === this.live.net) this.drawLive();
+  }
+
+  /** Forgets the live sweep (a new run replaces the trained network); shows the committed file. */
+  dropLive() {
+    if (!this.live) return;
+    const net = this.live.net;
+    this.live = null;
+    if (this.net === net) {
+      this.net = undefined;
+      this.show(net);
+    }
+  }
+
+  drawLive() {
+    const { net, rows, float, done, total, end } = this.live;
+    const curves = curvesOf({ rows });
+    this.chartEl.hidden = false;
+    this.messageEl.hidden = true;
+    this.chart.set(curves, Number.isFinite(float) ? { y: float, label: `trained ${float}%` } : null);
+    this.figure.dataset.state = end === 'done' ? 'live' : end ? 'live-ended' : 'live-running';
+    this.figure.dataset.curves = String(curves.length);
+    this.figure.dataset.points = String(rows.length);
+    const state = end ? `${done} of ${total} points, ${end}` : `${done} of ${total} points so far`;
+    this.captionEl.textContent = `Live: the network trained in this page, PTQ by each importance at kept fractions 3% to 60% `
+      + `(${NAMES[net] ?? net}'s default cluster shape and widths, as agq sweep). Accuracy on ${scopeOf(net, { images: 10000 })}; `
+      + `dashed: the trained network. ${state}. Committed reference: ${resultsFile(net)}.`;
   }
 
   async load(file) {

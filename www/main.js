@@ -67,10 +67,17 @@ const app = {
   openingFile: null, // the File being opened
   pendingOpen: null, // a File to open once the (new) worker is ready
   resultFromFile: false, // the next result is the opened file's
+  sweeping: false, // the worker is sweeping the importances of the trained LeNet
+  trainedAccuracy: NaN, // test accuracy (%) of the trained LeNet after its last epoch
 };
 
 /** Whether Re-quantize has something to quantize: a trained network or an opened file. */
 const canRequantize = () => !!app.trainedConfig || !!app.opened;
+/** Whether the importance sweep can run: a LeNet trained in the page, and it is selected. */
+const canSweep = () => !!app.trainedConfig && TRAINABLE_NETS.has(app.trainedConfig.net) && !app.opened
+  && app.config?.net === app.trainedConfig.net;
+/** What the buttons of the ready phase may do now. */
+const readyState = () => ({ canRequantize: canRequantize(), canSweep: canSweep() });
 
 // ---------------------------------------------------------------- status & messages
 
@@ -111,7 +118,7 @@ function fail(text) {
   app.stopping = false;
   app.requantizing = false;
   app.resultFromFile = false;
-  setPhase(app.phase, { canRequantize: canRequantize() });
+  setPhase(app.phase, readyState());
 }
 
 function renderIssues() {
@@ -325,6 +332,7 @@ function onEpoch(m) {
   setWidths(m.widths);
   setLayers(m.layers);
   setMetrics(m.accuracy, m.ratio);
+  app.trainedAccuracy = Number(m.accuracy);
   setSizes(m.encodings, chosenEncoding(), `(after epoch ${x})`);
   $('epoch-count').textContent = `${x} / ${app.runConfig?.epochs ?? '?'}`;
 }
@@ -406,12 +414,21 @@ function onResult(m) {
 }
 
 function onDone() {
+  if (app.sweeping) {
+    const stopped = app.stopping;
+    app.sweeping = false;
+    app.phase = 'ready';
+    app.stopping = false;
+    setPhase('ready', readyState());
+    setStatus(`importance sweep ${stopped ? 'stopped' : 'done'}`, 'done');
+    return;
+  }
   const text = app.resultFromFile ? 'quantized, done' : app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
   app.phase = 'ready';
   app.stopping = false;
   app.requantizing = false;
   app.resultFromFile = false;
-  setPhase('ready', { canRequantize: canRequantize() });
+  setPhase('ready', readyState());
   setStatus(text, 'done');
 }
 
@@ -431,7 +448,7 @@ function onReady(backend) {
   noteEl.classList.toggle('warn', kind !== 'webgpu' && gpuWanted);
   if (autoNote) badge.title += `. ${autoNote}`;
   if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
-  setPhase(app.phase, { canRequantize: canRequantize() });
+  setPhase(app.phase, readyState());
   if (app.phase === 'ready') setStatus('ready');
   if (app.pendingOpen && app.phase === 'ready') {
     const file = app.pendingOpen;
@@ -460,6 +477,8 @@ function onWorkerMessage(worker, m) {
     case 'accounted': onAccounted(m); break;
     case 'encodings': onEncodings(m); break;
     case 'agq': onAgq(m); break;
+    case 'sweepPoint': importanceCurves.addLive(m.row, m.done, m.total); break;
+    case 'sweepDone': importanceCurves.endLive(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
     default: console.warn('unknown message from the worker', m.type);
   }
@@ -538,6 +557,7 @@ function adoptConfig(config) {
   charts.scatter.setNet(app.opened ? (app.opened.builtin ? app.opened.net : null) : config.net);
   importanceCurves.show(sweepNet(config.net));
   showAccuracyScope(config.net);
+  if (app.phase === 'ready') setPhase('ready', readyState());
 }
 
 /**
@@ -750,7 +770,7 @@ function leaveOpened() {
   app.worker?.postMessage({ type: 'close' });
   updateShare();
   showAccuracyScope($('f-net').value);
-  if (app.phase === 'ready') setPhase('ready', { canRequantize: canRequantize() });
+  if (app.phase === 'ready') setPhase('ready', readyState());
 }
 
 /** Quantizes the opened file with the controls' method, importance, clusters and widths. */
@@ -763,7 +783,7 @@ async function quantizeOpened() {
   const bad = parsed ? parsed.issues.filter((i) => keys.includes(String(i.field))) : [];
   if (!parsed || bad.length || !app.opened) {
     app.phase = 'ready';
-    setPhase('ready', { canRequantize: canRequantize() });
+    setPhase('ready', readyState());
     if (bad.length) {
       setStatus('fix the settings to quantize');
       focusFirstIssue(bad);
@@ -935,7 +955,7 @@ async function train() {
   const parsed = await syncFromControls();
   if (!parsed || parsed.issues.length) {
     app.phase = 'ready';
-    setPhase('ready', { canRequantize: canRequantize() });
+    setPhase('ready', readyState());
     if (parsed) {
       setStatus('fix the settings to train');
       focusFirstIssue(parsed.issues);
@@ -945,7 +965,7 @@ async function train() {
   const config = parsed.config;
   if (!TRAINABLE_NETS.has(config.net) && !SNAPSHOT_NETS.has(config.net)) {
     app.phase = 'ready';
-    setPhase('ready', { canRequantize: canRequantize() });
+    setPhase('ready', readyState());
     showError(`${NET_NAMES[config.net] ?? config.net} cannot be run in the page.`);
     return;
   }
@@ -955,6 +975,8 @@ async function train() {
   app.stopping = false;
   app.requantizing = false;
   app.epochCount = 0;
+  app.trainedAccuracy = NaN;
+  if (TRAINABLE_NETS.has(config.net)) importanceCurves.dropLive();
   resetRunCharts();
   resetBars();
   clearResult();
@@ -971,6 +993,20 @@ function stop() {
   app.worker.postMessage({ type: 'stop' });
   setPhase('running', { stopping: true });
   setStatus('stopping after the current steps');
+}
+
+/** Sweeps the importances of the trained LeNet in the worker; the chart draws each point. */
+function sweep() {
+  if (app.phase !== 'ready' || !app.worker || !canSweep()) return;
+  const net = app.trainedConfig.net;
+  hideError();
+  app.phase = 'running';
+  app.sweeping = true;
+  app.stopping = false;
+  setPhase('running');
+  setStatus('sweeping the importances');
+  importanceCurves.startLive(net, app.trainedAccuracy, 0);
+  app.worker.postMessage({ type: 'sweep' });
 }
 
 async function requantize() {
@@ -1056,6 +1092,7 @@ window.addEventListener('drop', (e) => {
   if (files?.length) openFile(files[0]);
 });
 $('download-report').addEventListener('click', downloadReport);
+$('sweep').addEventListener('click', sweep);
 
 bindControls({
   configChanged: () => {

@@ -5,6 +5,8 @@
 // `import init, { Lab, parseLink, encodeLink } from '../pkg/agq.js'`), so that a missing
 // or broken build becomes a clear `error` message instead of a worker that never starts.
 
+import { runSweep } from './worker_sweep.js';
+
 const MNIST_FILES = [
   'train-images-idx3-ubyte.gz',
   'train-labels-idx1-ubyte.gz',
@@ -32,6 +34,7 @@ let running = false;
 let stopRequested = false;
 let mnistLoaded = false;
 let trained = false;
+let sweepable = false; // the lab holds a LeNet trained in the page (lab.sweepPoint works)
 let snapshotLoaded = null; // file name of the snapshot the lab holds
 let cifarLoaded = false;
 let opened = null; // info of the snapshot file the user opened (lab.openSnapshot), or null
@@ -107,6 +110,7 @@ self.onmessage = (event) => {
     case 'open': onOpen(msg); break;
     case 'reencode': onReencode(msg); break;
     case 'close': onClose(); break;
+    case 'sweep': onSweep(); break;
     default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
   }
 };
@@ -549,7 +553,9 @@ async function runTraining(config) {
   status('building the network');
   trained = false;
   snapshotLoaded = null; // lab.start replaces what finish quantizes
+  sweepable = false;
   const info = plain(await lab.start(config));
+  sweepable = true;
   const stepsPerEpoch = Math.max(1, Number(info?.stepsPerEpoch) || 1);
   const epochs = Math.max(1, Number(config?.epochs) || 1);
   trained = true; // from here on lab.finish has a state to quantize
@@ -616,6 +622,39 @@ async function sendResult(config, fromFile = false) {
   const agq = new Uint8Array(lab.agqBytes()); // a copy we can transfer
   post({ type: 'result', ...result, agq }, [agq.buffer]);
   post({ type: 'done' });
+}
+
+/** The importance sweep of the trained LeNet (www/worker_sweep.js); `stop` ends it between points. */
+async function onSweep() {
+  if (running) {
+    post({ type: 'error', message: 'Wait for the run to finish before sweeping.' });
+    return;
+  }
+  if (!lab || !sweepable) {
+    post({ type: 'error', message: 'Train a LeNet first; the sweep quantizes the network trained in the page.' });
+    return;
+  }
+  running = true;
+  stopRequested = false;
+  try {
+    const mod = await wasmReady;
+    status('sweeping the importances');
+    await runSweep({
+      lab,
+      plan: plain(mod.sweepPlan()),
+      post: (m) => post(m.row ? { ...m, row: plain(m.row) } : m),
+      shouldStop: () => stopRequested,
+      between: yieldToEventLoop,
+      progress: evalProgress,
+    });
+  } catch (e) {
+    post({ type: 'sweepDone', error: errText(e) });
+    post({ type: 'error', message: `The importance sweep failed: ${errText(e)}` });
+  } finally {
+    running = false;
+    stopRequested = false;
+    post({ type: 'done' });
+  }
 }
 
 async function onRequantize({ config, opened: fromFile }) {

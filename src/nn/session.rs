@@ -8,6 +8,8 @@ use super::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
 use crate::compress::{Compressed, compress};
 use crate::config::{Method, Net, Optimizer, RunConfig};
 use crate::data::Dataset;
+use crate::quant::importance::ImportanceSource;
+use crate::quant::sweep::{SweepPlan, SweepRow, source_name, sweep_point};
 use crate::quant::tensor::ParamTensor;
 use burn::tensor::Device;
 
@@ -136,6 +138,34 @@ impl Session {
         let model = write_params(self.trainer.model().clone(), self.trainer.infos(), &values);
         let accuracy = self.evaluate(model, progress).await?;
         Ok(Outcome { accuracy, compressed, params })
+    }
+
+    /// One point of the importance sweep of the trained state (`agq sweep` on it, live):
+    /// PTQ by `source` at the kept fraction `keep`, scaled from the network's default
+    /// cluster shape and widths ([`SweepPlan`]), sized in the three encodings and evaluated
+    /// on the test set. `progress(done, total)` follows the evaluation.
+    pub async fn sweep_point(
+        &self,
+        source: &ImportanceSource,
+        keep: f64,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<SweepRow, String> {
+        let defaults = RunConfig::for_net(self.config.net);
+        let plan = SweepPlan::new(&(&defaults.clusters).into(), &defaults.widths, &[keep])?;
+        let (_, fractions) = plan.points.into_iter().next().ok_or("no sweep point")?;
+        let params = self.trainer.snapshot().await?;
+        let importance = source.try_compute(&params)?;
+        let (quantized, sizes) = sweep_point(self.config.net.as_str(), &params, &importance, &fractions, &plan.widths)?;
+        let model = write_params(self.trainer.model().clone(), self.trainer.infos(), &quantized.dequantized());
+        let accuracy = self.evaluate(model, progress).await?;
+        Ok(SweepRow {
+            importance: source_name(source).into(),
+            keep,
+            fractions,
+            widths: plan.widths,
+            sizes,
+            accuracy_percent: Some(accuracy),
+        })
     }
 
     async fn evaluate(&self, model: super::models::Model, progress: &mut dyn FnMut(usize, usize)) -> Result<f64, String> {

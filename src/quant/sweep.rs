@@ -32,6 +32,35 @@ pub fn keep_fractions(base: &[f64], keep: f64) -> Result<Vec<f64>, String> {
     Ok(base.iter().map(|f| ((1.0 - keep * (1.0 - f) / (1.0 - p0)) * 1e6).round() / 1e6).collect())
 }
 
+/// The points of a sweep: every kept fraction with its quantile boundaries, scaled from
+/// one cluster shape, and the widths all of them use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPlan {
+    /// One width per cluster in bits, least important first; the first is 0 (pruned).
+    pub widths: Vec<u8>,
+    /// `(keep, boundaries)` per point, in the order of the kept fractions given.
+    pub points: Vec<(f64, Vec<f64>)>,
+}
+
+impl SweepPlan {
+    /// Scales `shape` (quantile boundaries, the first pruned; k-means has no boundaries to
+    /// scale) to each of `keeps` ([`keep_fractions`]).
+    ///
+    /// # Errors
+    /// A k-means shape, widths that do not start with 0 or do not match the boundaries, or
+    /// a kept fraction outside `(0, 1]`.
+    pub fn new(shape: &ClusterMethod, widths: &[u8], keeps: &[f64]) -> Result<Self, String> {
+        let ClusterMethod::Quantile(base) = shape else {
+            return Err("the sweep scales quantile boundaries (quantile:F1,...), not k-means clusters".into());
+        };
+        if widths.first() != Some(&0) || widths.len() != base.len() + 1 {
+            return Err(format!("{} clusters need {} widths, the first 0 (pruned)", base.len() + 1, base.len() + 1));
+        }
+        let points = keeps.iter().map(|&k| keep_fractions(base, k).map(|f| (k, f))).collect::<Result<_, _>>()?;
+        Ok(Self { widths: widths.to_vec(), points })
+    }
+}
+
 /// Sizes of one quantized model, in bits, and `32 x params / bits` per encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sizes {
@@ -120,6 +149,17 @@ mod tests {
         assert_eq!(keep_fractions(&[0.5, 0.8, 0.95], 1.0).unwrap(), vec![0.0, 0.6, 0.9]);
         assert!(keep_fractions(&[0.5], 0.0).is_err());
         assert!(keep_fractions(&[], 0.5).is_err());
+    }
+
+    #[test]
+    fn a_plan_scales_its_shape_and_checks_the_widths() {
+        let shape = ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]);
+        let plan = SweepPlan::new(&shape, &[0, 4, 6, 8], &[0.5, 0.1]).unwrap();
+        assert_eq!(plan.points, vec![(0.5, vec![0.5, 0.8, 0.95]), (0.1, vec![0.9, 0.96, 0.99])]);
+        assert!(SweepPlan::new(&shape, &[4, 4, 6, 8], &[0.5]).is_err());
+        assert!(SweepPlan::new(&shape, &[0, 4, 6], &[0.5]).is_err());
+        assert!(SweepPlan::new(&shape, &[0, 4, 6, 8], &[1.5]).is_err());
+        assert!(SweepPlan::new(&ClusterMethod::KMeans { k: 4 }, &[0, 4, 6, 8], &[0.5]).is_err());
     }
 
     #[test]

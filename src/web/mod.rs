@@ -5,6 +5,7 @@
 mod backend;
 mod convert;
 mod encodings;
+mod sweep;
 
 use crate::config::RunConfig;
 use crate::data::{Dataset, cifar10, mnist};

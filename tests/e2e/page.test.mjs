@@ -293,6 +293,28 @@ test('training from a link finishes, and the share link restores the configurati
       assert.equal(await value(second, id), expected[id], `${id} from the share link`);
     }
     assert.equal(await value(second, 'share'), share, 'the share link is stable');
+    await second.close();
+
+    // The importance sweep of the trained network, live: every importance at the largest
+    // kept fractions first, drawn point by point; Stop ends it between points.
+    const card = page.locator('[data-testid="importance-chart"]');
+    assert.equal(await page.locator('[data-testid="sweep"]').isDisabled(), false, 'the sweep can start');
+    await page.click('[data-testid="sweep"]');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="importance-chart"]')?.dataset.points) >= 8,
+      null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+    await page.click('[data-testid="stop"]');
+    await page.waitForFunction(() => /^importance sweep (stopped|done)$/.test(document.querySelector('[data-testid="status"]')?.textContent?.trim() ?? ''),
+      null, { timeout: 120_000, polling: 250 });
+    assert.match(await card.getAttribute('data-state'), /^live(-ended)?$/);
+    const points = Number(await card.getAttribute('data-points'));
+    assert.ok(points >= 8 && points < 40, `stopped after ${points} of 40 points`);
+    assert.equal(await card.getAttribute('data-curves'), '4', 'one curve per importance, Taylor included');
+    const legend = (await card.locator('.u-legend .u-series').allTextContents()).join(' | ');
+    assert.ok(/Taylor/.test(legend) && /random/.test(legend), legend);
+    const caption = await page.locator('#importance-source').textContent();
+    assert.match(caption, /^Live: the network trained in this page.*MNIST test set \(10,000 images\).*stopped/);
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
+    assert.equal(await page.locator('[data-testid="sweep"]').isDisabled(), false, 'the sweep can run again');
   } catch (e) {
     e.message += `\n${await describe(page, log)}`;
     throw e;

@@ -10,7 +10,7 @@ use agq::nn::eval::accuracy;
 use agq::nn::models::{Model, NetKind};
 use agq::nn::params::{param_infos, write_params};
 use agq::quant::settings::parse_widths;
-use agq::quant::sweep::{DEFAULT_KEEP, SweepRow, keep_fractions, source_name, sweep_point};
+use agq::quant::sweep::{DEFAULT_KEEP, SweepPlan, SweepRow, source_name, sweep_point};
 use agq::quantize::QuantizeRequest;
 use agq::snapshot::Snapshot;
 use clap::Args;
@@ -98,26 +98,19 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     let defaults = RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::Lenet300));
-    let base = match &args.clusters {
+    let shape = match &args.clusters {
         None => defaults.clusters.clone(),
         Some(c) => c.parse::<Clusters>().map_err(|e| format!("--clusters: {e}"))?,
-    };
-    let Clusters::Quantile(base) = base else {
-        return Err("--clusters: the sweep scales quantile boundaries (quantile:F1,...)".into());
     };
     let widths = match &args.widths {
         None => defaults.widths.clone(),
         Some(w) => parse_widths(w).map_err(|e| format!("--widths: {e}"))?,
     };
-    if widths.first() != Some(&0) || widths.len() != base.len() + 1 {
-        return Err(format!("--widths: {} clusters need {} widths, the first 0 (pruned)", base.len() + 1, base.len() + 1));
-    }
     let keeps = match &args.keep {
         None => DEFAULT_KEEP.to_vec(),
         Some(k) => parse_list("keep", k)?,
     };
-    let plans = keeps.iter().map(|&k| keep_fractions(&base, k).map(|f| (k, f))).collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("--keep: {e}"))?;
+    let plan = SweepPlan::new(&(&shape).into(), &widths, &keeps).map_err(|e| format!("--clusters/--widths/--keep: {e}"))?;
 
     let has_taylor = snapshot.params.iter().all(|p| p.taylor.is_some());
     let mut skipped = Vec::new();
@@ -156,8 +149,8 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
     let mut rows = Vec::new();
     for source in &sources {
         let importance = source.try_compute(&snapshot.params)?;
-        for (keep, fractions) in &plans {
-            let (model, sizes) = sweep_point(&snapshot.net, &snapshot.params, &importance, fractions, &widths)?;
+        for (keep, fractions) in &plan.points {
+            let (model, sizes) = sweep_point(&snapshot.net, &snapshot.params, &importance, fractions, &plan.widths)?;
             let accuracy_percent = match &evaluator {
                 Some(e) => Some(e.accuracy(&model.dequantized())?),
                 None => None,
@@ -176,7 +169,7 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
                 importance: source_name(source).into(),
                 keep: *keep,
                 fractions: fractions.clone(),
-                widths: widths.clone(),
+                widths: plan.widths.clone(),
                 sizes,
                 accuracy_percent,
             });
@@ -192,7 +185,7 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
         "images": evaluator.as_ref().map(|e| e.test.n),
         "float_accuracy_percent": float_accuracy,
         "params": snapshot.num_values(),
-        "clusters_base": base,
+        "clusters_base": match &shape { Clusters::Quantile(base) => base.clone(), Clusters::KMeans(_) => Vec::new() },
         "widths": widths,
         "seed": args.seed,
         "skipped": skipped,
