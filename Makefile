@@ -46,7 +46,9 @@ test-e2e: build python-env
 	cargo build --release --bin agq
 	cd tests/e2e && npm test
 
-## PTQ + accounting + encoding of 15M parameters: agq (criterion) next to numpy.
+## PTQ + accounting + encoding of 15M parameters: agq (criterion) next to numpy; in headless
+## Chromium, LeNet training against TensorFlow.js and the page's start (installs the npm
+## peers); one table of ratios in target/bench/summary.json (docs/BENCHMARKS.md).
 bench:
 	scripts/bench.sh
 

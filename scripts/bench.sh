@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# `make bench`: PTQ + quantize_model + account + encode of VGG-16 for CIFAR-10 (15,245,130
+# `make bench`: (1) PTQ + quantize_model + account + encode of VGG-16 for CIFAR-10 (15,245,130
 # parameters), agq (criterion, benches/ptq.rs) next to numpy (bench/ptq_numpy.py), on the
-# same inputs bit for bit. Prints both times and their ratio; docs/BENCHMARKS.md has the
-# numbers and what exactly is timed.
+# same inputs bit for bit; (2) in the browser (scripts/bench_browser.sh, bench/browser/):
+# training throughput of LeNet-300-100 and LeNet-5 against TensorFlow.js and the page's start.
+# Prints both parts, then one table of ratios (bench/browser/summary.mjs), also written to
+# target/bench/summary.json and target/bench/browser.md; docs/BENCHMARKS.md has the numbers
+# and what exactly is timed.
+#
+# BENCH_PARTS picks the parts (default "ptq browser"; e.g. BENCH_PARTS=browser make bench).
+# The summary holds the rows of the parts run by this invocation only.
 #
 # numpy is installed by this script, pinned, into the project-local venv .tools/venv (never
 # a numpy installed by hand). Both benches run under `nice`; cargo waits by itself when
@@ -24,8 +30,18 @@ ESTIMATES=${CRITERION_HOME:-$TARGET_DIR/criterion}/$BENCH_ID/new/estimates.json
 RUST_JSON=$OUT/ptq_rust.json
 NUMPY_JSON=$OUT/ptq_numpy.json
 
+PARTS=${BENCH_PARTS:-ptq browser}
+PTQ_SUMMARY=$OUT/ptq.json
+BROWSER_JSON=$OUT/browser.json
+want() { [[ " $PARTS " == *" $1 "* ]]; }
+
 # the venv's python sees only the venv's packages
 venv_py() { env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 "$PY" "$@"; }
+
+mkdir -p "$OUT"
+rm -f "$PTQ_SUMMARY" "$BROWSER_JSON" "$OUT/summary.json" "$OUT/browser.md"
+
+if want ptq; then
 
 # 1. numpy==$NUMPY_VERSION in .tools/venv
 if ! venv_py -c "import numpy, sys; sys.exit(numpy.__version__ != '$NUMPY_VERSION')" 2>/dev/null; then
@@ -36,7 +52,6 @@ if ! venv_py -c "import numpy, sys; sys.exit(numpy.__version__ != '$NUMPY_VERSIO
     venv_py -m pip install --quiet --disable-pip-version-check "numpy==$NUMPY_VERSION"
 fi
 
-mkdir -p "$OUT"
 rm -f "$RUST_JSON" "$NUMPY_JSON"
 stamp=$OUT/.started
 touch "$stamp"
@@ -91,3 +106,28 @@ for name in ("reaccount_ptq", "reaccount_combined"):
     print(f"bench: {name} {ms:.2f} ms (target 16 ms; the full pipeline {full:.0f} ms, "
           f"{full / ms:.0f}x slower); the index is built once in {index:.0f} ms")
 EOF
+
+# 6. this run's PTQ numbers for the summary table
+venv_py - "${CRITERION_HOME:-$TARGET_DIR/criterion}" "$RUST_JSON" "$NUMPY_JSON" "$PTQ_SUMMARY" <<'EOF'
+import json, os, sys
+
+crit, rust, npy, out = sys.argv[1:5]
+rust, npy = json.load(open(rust)), json.load(open(npy))
+ms = lambda name: json.load(open(os.path.join(crit, "vgg16", name, "new", "estimates.json")))["mean"]["point_estimate"] / 1e6
+json.dump({
+    "params": rust["params"], "numpy": npy["numpy"], "runs": npy["runs"],
+    "agq_s": ms("ptq_quantize_account_encode") / 1e3, "numpy_s": npy["mean_s"],
+    "reaccount_ms": {n: ms(n) for n in ("reaccount_ptq", "reaccount_combined")},
+}, open(out, "w"), indent=1)
+EOF
+fi
+
+# 7. in the browser: agq's page against TensorFlow.js (installs its npm peers)
+if want browser; then
+    scripts/bench_browser.sh
+fi
+
+# 8. one table of ratios: target/bench/summary.json, target/bench/browser.md
+echo
+echo "bench: summary (target/bench/summary.json, target/bench/browser.md)"
+node bench/browser/summary.mjs --browser "$BROWSER_JSON" --ptq "$PTQ_SUMMARY" --out "$OUT"

@@ -18,8 +18,9 @@
 //   node run.mjs --only start | --only train                    # one half
 //
 // Environment: AGQ_BENCH_STEPS_CPU (timed steps, CPU/wasm rows, default 100),
-// AGQ_BENCH_STEPS_GPU (WebGPU rows, default 20), AGQ_BENCH_WARMUP_CPU (default 5),
-// AGQ_BENCH_WARMUP_GPU (default 3), AGQ_BENCH_RUN_TIMEOUT_MIN (per measurement, default 20),
+// AGQ_BENCH_STEPS_GPU (LeNet-300-100 WebGPU row, default 20), AGQ_BENCH_STEPS_GPU_LENET5
+// (LeNet-5 WebGPU row, default 5), AGQ_BENCH_WARMUP_CPU (default 5), AGQ_BENCH_WARMUP_GPU
+// (default 3), AGQ_BENCH_WARMUP_GPU_LENET5 (default 2), AGQ_BENCH_RUN_TIMEOUT_MIN (per measurement, default 20),
 // AGQ_BENCH_OUT (output folder, default target/bench), and harness.mjs's AGQ_ROOT, AGQ_CHROMIUM.
 
 import { execFileSync } from 'node:child_process';
@@ -50,8 +51,17 @@ if (only && !['start', 'train'].includes(only)) {
   console.error('usage: node run.mjs [--quick] [--only start|train]');
   process.exit(2);
 }
-const STEPS = { cpu: quick ? 2 : envInt('AGQ_BENCH_STEPS_CPU', 100), webgpu: quick ? 2 : envInt('AGQ_BENCH_STEPS_GPU', 20) };
-const WARMUP = { cpu: quick ? 1 : envInt('AGQ_BENCH_WARMUP_CPU', 5), webgpu: quick ? 1 : envInt('AGQ_BENCH_WARMUP_GPU', 3) };
+// Steps per row: the same for agq and its peer. SwiftShader (this machine's WebGPU) is slow:
+// about 1 s per LeNet-300-100 step for agq and over 30 s per LeNet-5 step for tfjs-webgpu,
+// so the LeNet-5 WebGPU row is timed over fewer steps.
+const STEPS = {
+  cpu: { lenet300: quick ? 2 : envInt('AGQ_BENCH_STEPS_CPU', 100), lenet5: quick ? 2 : envInt('AGQ_BENCH_STEPS_CPU', 100) },
+  webgpu: { lenet300: quick ? 2 : envInt('AGQ_BENCH_STEPS_GPU', 20), lenet5: quick ? 2 : envInt('AGQ_BENCH_STEPS_GPU_LENET5', 5) },
+};
+const WARMUP = {
+  cpu: { lenet300: quick ? 1 : envInt('AGQ_BENCH_WARMUP_CPU', 5), lenet5: quick ? 1 : envInt('AGQ_BENCH_WARMUP_CPU', 5) },
+  webgpu: { lenet300: quick ? 1 : envInt('AGQ_BENCH_WARMUP_GPU', 3), lenet5: quick ? 1 : envInt('AGQ_BENCH_WARMUP_GPU_LENET5', 2) },
+};
 const RUN_TIMEOUT_MS = envInt('AGQ_BENCH_RUN_TIMEOUT_MIN', 20) * 60_000;
 const OUT = path.resolve(process.env.AGQ_BENCH_OUT ?? path.join(ROOT, 'target', 'bench'));
 
@@ -242,7 +252,7 @@ async function measureTraining(browser, base) {
   };
   for (const net of ['lenet300', 'lenet5']) {
     for (const cls of ['cpu', 'webgpu']) {
-      const common = { net, batch: BATCH, warmup: WARMUP[cls], steps: STEPS[cls], cls };
+      const common = { net, batch: BATCH, warmup: WARMUP[cls][net], steps: STEPS[cls][net], cls };
       await go({ ...common, engine: 'agq', backend: cls });
       const peer = cls === 'cpu' ? 'wasm' : 'webgpu';
       if (net === 'lenet5' && peer === 'wasm') {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The in-browser part of `make bench` (docs/BENCHMARKS.md, "In the browser: agq against
+# TensorFlow.js"): installs the pinned npm peers of bench/browser/package.json (TensorFlow.js
+# 4.22.0 with its wasm and WebGPU backends, playwright-core) and Debian's Chromium when
+# missing, then runs bench/browser/run.mjs, one headless Chromium run: training throughput of
+# LeNet-300-100 and LeNet-5 (agq CPU vs tfjs-wasm, agq WebGPU vs tfjs-webgpu) and the page's
+# start (bytes, time until Train is enabled). Writes target/bench/browser.json.
+# The page must be built (pkg/agq_bg.wasm); when it is not, `make build` builds it first.
+#
+# Environment: see bench/browser/run.mjs (AGQ_BENCH_STEPS_CPU, AGQ_BENCH_STEPS_GPU, ...);
+# BENCH_BROWSER_ARGS passes arguments to run.mjs (e.g. --quick).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${AGQ_CHROMIUM:-}" ]; then
+    echo "bench: installing Debian's chromium"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+if [ ! -f pkg/agq_bg.wasm ] || [ ! -f pkg/agq.js ]; then
+    echo "bench: pkg/ is not built; make build"
+    make build
+fi
+# npm ci when the installed tree does not match the lock file's pins
+if ! (cd bench/browser && npm ls --depth=0 >/dev/null 2>&1); then
+    echo "bench: npm ci in bench/browser (TensorFlow.js 4.22.0, playwright-core)"
+    (cd bench/browser && npm ci --no-audit --no-fund)
+fi
+echo "bench: in the browser, nice node bench/browser/run.mjs ${BENCH_BROWSER_ARGS:-}"
+# shellcheck disable=SC2086
+(cd bench/browser && nice -n 10 node run.mjs --no-summary ${BENCH_BROWSER_ARGS:-})
