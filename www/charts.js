@@ -120,7 +120,7 @@ export class LineChart extends Base {
   push(x, ...ys) {
     this.data[0].push(x);
     for (let i = 0; i < this.n; i++) this.data[i + 1].push(ys[i] ?? null);
-    this.redraw();
+    this.changed();
   }
 
   /** Appends many rows: xs[j] with ysPerSeries[i][j]. */
@@ -129,6 +129,12 @@ export class LineChart extends Base {
       this.data[0].push(xs[j]);
       for (let i = 0; i < this.n; i++) this.data[i + 1].push(ysPerSeries[i]?.[j] ?? null);
     }
+    this.changed();
+  }
+
+  /** Redraws, and says on the element how many x values the chart holds (`data-points`). */
+  changed() {
+    this.el.dataset.points = String(this.length);
     this.redraw();
   }
 
@@ -138,6 +144,7 @@ export class LineChart extends Base {
 
   reset() {
     this.data = this.empty();
+    this.el.dataset.points = '0';
     this.u.setData(this.data);
   }
 }

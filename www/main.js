@@ -423,7 +423,9 @@ function onDone() {
     setStatus(`importance sweep ${stopped ? 'stopped' : 'done'}`, 'done');
     return;
   }
-  const text = app.resultFromFile ? 'quantized, done' : app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
+  const evaluationStopped = app.stopping && (app.resultFromFile || SNAPSHOT_NETS.has(app.runConfig?.net));
+  const text = evaluationStopped ? 'stopped; the accuracy was not measured'
+    : app.resultFromFile ? 'quantized, done' : app.requantizing ? 're-quantized, done' : app.stopping ? 'stopped early, done' : 'done';
   app.phase = 'ready';
   app.stopping = false;
   app.requantizing = false;
@@ -797,6 +799,7 @@ async function quantizeOpened() {
   app.stopping = false;
   setStatus(`quantizing ${app.opened.file}`);
   app.worker.postMessage({ type: 'requantize', config, opened: true });
+  setPhase('running'); // Stop ends its evaluation
 }
 
 /** New clusters or widths on a loaded snapshot: the accounting at once, accuracy on Re-quantize. */
@@ -981,8 +984,8 @@ async function train() {
   resetBars();
   clearResult();
   setMetrics(NaN, NaN);
-  // A snapshot is only quantized (no training to stop), so Stop stays disabled for it.
-  setPhase('running', { stopping: SNAPSHOT_NETS.has(config.net) });
+  // Stop ends training after its current steps, an evaluation at its next batch.
+  setPhase('running');
   setStatus(SNAPSHOT_NETS.has(config.net) ? 'loading the snapshot' : 'starting the run');
   app.worker.postMessage({ type: 'train', config });
 }
@@ -992,7 +995,8 @@ function stop() {
   app.stopping = true;
   app.worker.postMessage({ type: 'stop' });
   setPhase('running', { stopping: true });
-  setStatus('stopping after the current steps');
+  const evaluating = app.sweeping || app.resultFromFile || SNAPSHOT_NETS.has(app.runConfig?.net);
+  setStatus(evaluating ? 'stopping the evaluation' : 'stopping after the current steps');
 }
 
 /** Sweeps the importances of the trained LeNet in the worker; the chart draws each point. */

@@ -104,7 +104,7 @@ self.onmessage = (event) => {
     case 'link': onLink(msg); break;
     case 'encode': onEncode(msg); break;
     case 'train': onTrain(msg); break;
-    case 'stop': if (running) stopRequested = true; break;
+    case 'stop': onStop(); break;
     case 'requantize': onRequantize(msg); break;
     case 'account': onAccount(msg); break;
     case 'open': onOpen(msg); break;
@@ -114,6 +114,30 @@ self.onmessage = (event) => {
     default: post({ type: 'error', message: `The worker got an unknown message: ${String(msg.type)}` });
   }
 };
+
+/** Stop: training ends after its current steps, an evaluation at its next batch. */
+function onStop() {
+  if (!running) return;
+  stopRequested = true;
+  try {
+    lab?.requestStop();
+  } catch {
+    // an older module without requestStop: the run still stops between steps
+  }
+}
+
+/** Whether `e` is the end of an evaluation stopped by `requestStop`. */
+const isStopped = (e) => stopRequested && errText(e) === 'stopped';
+
+/** Ends a run that threw: a stopped evaluation ends quietly (`done`), anything else is an `error`. */
+function endWithError(e) {
+  if (isStopped(e)) {
+    status('stopped; the accuracy was not measured');
+    post({ type: 'done' });
+  } else {
+    post({ type: 'error', message: errText(e) });
+  }
+}
 
 async function onInit({ preferGpu }) {
   try {
@@ -535,7 +559,7 @@ async function onTrain({ config }) {
   try {
     await (SNAPSHOT_NETS[config?.net] ? runSnapshot(config) : runTraining(config));
   } catch (e) {
-    post({ type: 'error', message: errText(e) });
+    endWithError(e);
   } finally {
     running = false;
     stopRequested = false;
@@ -648,8 +672,12 @@ async function onSweep() {
       progress: evalProgress,
     });
   } catch (e) {
-    post({ type: 'sweepDone', error: errText(e) });
-    post({ type: 'error', message: `The importance sweep failed: ${errText(e)}` });
+    if (isStopped(e)) {
+      post({ type: 'sweepDone', stopped: true });
+    } else {
+      post({ type: 'sweepDone', error: errText(e) });
+      post({ type: 'error', message: `The importance sweep failed: ${errText(e)}` });
+    }
   } finally {
     running = false;
     stopRequested = false;
@@ -668,12 +696,14 @@ async function onRequantize({ config, opened: fromFile }) {
       return;
     }
     running = true;
+    stopRequested = false;
     try {
       await quantizeOpened(config);
     } catch (e) {
-      post({ type: 'error', message: errText(e) });
+      endWithError(e);
     } finally {
       running = false;
+      stopRequested = false;
     }
     return;
   }
@@ -682,12 +712,14 @@ async function onRequantize({ config, opened: fromFile }) {
     return;
   }
   running = true;
+  stopRequested = false;
   try {
     status('re-quantizing');
     await sendResult(config);
   } catch (e) {
-    post({ type: 'error', message: errText(e) });
+    endWithError(e);
   } finally {
     running = false;
+    stopRequested = false;
   }
 }

@@ -7,6 +7,43 @@ use super::params::param_tensors;
 use crate::data::Dataset;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
+use std::future::Future;
+use std::pin::Pin;
+
+/// What a long evaluation reports to its host and asks it between batches. Any
+/// `FnMut(done, total)` closure is one that only reports and always goes on.
+pub trait Progress {
+    /// `done` of `total` images evaluated.
+    fn report(&mut self, done: usize, total: usize);
+
+    /// Between two batches: lets the host run (the page's worker answers its messages) and
+    /// says whether to go on; an `Err` (e.g. [`STOPPED`]) ends the evaluation with it.
+    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl<F: FnMut(usize, usize)> Progress for F {
+    fn report(&mut self, done: usize, total: usize) {
+        self(done, total)
+    }
+}
+
+/// The error of an evaluation its host stopped.
+pub const STOPPED: &str = "stopped";
+
+/// Evaluates all of `evaluation`, `batches` batches at a time, reporting to `progress` and
+/// pausing between chunks; the top-1 accuracy in percent.
+pub async fn run_paced(mut evaluation: Evaluation<'_>, batches: usize, progress: &mut dyn Progress) -> Result<f64, String> {
+    while !evaluation.advance(batches) {
+        let (done, total) = evaluation.progress();
+        progress.report(done, total);
+        progress.pause().await?;
+    }
+    let (done, total) = evaluation.progress();
+    progress.report(done, total);
+    evaluation.finish().await
+}
 
 /// Counts correct predictions batch by batch; read the result with [`Evaluation::finish`].
 pub struct Evaluation<'a> {

@@ -1,7 +1,7 @@
 //! A whole run from a [`RunConfig`]: train with the configured method, report each epoch,
 //! and quantize at the end. Shared by the command line (`agq train`) and the page.
 
-use super::eval::Evaluation;
+use super::eval::{Evaluation, Progress, run_paced};
 use super::models::NetKind;
 use super::params::write_params;
 use super::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
@@ -119,7 +119,7 @@ impl Session {
 
     /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.
     /// `progress(done, total)` follows the evaluation.
-    pub async fn end_epoch(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<EpochInfo, String> {
+    pub async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, String> {
         self.trainer.end_epoch().await?;
         let accuracy = self.evaluate(self.trainer.model().clone(), progress).await?;
         let params = self.trainer.snapshot().await?;
@@ -130,7 +130,7 @@ impl Session {
     /// Quantizes the trained state with `config`'s PTQ settings (method, importance,
     /// clusters, widths; the training settings of `config` are ignored) and measures the
     /// accuracy of the decoded `.agq` file.
-    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn FnMut(usize, usize)) -> Result<Outcome, String> {
+    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn Progress) -> Result<Outcome, String> {
         let params = self.trainer.snapshot().await?;
         let compressed = compress(&params, config, config.method)?;
         let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
@@ -148,7 +148,7 @@ impl Session {
         &self,
         source: &ImportanceSource,
         keep: f64,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn Progress,
     ) -> Result<SweepRow, String> {
         let defaults = RunConfig::for_net(self.config.net);
         let plan = SweepPlan::new(&(&defaults.clusters).into(), &defaults.widths, &[keep])?;
@@ -168,12 +168,7 @@ impl Session {
         })
     }
 
-    async fn evaluate(&self, model: super::models::Model, progress: &mut dyn FnMut(usize, usize)) -> Result<f64, String> {
-        let mut evaluation = Evaluation::new(&model, &self.test, EVAL_BATCH);
-        while !evaluation.advance(4) {
-            let (done, total) = evaluation.progress();
-            progress(done, total);
-        }
-        evaluation.finish().await
+    async fn evaluate(&self, model: super::models::Model, progress: &mut dyn Progress) -> Result<f64, String> {
+        run_paced(Evaluation::new(&model, &self.test, EVAL_BATCH), 4, progress).await
     }
 }

@@ -6,7 +6,11 @@ use crate::compress::Compressed;
 use crate::summary::{summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
+use crate::nn::eval::{Progress, STOPPED};
 use serde::Serialize;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
@@ -29,13 +33,49 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
     serde_json::from_str(&text).map_err(|e| JsError::new(&format!("invalid configuration: {e}")))
 }
 
-/// A Rust progress callback that calls `f(done, total)` in JS (when given), ignoring JS errors.
-pub fn progress_callback(f: Option<&js_sys::Function>) -> impl FnMut(usize, usize) + '_ {
-    move |done, total| {
-        if let Some(f) = f {
+/// The page's side of a long evaluation ([`Progress`]): `progress(done, total)` in JS (when
+/// given, JS errors ignored) and, between batches, a `setTimeout(0)` wait so the worker
+/// answers its messages meanwhile; then `stop` (set by `Lab.requestStop`) ends it.
+pub struct Pacer<'a> {
+    callback: Option<&'a js_sys::Function>,
+    /// `None`: never stopped (an epoch's evaluation runs to its end).
+    stop: Option<&'a Cell<bool>>,
+}
+
+impl<'a> Pacer<'a> {
+    pub fn new(callback: Option<&'a js_sys::Function>, stop: Option<&'a Cell<bool>>) -> Self {
+        Self { callback, stop }
+    }
+}
+
+impl Progress for Pacer<'_> {
+    fn report(&mut self, done: usize, total: usize) {
+        if let Some(f) = self.callback {
             let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));
         }
     }
+
+    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+        Box::pin(async move {
+            next_task().await;
+            match self.stop {
+                Some(stop) if stop.get() => Err(STOPPED.to_string()),
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+/// Resolves in a later task of the event loop (`setTimeout(resolve, 0)` on the global
+/// scope), after the messages that arrived meanwhile; at once where there is no timer.
+async fn next_task() {
+    let global = js_sys::global();
+    let Ok(timer) = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")) else { return };
+    let Some(timer) = timer.dyn_ref::<js_sys::Function>().cloned() else { return };
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = timer.call2(&global, &resolve, &JsValue::from(0));
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 #[derive(Serialize)]

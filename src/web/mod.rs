@@ -14,7 +14,7 @@ use crate::nn::session::{Session, net_kind};
 use crate::nn::snapshot_eval::{LoadedSnapshot, TestSets, UserSnapshot};
 use crate::snapshot::Snapshot;
 use backend::Backend;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -89,6 +89,14 @@ fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig
     Ok(loaded)
 }
 
+impl Lab {
+    /// The pacer of a stoppable evaluation: clears an earlier stop request first.
+    fn stoppable<'a>(&'a self, progress: Option<&'a js_sys::Function>) -> convert::Pacer<'a> {
+        self.stop.set(false);
+        convert::Pacer::new(progress, Some(&self.stop))
+    }
+}
+
 /// The error of a call made while another one (awaiting) holds the lab's state.
 fn busy() -> JsError {
     JsError::new("the lab is busy with another call; try again when it has finished")
@@ -99,6 +107,8 @@ fn busy() -> JsError {
 pub struct Lab {
     backend: Backend,
     state: Rc<RefCell<State>>,
+    /// Set by `requestStop`: the evaluation in progress ends at its next batch.
+    stop: Rc<Cell<bool>>,
 }
 
 #[wasm_bindgen]
@@ -106,7 +116,15 @@ impl Lab {
     /// WebGPU through burn-wgpu when `prefer_gpu` and an adapter exists, else burn's CPU
     /// backend; `backend()` says which and why.
     pub async fn create(prefer_gpu: bool) -> Lab {
-        Lab { backend: Backend::init(prefer_gpu).await, state: Rc::default() }
+        Lab { backend: Backend::init(prefer_gpu).await, state: Rc::default(), stop: Rc::default() }
+    }
+
+    /// Ends the evaluation in progress (`finish`, `finishOpened`, `sweepPoint`) at its next
+    /// batch, within a second: it then throws `stopped`. An epoch's evaluation is not
+    /// stopped (the run stops after it).
+    #[wasm_bindgen(js_name = requestStop)]
+    pub fn request_stop(&self) {
+        self.stop.set(true);
     }
 
     /// `{ kind: 'webgpu' | 'cpu', adapter, note }`.
@@ -197,7 +215,7 @@ impl Lab {
         let state = self.state.clone();
         let mut state = state.borrow_mut();
         let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
-        let mut report = convert::progress_callback(progress.as_ref());
+        let mut report = convert::Pacer::new(progress.as_ref(), None);
         let info = session.end_epoch(&mut report).await.map_err(|e| JsError::new(&e))?;
         convert::epoch_info(&info)
     }
@@ -210,7 +228,7 @@ impl Lab {
         config.check().map_err(|e| JsError::new(&e.to_string()))?;
         let state = self.state.clone();
         let mut state = state.borrow_mut();
-        let mut report = convert::progress_callback(progress.as_ref());
+        let mut report = self.stoppable(progress.as_ref());
         let outcome = if from_snapshot(&config) {
             let State { snapshot, cifar_test, .. } = &mut *state;
             let loaded = snapshot_for(snapshot.as_mut(), &config)?;
@@ -272,7 +290,7 @@ impl Lab {
         let cell = self.state.clone();
         let outcome = {
             let state = cell.try_borrow().map_err(|_| busy())?;
-            let mut report = convert::progress_callback(progress.as_ref());
+            let mut report = self.stoppable(progress.as_ref());
             let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
             let tests = TestSets { mnist: state.test.as_ref(), cifar10: state.cifar_test.as_ref() };
             opened.finish(&config, tests, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?

@@ -323,6 +323,32 @@ test('training from a link finishes, and the share link restores the configurati
   }
 });
 
+test('Stop mid-training keeps the charts and quantizes the network trained so far', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=3&train_size=60000&warmup=0&run=1`);
+    await page.waitForFunction(() => Number(document.querySelector('#c-loss')?.dataset.points) >= 150,
+      null, { timeout: RUN_TIMEOUT_MS, polling: 100 });
+    await page.click('[data-testid="stop"]');
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.equal(status, 'stopped early, done');
+    const losses = Number(await page.locator('#c-loss').getAttribute('data-points'));
+    assert.ok(losses >= 150 && losses < 3 * 937, `the loss chart keeps its ${losses} steps`);
+    assert.match((await page.locator('#epoch-count').textContent()).trim(), /^(–|[0-2] \/ 3)$/, 'stopped before the last epoch');
+    const accuracy = Number(await text(page, 'accuracy'));
+    assert.ok(accuracy > 50 && accuracy <= 100, `the network trained so far is quantized and evaluated: ${accuracy} %`);
+    assert.ok(Number(await text(page, 'ratio')) > 1, 'with its ratio');
+    assert.equal(await page.locator('#download-agq').isDisabled(), false, 'and its .agq file');
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('an AlexNet snapshot from a link is downloaded, cached and quantized on the first 1,000 test images', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
   assert.ok(existsSync(path.join(ROOT, 'www', 'snapshots', 'alexnet.safetensors')),
@@ -404,6 +430,25 @@ test('VGG-16: the accounted ratio shows before the evaluation, and new widths re
       + `(first 1,000 test images) after ${evaluatedAfter.toFixed(1)} s, backend ${await text(page, 'backend')}; `
       + `widths 0,2,3,4 re-accounted in ${ms} ms to ${accounted}x`);
     assert.ok(accounted > ratio, `fewer bits, higher ratio: ${accounted} vs ${ratio}`);
+
+    // Stop mid-evaluation: the evaluation ends at its next batch, the page stays usable.
+    await page.click('[data-testid="train"]');
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('#p-eval');
+      return bar.max > 1 && bar.value >= 20 && bar.value < bar.max * 0.8;
+    }, null, { timeout: 180_000, polling: 100 });
+    assert.equal(await page.locator('[data-testid="stop"]').isDisabled(), false, 'Stop is enabled during the evaluation');
+    const evaluated = await page.locator('#p-eval').evaluate((b) => `${b.value} of ${b.max}`);
+    const stopAt = Date.now();
+    await page.click('[data-testid="stop"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent?.trim() === 'stopped; the accuracy was not measured',
+      null, { timeout: 60_000, polling: 50 });
+    const stopSeconds = (Date.now() - stopAt) / 1000;
+    console.log(`VGG-16 evaluation stopped after ${evaluated} images, ${stopSeconds.toFixed(2)} s after Stop`);
+    assert.equal(await text(page, 'accuracy'), '–', 'no accuracy from a stopped evaluation');
+    assert.ok(Math.abs(Number(await text(page, 'ratio')) - accounted) < 0.01, 'the accounted ratio stays');
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
+    assert.equal(await page.locator('[data-testid="stop"]').isDisabled(), true, 'Stop is off again');
   } catch (e) {
     e.message += `\n${await describe(page, log)}`;
     throw e;

@@ -127,7 +127,7 @@ fn train_one(
             losses.extend(part);
         }
         let train_seconds = epoch_started.elapsed().as_secs_f64();
-        let info = pollster::block_on(session.end_epoch(&mut |_, _| {}))?;
+        let info = pollster::block_on(session.end_epoch(&mut |_: usize, _: usize| {}))?;
         println!("epoch {:>3}/{}  loss {:.4}  test accuracy {:.2}%  ratio {:.2}x  {:.1} s ({train_seconds:.1} s training)",
             info.epoch, config.epochs, mean(&losses), info.accuracy, info.ratio, epoch_started.elapsed().as_secs_f64());
     }

@@ -76,7 +76,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         let started = Instant::now();
         session.trainer.train_steps(usize::MAX);
         let losses = pollster::block_on(session.trainer.take_losses())?;
-        let info = pollster::block_on(session.end_epoch(&mut |_, _| {}))?;
+        let info = pollster::block_on(session.end_epoch(&mut |_: usize, _: usize| {}))?;
         let seconds = started.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);
         trained_accuracy = info.accuracy;
@@ -84,7 +84,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         println!("epoch {:>3}/{}  loss {mean_loss:.4}  accuracy {:.2}%  ratio {:.2}x  {seconds:.1} s",
             info.epoch, config.epochs, info.accuracy, info.ratio);
     }
-    let outcome = pollster::block_on(session.finish(&config, &mut |_, _| {}))?;
+    let outcome = pollster::block_on(session.finish(&config, &mut |_: usize, _: usize| {}))?;
     let mut report = full_report(&outcome.compressed, &config, Some(outcome.accuracy));
     report["config"] = config.to_query().into();
     report["seconds_per_epoch"] = serde_json::to_value(&epoch_seconds).unwrap_or_default();
