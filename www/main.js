@@ -67,6 +67,7 @@ const app = {
   openingFile: null, // the File being opened
   pendingOpen: null, // a File to open once the (new) worker is ready
   resultFromFile: false, // the next result is the opened file's
+  backendKind: null, // 'webgpu' | 'cpu' of the ready worker
   sweeping: false, // the worker is sweeping the importances of the trained LeNet
   trainedAccuracy: NaN, // test accuracy (%) of the trained LeNet after its last epoch
 };
@@ -200,7 +201,8 @@ const importanceCurves = (() => {
     });
   } catch (e) {
     console.error(e);
-    return { show: () => {} };
+    const none = () => {};
+    return { show: none, startLive: none, addLive: none, endLive: none, dropLive: none };
   }
 })();
 /** The network whose sweep the chart shows: the selected one, a built-in opened file's, else none. */
@@ -437,6 +439,7 @@ function onDone() {
 function onReady(backend) {
   app.ready = true;
   const kind = String(backend?.kind ?? 'unknown').toLowerCase();
+  app.backendKind = kind;
   const adapter = String(backend?.adapter ?? '').trim();
   const note = String(backend?.note ?? '').trim();
   const badge = $('backend');
@@ -482,6 +485,7 @@ function onWorkerMessage(worker, m) {
     case 'sweepPoint': importanceCurves.addLive(m.row, m.done, m.total); break;
     case 'sweepDone': importanceCurves.endLive(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
+    case 'crashed': recoverFromCrash(String(m.message ?? 'a trap in the WebAssembly module')); break;
     default: console.warn('unknown message from the worker', m.type);
   }
 }
@@ -519,12 +523,39 @@ function startWorker(preferGpu) {
   w.onerror = (ev) => {
     ev.preventDefault?.();
     if (w !== app.worker) return;
+    if (app.ready) {
+      recoverFromCrash(ev.message || 'an uncaught error');
+      return;
+    }
     app.link?.drop();
     fail(`The background worker failed: ${ev.message || 'its script could not be loaded or it threw an error'}.`);
   };
   w.onmessageerror = () => fail('A message from the background worker could not be read.');
   setStatus('loading the WebAssembly module');
   w.postMessage({ type: 'init', preferGpu: !!preferGpu });
+}
+
+/**
+ * The worker stopped working (a trap in the WebAssembly module such as a Rust panic or a
+ * lost WebGPU device, or an uncaught error): a new worker takes its place, on the CPU
+ * backend when the old one ran on WebGPU. The settings, charts and results so far stay
+ * (the trained network itself is gone: Train runs again).
+ */
+function recoverFromCrash(message) {
+  const wasGpu = app.backendKind === 'webgpu';
+  app.sweeping = false;
+  app.stopping = false;
+  app.requantizing = false;
+  app.resultFromFile = false;
+  importanceCurves.endLive({ error: 'the worker crashed' });
+  showError(`The compute worker crashed (${message}). It was restarted${wasGpu ? ' on the CPU backend' : ''}; `
+    + 'the settings, charts and results so far are kept. Press Train to run again.');
+  if (wasGpu) {
+    $('prefer-gpu').checked = false;
+    app.autoBackendReason = 'Started on the CPU backend after the WebGPU worker crashed; tick the box to try WebGPU again.';
+  }
+  startWorker($('prefer-gpu').checked);
+  setStatus('the worker crashed; restarting it');
 }
 
 // ---------------------------------------------------------------- link & config
@@ -875,6 +906,27 @@ function accountSnapshot() {
 }
 
 /** Reads the opened link: every control from it, its issues shown, run=1 remembered. */
+/** Settings the user changed before the link was applied: field key -> the control's text. */
+const earlyEdits = new Map();
+const linkApplied = () => document.body.dataset.config === 'applied';
+
+/** Records an edit made while the link is still being read (it is kept over the link's value). */
+function noteEarlyEdit(field) {
+  if (!linkApplied()) earlyEdits.set(field.key, controlOf(field)?.value ?? '');
+}
+
+/** Writes the early edits back over the link's values; the keys of the fields restored. */
+function restoreEarlyEdits() {
+  const keys = [];
+  for (const f of FIELDS) {
+    if (!earlyEdits.has(f.key) || !controlOf(f)) continue;
+    controlOf(f).value = earlyEdits.get(f.key);
+    keys.push(f.key);
+  }
+  earlyEdits.clear();
+  return keys;
+}
+
 async function loadLink(search) {
   if (!app.link) return;
   const p = await app.link.parse(search);
@@ -883,11 +935,16 @@ async function loadLink(search) {
     return;
   }
   applyConfig(p.config);
-  adoptConfig(p.config);
-  app.linkIssues = p.issues;
-  app.linkBlockedRun = p.run && p.issues.length > 0;
-  renderIssues();
-  await publishLink();
+  const edited = restoreEarlyEdits();
+  app.linkIssues = p.issues.filter((i) => !edited.includes(String(i.field)));
+  app.linkBlockedRun = p.run && app.linkIssues.length > 0;
+  if (edited.length) {
+    await syncFromControls(); // the link's settings with the user's edits, checked and published
+  } else {
+    adoptConfig(p.config);
+    renderIssues();
+    await publishLink();
+  }
   document.body.dataset.config = 'applied';
   if (p.run && !app.linkBlockedRun) {
     app.pendingRun = true;
@@ -1098,8 +1155,11 @@ window.addEventListener('drop', (e) => {
 $('download-report').addEventListener('click', downloadReport);
 $('sweep').addEventListener('click', sweep);
 
+for (const f of FIELDS) controlOf(f)?.addEventListener('input', () => noteEarlyEdit(f));
+for (const f of FIELDS) controlOf(f)?.addEventListener('change', () => noteEarlyEdit(f));
 bindControls({
   configChanged: () => {
+    if (!linkApplied()) return; // loadLink applies the edit over the link's settings
     app.linkIssues = [];
     app.linkBlockedRun = false;
     syncFromControls().then((parsed) => {

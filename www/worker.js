@@ -129,13 +129,23 @@ function onStop() {
 /** Whether `e` is the end of an evaluation stopped by `requestStop`. */
 const isStopped = (e) => stopRequested && errText(e) === 'stopped';
 
-/** Ends a run that threw: a stopped evaluation ends quietly (`done`), anything else is an `error`. */
+/**
+ * Reports what a call into the module threw: a WebAssembly trap (a Rust panic, a lost
+ * device) leaves the module unusable, so it is a `crashed` message (the page starts a new
+ * worker); anything else an `error`.
+ */
+function postError(e, prefix = '') {
+  if (e instanceof WebAssembly.RuntimeError) post({ type: 'crashed', message: errText(e) });
+  else post({ type: 'error', message: prefix + errText(e) });
+}
+
+/** Ends a run that threw: a stopped evaluation ends quietly (`done`), anything else is reported. */
 function endWithError(e) {
   if (isStopped(e)) {
     status('stopped; the accuracy was not measured');
     post({ type: 'done' });
   } else {
-    post({ type: 'error', message: errText(e) });
+    postError(e);
   }
 }
 
@@ -510,7 +520,7 @@ function onOpen({ bytes, name }) {
   try {
     info = plain(lab.openSnapshot(new Uint8Array(bytes), file));
   } catch (e) {
-    post({ type: 'error', message: `The snapshot file could not be opened: ${errText(e)}` });
+    postError(e, 'The snapshot file could not be opened: ');
     return;
   }
   opened = info;
@@ -676,7 +686,7 @@ async function onSweep() {
       post({ type: 'sweepDone', stopped: true });
     } else {
       post({ type: 'sweepDone', error: errText(e) });
-      post({ type: 'error', message: `The importance sweep failed: ${errText(e)}` });
+      postError(e, 'The importance sweep failed: ');
     }
   } finally {
     running = false;

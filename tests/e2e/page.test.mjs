@@ -157,6 +157,59 @@ test('a link with invalid fields names them and keeps the defaults', { timeout: 
   }
 });
 
+test('edits made while the page is still loading survive the link\'s settings', { timeout: 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    // the module arrives late, so the link is applied well after the first edit
+    await context.route(/\/pkg\/agq_bg\.wasm$/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await route.continue();
+    });
+    await page.goto(`${base}/?v=1&net=lenet300&epochs=7&train_size=2000`);
+    await page.locator('[data-testid="epochs"]').fill('1');
+    assert.notEqual(await page.evaluate(() => document.body.dataset.config), 'applied', 'edited before the link was applied');
+    await page.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
+    assert.equal(await value(page, 'epochs'), '1', 'the edit survives');
+    assert.equal(await value(page, 'train-size'), '2000', 'the link\'s other settings are applied');
+    await page.waitForFunction(() => /[?&]epochs=1(&|$)/.test(location.search), null, { timeout: 30_000 });
+    assert.match(await value(page, 'share'), /[?&]epochs=1&/);
+    assert.match(await value(page, 'share'), /[?&]train_size=2000(&|$)/);
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a crashed worker is replaced: the page says so, keeps its settings and trains again', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    await page.goto(`${base}/?v=1&net=lenet300&method=ptq&epochs=1&train_size=1000`);
+    await page.waitForFunction(() => !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
+      null, { timeout: 120_000 });
+    const worker = page.workers().find((w) => w.url().endsWith('/www/worker.js'));
+    assert.ok(worker, 'the page runs its worker');
+    // what a Rust panic or a lost device looks like from the page: a trap escaping the worker
+    await worker.evaluate(() => setTimeout(() => { throw new WebAssembly.RuntimeError('unreachable'); }, 0));
+    await page.waitForFunction(() => /The compute worker crashed \(.*unreachable.*\)\. It was restarted/.test(document.querySelector('#message-text')?.textContent ?? ''),
+      null, { timeout: 30_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="train"]')?.disabled, null, { timeout: 120_000 });
+    assert.equal(await value(page, 'train-size'), '1000', 'the settings stay');
+    await page.click('[data-testid="train"]');
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.equal(status, 'done', 'the new worker trains');
+    assert.ok(Number(await text(page, 'accuracy')) > 10, 'and evaluates');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('on a software WebGPU adapter the page starts on the CPU backend and says why; the user\'s choice is kept', { timeout: 120_000 }, async () => {
   requireWasm();
   const { context, page, log } = await openPage();
