@@ -11,7 +11,9 @@ Rust core through agq.pytorch):
    leaving at least a third of the ITQ epochs for recovery -> NET-itq.safetensors.
 
 A checkpoint is written after every epoch (weights, optimizer, importance, widths, data
-order and augmentation RNG, epoch, history); --resume continues it bit for bit on the CPU.
+order and augmentation RNG, epoch, history) and every --checkpoint-minutes inside one (then
+with the epoch's data order, next step and losses); --resume continues it bit for bit on the
+CPU, from the middle of an epoch too.
 A progress line (epoch, step, images/s, loss, ETA) is printed at least every 30 seconds.
 
     .tools/py/bin/python scripts/train_snapshot.py --net alexnet --data ../shared/data/cifar10 \\
@@ -174,6 +176,10 @@ def parse_args(argv=None):
     ap.add_argument("--checkpoint", type=Path, default=None, help="default ~/.cache/agq/train-NET.pt")
     ap.add_argument("--resume", action="store_true", help="continue the checkpoint if there is one")
     ap.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs in all (tests)")
+    ap.add_argument("--checkpoint-minutes", type=float, default=10.0,
+                    help="also checkpoint inside an epoch this often (a VGG-16 epoch takes most of an hour on one core)")
+    ap.add_argument("--stop-after-steps", type=int, default=None,
+                    help="stop after this many steps of this run, with a mid-epoch checkpoint (tests)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "www" / "snapshots")
     ap.add_argument("--dtype", choices=["f16", "f32"], default="f16")
     return ap.parse_args(argv)
@@ -212,12 +218,37 @@ def main(argv=None) -> int:
     total = args.epochs + args.itq_epochs
     steps = len(x) // args.batch
     run_started = time.time()
+    steps_this_run = 0
+
+    def checkpoint(extra=None):
+        save_atomic(
+            {
+                "net": args.net,
+                "train_size": len(x),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "importance": acc.state_dict(),
+                "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "state": {**state, **(extra or {})},
+            },
+            ckpt,
+        )
+
     while state["epoch"] < total and (args.stop_after is None or state["epoch"] < args.stop_after):
         epoch = state["epoch"]
-        started = last_print = time.time()
-        order = torch.randperm(len(x), generator=gen)
-        losses = []
-        for step in range(steps):
+        started = last_print = last_checkpoint = time.time()
+        # a mid-epoch checkpoint holds the epoch's data order, its next step and its losses
+        first_step = state.pop("step", 0)
+        order = state.pop("order", None)
+        losses = state.pop("losses", [])
+        if order is None:
+            order = torch.randperm(len(x), generator=gen)
+        for step in range(first_step, steps):
+            if args.stop_after_steps is not None and steps_this_run >= args.stop_after_steps:
+                checkpoint({"step": step, "order": order, "losses": losses})
+                print(f"stopped at epoch {epoch + 1} step {step} (checkpoint written)", flush=True)
+                return 0
             for group in opt.param_groups:
                 group["lr"] = learning_rate(args, epoch, step, steps)
             idx = order[step * args.batch : (step + 1) * args.batch]
@@ -229,10 +260,14 @@ def main(argv=None) -> int:
             opt.step()
             acc.constrain()
             losses.append(loss.item())
+            steps_this_run += 1
             now = time.time()
+            if args.checkpoint_minutes and now - last_checkpoint >= args.checkpoint_minutes * 60 and step + 1 < steps:
+                last_checkpoint = now
+                checkpoint({"step": step + 1, "order": order, "losses": losses})
             if now - last_print >= PROGRESS_SECONDS:
                 last_print = now
-                rate = (step + 1) * args.batch / (now - started)
+                rate = (step + 1 - first_step) * args.batch / (now - started)
                 left = ((steps - step - 1) + (total - epoch - 1) * steps) * args.batch / rate
                 print(
                     f"epoch {epoch + 1}/{total} step {step + 1}/{steps} {rate:.0f} images/s "
@@ -258,19 +293,7 @@ def main(argv=None) -> int:
             snap.provenance = {**snap.provenance, "itq_low_fraction": round(low, 4)}
             snap.save(args.out_dir / f"{args.net}-itq.safetensors", args.dtype)
             print(f"wrote {args.out_dir / (args.net + '-itq.safetensors')}", flush=True)
-        save_atomic(
-            {
-                "net": args.net,
-                "train_size": len(x),
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "importance": acc.state_dict(),
-                "generator": gen.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "state": state,
-            },
-            ckpt,
-        )
+        checkpoint()
         if state["epoch"] == args.epochs and args.itq_epochs:
             # the converged float run, kept so ITQ variants can continue it (copy it over the
             # checkpoint and --resume with other ITQ settings)

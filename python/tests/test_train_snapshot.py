@@ -61,6 +61,25 @@ def test_two_epochs_in_one_go_equal_one_plus_a_resumed_one(data, tmp_path):
         assert (p.weight.tobytes(), p.importance.tobytes()) == (q.weight.tobytes(), q.importance.tobytes())
 
 
+def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path):
+    """4 steps per epoch: stopped after 6 steps (epoch 2, step 2), then resumed to the end."""
+    train = trainer()
+    torch = __import__("torch")
+    assert train.main(args(data, tmp_path / "one", tmp_path / "a.pt", "--stop-after", "3")) == 0
+    assert train.main(args(data, tmp_path / "two", tmp_path / "b.pt", "--stop-after-steps", "6")) == 0
+    mid = torch.load(tmp_path / "b.pt", weights_only=False)["state"]
+    assert (mid["epoch"], mid["step"], len(mid["losses"])) == (1, 2, 2)
+    assert train.main(args(data, tmp_path / "two", tmp_path / "b.pt", "--stop-after", "3", "--resume")) == 0
+    a_ck = torch.load(tmp_path / "a.pt", weights_only=False)
+    b_ck = torch.load(tmp_path / "b.pt", weights_only=False)
+    assert a_ck["state"]["epoch"] == b_ck["state"]["epoch"] == 3 and "step" not in b_ck["state"]
+    for k, v in a_ck["model"].items():
+        assert v.numpy().tobytes() == b_ck["model"][k].numpy().tobytes(), k
+    for k, v in a_ck["importance"]["importance"].items():
+        assert v.numpy().tobytes() == b_ck["importance"]["importance"][k].numpy().tobytes(), k
+    assert [h["loss"] for h in a_ck["state"]["history"]] == [h["loss"] for h in b_ck["state"]["history"]]
+
+
 def test_the_itq_snapshot_continues_the_float_run(data, tmp_path):
     train = trainer()
     assert train.main(args(data, tmp_path, tmp_path / "c.pt")) == 0
