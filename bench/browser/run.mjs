@@ -301,7 +301,16 @@ async function main() {
   }
   if (!path.resolve(HERE).startsWith(ROOT)) throw new Error(`bench/browser must be under the served root ${ROOT}`);
   mkdirSync(OUT, { recursive: true });
-  const server = await startServer(ROOT);
+  // harness.mjs waits 15 s for python's server; on a loaded machine that can be short, so try again
+  let server;
+  for (let attempt = 1; !server; attempt++) {
+    try {
+      server = await startServer(ROOT);
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      console.log(`bench: ${e.message}; starting the server again`);
+    }
+  }
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
