@@ -262,6 +262,56 @@ async function runTfjs(spec, gz) {
   return result;
 }
 
+// ---------------------------------------------------------------- quantization in wasm
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The VGG-16 snapshot (www/snapshots/vgg16.safetensors) in agq's wasm module, on the main
+ * thread of this page (as the worker runs it): load, then PTQ + accounting + encoding of the
+ * `.agq` file (`compressSnapshot`, 1 warm-up and `runs` timed, the median), re-accounting
+ * after a slider change (`account` with alternating widths, `runs` timed, the median), and
+ * the module's memory at the end (a wasm memory never shrinks: its peak).
+ */
+async function runQuantize({ runs = 5 } = {}) {
+  const wasm = await init();
+  const lab = await Lab.create(false);
+  const r = await fetch('../../www/snapshots/vgg16.safetensors');
+  if (!r.ok) throw new Error(`www/snapshots/vgg16.safetensors: HTTP ${r.status}`);
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  const t0 = performance.now();
+  const info = lab.loadSnapshot(bytes);
+  const loadS = (performance.now() - t0) / 1000;
+  const config = parseLink('v=1&net=vgg16&method=ptq').config;
+  const compress = [];
+  let fileBytes = 0;
+  for (let i = 0; i <= runs; i++) {
+    const t = performance.now();
+    fileBytes = lab.compressSnapshot(config).length;
+    if (i > 0) compress.push((performance.now() - t) / 1000);
+  }
+  const widths = [[0, 4, 5, 6], [0, 3, 4, 5]];
+  const account = [];
+  lab.account(config); // the first accounting indexes the snapshot (sorted importances)
+  for (let i = 0; i < runs * 2; i++) {
+    const t = performance.now();
+    lab.account({ ...config, widths: widths[i % 2] });
+    account.push(performance.now() - t);
+  }
+  return {
+    engine: 'agq',
+    backend: lab.backend().kind,
+    params: Number(info.params),
+    loadS,
+    compressS: median(compress),
+    compressRuns: compress,
+    fileBytes,
+    reaccountMs: median(account),
+    reaccountRuns: account,
+    memoryBytes: wasm.memory.buffer.byteLength,
+  };
+}
+
 // ---------------------------------------------------------------- entry
 
 async function run(spec) {
@@ -272,5 +322,5 @@ async function run(spec) {
   return r;
 }
 
-window.agqBench = { run };
+window.agqBench = { run, quantize: (o) => runQuantize(o) };
 document.body.dataset.ready = 'true';

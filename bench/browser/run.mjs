@@ -15,7 +15,10 @@
 //
 //   cd bench/browser && npm install && node run.mjs            # what `make bench` runs
 //   node run.mjs --quick                                        # 1 warm-up + 2 timed steps: checks the script
-//   node run.mjs --only start | --only train                    # one half
+//   node run.mjs --only start | --only train | --only quantize  # one part
+//
+//  3. quantization in wasm: the VGG-16 snapshot's PTQ + accounting + encoding (the `.agq`
+//     file), re-accounting after a slider change, and the module's peak memory.
 //
 // Environment: AGQ_BENCH_STEPS_CPU (timed steps, CPU/wasm rows, default 100),
 // AGQ_BENCH_STEPS_GPU (LeNet-300-100 WebGPU row, default 20), AGQ_BENCH_STEPS_GPU_LENET5
@@ -47,8 +50,8 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? argv[onlyAt + 1] : null;
-if (only && !['start', 'train'].includes(only)) {
-  console.error('usage: node run.mjs [--quick] [--only start|train]');
+if (only && !['start', 'train', 'quantize'].includes(only)) {
+  console.error('usage: node run.mjs [--quick] [--only start|train|quantize]');
   process.exit(2);
 }
 // Steps per row: the same for agq and its peer. SwiftShader (this machine's WebGPU) is slow:
@@ -220,7 +223,8 @@ async function measure(browser, base, spec) {
       timer = setTimeout(() => reject(new Error(`no result within ${RUN_TIMEOUT_MS / 60000} min`)), RUN_TIMEOUT_MS);
     });
     try {
-      const r = await Promise.race([page.evaluate((s) => window.agqBench.run(s), spec), timeout]);
+      const call = spec.quantize ? page.evaluate((s) => window.agqBench.quantize(s), spec) : page.evaluate((s) => window.agqBench.run(s), spec);
+      const r = await Promise.race([call, timeout]);
       return { ...spec, ...r, wallS: (Date.now() - t0) / 1000 };
     } finally {
       clearTimeout(timer);
@@ -318,7 +322,7 @@ async function main() {
     info.loadavgAtStart = os.loadavg();
     console.log(`bench: browser part on ${info.cpu} (${info.cores} cores), ${info.chromium || `Chromium ${info.browserVersion}`}, TensorFlow.js ${info.tfjs}`);
     const result = { info };
-    if (only !== 'train') {
+    if (!only || only === 'start') {
       console.log('bench: page start (cold, warm, reload) ...');
       result.start = await measureStart(browser, server.base);
       for (const where of ['context', 'profile']) {
@@ -333,7 +337,13 @@ async function main() {
         }
       }
     }
-    if (only !== 'start') result.training = await measureTraining(browser, server.base);
+    if (only !== 'start' && only !== 'quantize') result.training = await measureTraining(browser, server.base);
+    if (only !== 'start' && only !== 'train') {
+      process.stdout.write('bench: VGG-16 snapshot in wasm: PTQ + accounting + encoding, re-accounting, memory ... ');
+      const q = await measure(browser, server.base, { quantize: true, runs: quick ? 1 : 5 });
+      console.log(q.error ? `ERROR: ${q.error}` : `${q.params} parameters: compress ${q.compressS.toFixed(3)} s, re-account ${q.reaccountMs.toFixed(1)} ms, memory ${(q.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+      result.quantize = q;
+    }
     info.loadavgAtEnd = os.loadavg();
     const file = path.join(OUT, 'browser.json');
     writeFileSync(file, `${JSON.stringify(result, null, 1)}\n`);

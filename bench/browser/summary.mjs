@@ -103,6 +103,27 @@ function startRows(start) {
   return rows;
 }
 
+/** Bounds of the issue: PTQ in wasm (s), re-accounting (ms), wasm memory with VGG-16 (bytes). */
+const WASM_PTQ_BOUND_S = 0.3;
+const REACCOUNT_BOUND_MS = 16;
+const MEMORY_BOUND = 512 * 2 ** 20;
+
+function quantizeRows(q, p) {
+  if (!q) return [];
+  if (q.error) return [row('VGG-16 snapshot in wasm (PTQ, re-accounting, memory)', null, null, null, null, null, null, `failed: ${q.error}`)];
+  const what = `PTQ + quantize + account + encode of VGG-16 (${q.params} parameters), wasm in the page`;
+  const rows = [
+    row(what, q.compressS, `bound ${WASM_PTQ_BOUND_S} s`, WASM_PTQ_BOUND_S, 's', WASM_PTQ_BOUND_S / q.compressS, 1, `median of ${q.compressRuns.length} runs; ${q.fileBytes} bytes of .agq`),
+  ];
+  if (p?.numpy_s) {
+    rows.push(row(`${what}, vs numpy`, q.compressS, `numpy ${p.numpy}`, p.numpy_s, 's', p.numpy_s / q.compressS, 3,
+      `numpy natively on ${p.params} parameters (scripts/bench.sh, the same shapes as the native bench), agq in wasm on the committed snapshot`));
+  }
+  rows.push(row('re-accounting VGG-16 after a slider change, wasm in the page', q.reaccountMs, `bound ${REACCOUNT_BOUND_MS} ms`, REACCOUNT_BOUND_MS, 'ms', REACCOUNT_BOUND_MS / q.reaccountMs, 1, `median of ${q.reaccountRuns.length} runs, widths alternating`));
+  rows.push(row('wasm memory with VGG-16 loaded and quantized (peak)', q.memoryBytes, 'bound 512 MiB', MEMORY_BOUND, 'bytes', MEMORY_BOUND / q.memoryBytes, 1, 'memory.buffer.byteLength at the end (a wasm memory never shrinks)'));
+  return rows;
+}
+
 function ptqRows(p) {
   if (!p) return [];
   const rows = [
@@ -135,7 +156,7 @@ export function markdown(rows) {
 export function summarize({ browser, ptq, out }) {
   const b = browser && existsSync(browser) ? JSON.parse(readFileSync(browser, 'utf8')) : null;
   const p = ptq && existsSync(ptq) ? JSON.parse(readFileSync(ptq, 'utf8')) : null;
-  const rows = [...trainingRows(b?.training ?? [], b?.info), ...startRows(b?.start), ...ptqRows(p)];
+  const rows = [...trainingRows(b?.training ?? [], b?.info), ...startRows(b?.start), ...quantizeRows(b?.quantize, p), ...ptqRows(p)];
   const md = markdown(rows);
   const i = b?.info;
   const head = i ? `${i.date}: ${i.cpu} (${i.cores} cores, ${i.arch}), ${i.chromium || i.browserVersion} headless, TensorFlow.js ${i.tfjs}, node ${i.node}` : '';

@@ -71,6 +71,12 @@ impl LoadedSnapshot {
         sizes_of(config.net.as_str(), &self.snapshot.params, config.method, &PtqSettings::of(config))
     }
 
+    /// The `.agq` file of `config`'s quantization: PTQ (or the ITQ widths), accounting and
+    /// encoding, without evaluation.
+    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, String> {
+        compress(&self.snapshot.params, config, config.method)
+    }
+
     /// Quantizes, decodes the `.agq` file into a fresh network and measures its top-1
     /// accuracy on `test`; `progress(done, total)` follows the evaluation.
     pub async fn finish(
@@ -81,7 +87,7 @@ impl LoadedSnapshot {
         progress: &mut dyn Progress,
     ) -> Result<Outcome, String> {
         super::session::check_data(self.kind, test)?;
-        let compressed = compress(&self.snapshot.params, config, config.method)?;
+        let compressed = self.compress(config)?;
         let accuracy = evaluate_file(self.kind, &compressed, test, device, progress).await?;
         // `params` stays empty: the snapshot is kept by `self` (no copy of a large network).
         Ok(Outcome { accuracy, compressed, params: Vec::new() })

@@ -17,6 +17,16 @@ fn checked(config: JsValue) -> Result<RunConfig, JsError> {
 
 #[wasm_bindgen]
 impl Lab {
+    /// The `.agq` file of the loaded snapshot quantized with `config` (PTQ, accounting and
+    /// encoding; no evaluation): what `finish` writes, without its minutes of evaluation.
+    #[wasm_bindgen(js_name = compressSnapshot)]
+    pub fn compress_snapshot(&self, config: JsValue) -> Result<js_sys::Uint8Array, JsError> {
+        let config = checked(config)?;
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&config).map_err(|e| JsError::new(&e))?;
+        Ok(js_sys::Uint8Array::from(compressed.bytes.as_slice()))
+    }
+
     /// The loaded snapshot quantized with `config`, sized in every encoding: `[EncodingSize]`
     /// (src/quant/report.rs), CSR first. No evaluation and no file; it quantizes the whole
     /// network (a few hundred milliseconds for VGG-16), so the page asks after `account`.
