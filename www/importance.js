@@ -6,6 +6,7 @@
 // number comes from the file or the worker. Text only, never HTML.
 
 import { CurvesChart, PALETTE } from './charts.js';
+import { NET_NAMES } from './state.js';
 
 /** The importances in legend order, with their names and colours. */
 const IMPORTANCES = [
@@ -14,8 +15,6 @@ const IMPORTANCES = [
   ['random', 'random', PALETTE[6]],
   ['taylor', 'Taylor |w · gradient|', PALETTE[4]],
 ];
-/** The networks' names in captions. */
-const NAMES = { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', alexnet: 'AlexNet', vgg16: 'VGG-16' };
 /** Networks with a committed sweep, and where their accuracy is measured. */
 const DATASETS = {
   lenet300: 'MNIST', lenet5: 'MNIST', alexnet: 'CIFAR-10', vgg16: 'CIFAR-10',
@@ -165,7 +164,7 @@ export class ImportanceCurves {
     this.figure.dataset.points = String(rows.length);
     const state = end ? `${done} of ${total} points, ${end}` : `${done} of ${total} points so far`;
     this.captionEl.textContent = `Live: the network trained in this page, PTQ by each importance at kept fractions 3% to 60% `
-      + `(${NAMES[net] ?? net}'s default cluster shape and widths, as agq sweep). Accuracy on ${scopeOf(net, { images: 10000 })}; `
+      + `(${NET_NAMES[net] ?? net}'s default cluster shape and widths, as agq sweep). Accuracy on ${scopeOf(net, { images: 10000 })}; `
       + `dashed: the trained network. ${state}. Committed reference: ${resultsFile(net)}.`;
   }
 

@@ -3,7 +3,7 @@
 
 import {
   readControls, applyConfig, markIssues, shareUrl, setAddress, LinkClient,
-  TRAINABLE_NETS, SNAPSHOT_NETS, SNAPSHOT_TEST, NET_NAMES, METHOD_NAMES, controlOf, FIELDS,
+  TRAINABLE_NETS, SNAPSHOT_NETS, SNAPSHOT_TEST, NET_NAMES, snapshotFile, METHOD_NAMES, controlOf, FIELDS,
   OPENED_NET, MAX_SNAPSHOT_BYTES,
 } from './state.js';
 import { bindControls, setPhase, showMethodGroups } from './controls.js';
@@ -605,11 +605,6 @@ function showAccuracyScope(net) {
   renderSnapshotInfo(net);
 }
 
-/** The snapshot file a configuration needs (ITQ-trained for itq and combined). */
-function snapshotFileOf(config) {
-  const itq = config?.method === 'itq' || config?.method === 'combined';
-  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
-}
 
 const PROVENANCE_LABELS = {
   generator: 'made by', method: 'trained with', epochs: 'epochs', dataset: 'data set',
@@ -900,7 +895,7 @@ function accountSnapshot() {
     return;
   }
   if (!config || !SNAPSHOT_NETS.has(config.net) || app.phase !== 'ready' || !app.worker) return;
-  if (!app.snapshot || app.snapshot.net !== config.net || app.snapshot.file !== snapshotFileOf(config)) return;
+  if (!app.snapshot || app.snapshot.net !== config.net || app.snapshot.file !== snapshotFile(config)) return;
   if (app.settingsIssues.length) return;
   app.worker.postMessage({ type: 'account', config });
 }

@@ -6,6 +6,9 @@
 // sent to the worker's parseLink, which answers with the checked config and one issue
 // per invalid field. Config -> controls: `format` turns each config value into the
 // control's text. Config -> link: encodeLink in the worker.
+//
+// The network lists and the snapshot file rule here are the page's only copy: the worker
+// imports them too (nothing at this module's top level touches the document).
 
 const text = (v) => String(v);
 const list = (v) => (Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v, String).join(',') : String(v));
@@ -40,6 +43,15 @@ export const TRAINABLE_NETS = new Set(['lenet300', 'lenet5']);
 
 /** Networks quantized from a gradient snapshot trained offline (no training in the page). */
 export const SNAPSHOT_NETS = new Set(['alexnet', 'vgg16']);
+
+/**
+ * The committed snapshot file (www/snapshots/) a configuration of a snapshot network needs:
+ * the ITQ-trained one (with width/P) for itq and combined, else the float one.
+ */
+export function snapshotFile(config) {
+  const itq = config?.method === 'itq' || config?.method === 'combined';
+  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
+}
 
 /**
  * The network selector's value while a snapshot file the user opened is active (never in a

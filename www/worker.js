@@ -6,6 +6,7 @@
 // or broken build becomes a clear `error` message instead of a worker that never starts.
 
 import { runSweep } from './worker_sweep.js';
+import { NET_NAMES, SNAPSHOT_NETS, snapshotFile } from './state.js';
 
 const MNIST_FILES = [
   'train-images-idx3-ubyte.gz',
@@ -14,17 +15,11 @@ const MNIST_FILES = [
   't10k-labels-idx1-ubyte.gz',
 ];
 
-/** Networks quantized from a gradient snapshot trained offline (docs/NETWORKS.md). */
-const SNAPSHOT_NETS = { alexnet: 'AlexNet', vgg16: 'VGG-16' };
+
 /** Cache API store of the downloaded snapshots and CIFAR-10 images (a reload reuses them). */
 const CACHE_NAME = 'agq-snapshots-v1';
 const CIFAR_TEST = 'test_batch_first1000.bin.gz';
 
-/** The snapshot file of a configuration: ITQ-trained (with width/P) for itq and combined. */
-function snapshotFile(config) {
-  const itq = config?.method === 'itq' || config?.method === 'combined';
-  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
-}
 
 /** Aim for one lab.train(k) call to take about this long (ms), so `stop` is prompt. */
 const TARGET_CALL_MS = 200;
@@ -385,7 +380,7 @@ async function isStale(cached, url) {
 async function ensureSnapshot(config) {
   const file = snapshotFile(config);
   if (snapshotLoaded === file) return null;
-  const name = SNAPSHOT_NETS[config.net] ?? config.net;
+  const name = NET_NAMES[config.net] ?? config.net;
   const itq = file.includes('-itq');
   status(`downloading the ${name} snapshot`);
   const bytes = await download(new URL(`./snapshots/${file}`, import.meta.url), {
@@ -567,7 +562,7 @@ async function onTrain({ config }) {
   running = true;
   stopRequested = false;
   try {
-    await (SNAPSHOT_NETS[config?.net] ? runSnapshot(config) : runTraining(config));
+    await (SNAPSHOT_NETS.has(config?.net) ? runSnapshot(config) : runTraining(config));
   } catch (e) {
     endWithError(e);
   } finally {
