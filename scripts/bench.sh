@@ -7,7 +7,8 @@
 # target/bench/summary.json and target/bench/browser.md; docs/BENCHMARKS.md has the numbers
 # and what exactly is timed.
 #
-# BENCH_PARTS picks the parts (default "ptq browser"; e.g. BENCH_PARTS=browser make bench).
+# BENCH_PARTS picks the parts (default "ptq native browser"; e.g. BENCH_PARTS=browser make bench);
+# native: LeNet training natively against PyTorch (scripts/bench_native.sh).
 # The summary holds the rows of the parts run by this invocation only.
 #
 # numpy is installed by this script, pinned, into the project-local venv .tools/venv (never
@@ -30,16 +31,17 @@ ESTIMATES=${CRITERION_HOME:-$TARGET_DIR/criterion}/$BENCH_ID/new/estimates.json
 RUST_JSON=$OUT/ptq_rust.json
 NUMPY_JSON=$OUT/ptq_numpy.json
 
-PARTS=${BENCH_PARTS:-ptq browser}
+PARTS=${BENCH_PARTS:-ptq native browser}
 PTQ_SUMMARY=$OUT/ptq.json
 BROWSER_JSON=$OUT/browser.json
+NATIVE_JSON=$OUT/native.json
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # the venv's python sees only the venv's packages
 venv_py() { env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 "$PY" "$@"; }
 
 mkdir -p "$OUT"
-rm -f "$PTQ_SUMMARY" "$BROWSER_JSON" "$OUT/summary.json" "$OUT/browser.md"
+rm -f "$PTQ_SUMMARY" "$BROWSER_JSON" "$NATIVE_JSON" "$OUT/summary.json" "$OUT/browser.md"
 
 if want ptq; then
 
@@ -122,12 +124,17 @@ json.dump({
 EOF
 fi
 
-# 7. in the browser: agq's page against TensorFlow.js (installs its npm peers)
+# 7. natively: LeNet training, agq against PyTorch on the CPU (installs torch into .tools/py)
+if want native; then
+    scripts/bench_native.sh
+fi
+
+# 8. in the browser: agq's page against TensorFlow.js (installs its npm peers)
 if want browser; then
     scripts/bench_browser.sh
 fi
 
-# 8. one table of ratios: target/bench/summary.json, target/bench/browser.md
+# 9. one table of ratios: target/bench/summary.json, target/bench/browser.md
 echo
 echo "bench: summary (target/bench/summary.json, target/bench/browser.md)"
-node bench/browser/summary.mjs --browser "$BROWSER_JSON" --ptq "$PTQ_SUMMARY" --out "$OUT"
+node bench/browser/summary.mjs --browser "$BROWSER_JSON" --ptq "$PTQ_SUMMARY" --native "$NATIVE_JSON" --out "$OUT"

@@ -1,8 +1,9 @@
 // The merge step of `make bench`: the rows of target/bench/summary.json and the Markdown
-// table target/bench/browser.md, from target/bench/browser.json (run.mjs) and, when the
-// PTQ bench ran in the same `make bench`, target/bench/ptq.json (scripts/bench.sh).
+// table target/bench/browser.md, from target/bench/browser.json (run.mjs) and, when they ran
+// in the same `make bench`, target/bench/ptq.json (scripts/bench.sh) and
+// target/bench/native.json (scripts/bench_native.sh).
 //
-//   node summary.mjs [--browser FILE] [--ptq FILE] [--out DIR]
+//   node summary.mjs [--browser FILE] [--ptq FILE] [--native FILE] [--out DIR]
 //
 // A row: { what, agq, peer, peer_value, unit, ratio, target, met, note }.
 //   ratio  > 1 means agq is better: agq / peer for a throughput, peer (or the bound) / agq for
@@ -124,6 +125,22 @@ function quantizeRows(q, p) {
   return rows;
 }
 
+/** agq natively must train at least half as fast as PyTorch on the CPU. */
+const NATIVE_TARGET = 0.5;
+
+/** Rows of scripts/bench_native.sh's JSON lines: agq bench-train against PyTorch, per network. */
+function nativeRows(lines) {
+  const rows = [];
+  for (const net of ['lenet300', 'lenet5']) {
+    const agq = lines.find((l) => l.net === net && !String(l.engine).startsWith('torch'));
+    const torch = lines.find((l) => l.net === net && String(l.engine).startsWith('torch'));
+    if (!agq || !torch) continue;
+    rows.push(row(`${NET[net]} training natively, agq (${agq.engine}) vs PyTorch CPU`, agq.images_per_s, torch.engine, torch.images_per_s, 'images/s',
+      agq.images_per_s / torch.images_per_s, NATIVE_TARGET, `batch ${agq.batch}, ${agq.steps} steps after a warm-up, random data of MNIST's shape, |grad| accumulation in both`));
+  }
+  return rows;
+}
+
 function ptqRows(p) {
   if (!p) return [];
   const rows = [
@@ -153,10 +170,11 @@ export function markdown(rows) {
 }
 
 /** Reads the result files, writes summary.json and browser.md into `out`; returns both. */
-export function summarize({ browser, ptq, out }) {
+export function summarize({ browser, ptq, native, out }) {
   const b = browser && existsSync(browser) ? JSON.parse(readFileSync(browser, 'utf8')) : null;
   const p = ptq && existsSync(ptq) ? JSON.parse(readFileSync(ptq, 'utf8')) : null;
-  const rows = [...trainingRows(b?.training ?? [], b?.info), ...startRows(b?.start), ...quantizeRows(b?.quantize, p), ...ptqRows(p)];
+  const n = native && existsSync(native) ? readFileSync(native, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
+  const rows = [...trainingRows(b?.training ?? [], b?.info), ...nativeRows(n), ...startRows(b?.start), ...quantizeRows(b?.quantize, p), ...ptqRows(p)];
   const md = markdown(rows);
   const i = b?.info;
   const head = i ? `${i.date}: ${i.cpu} (${i.cores} cores, ${i.arch}), ${i.chromium || i.browserVersion} headless, TensorFlow.js ${i.tfjs}, node ${i.node}` : '';
@@ -169,6 +187,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const a = process.argv.slice(2);
   const get = (k) => (a.includes(k) ? a[a.indexOf(k) + 1] : null);
   const out = get('--out') ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'target', 'bench');
-  const { markdown: md } = summarize({ browser: get('--browser') ?? path.join(out, 'browser.json'), ptq: get('--ptq'), out });
+  const { markdown: md } = summarize({ browser: get('--browser') ?? path.join(out, 'browser.json'), ptq: get('--ptq'), native: get('--native') ?? path.join(out, 'native.json'), out });
   console.log(md);
 }

@@ -33,6 +33,24 @@ class LeNet300(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+class LeNet5(nn.Module):
+    """The Caffe LeNet-5 of agq: conv 20@5x5, max-pool 2, conv 50@5x5, max-pool 2, fc 500
+    (ReLU), fc 10; input ``[B, 1, 28, 28]`` (431,080 parameters): ``conv1``, ``conv2``,
+    ``fc1``, ``fc2``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 50, 5)
+        self.fc1 = nn.Linear(800, 500)
+        self.fc2 = nn.Linear(500, 10)
+
+    def forward(self, x):
+        pool = nn.functional.max_pool2d
+        x = pool(self.conv2(pool(self.conv1(x), 2)), 2)
+        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+
+
 class AlexNet(nn.Module):
     """The CIFAR-10 AlexNet of agq (no dropout, no batch norm); input ``[B, 3, 32, 32]``
     (2,472,266 parameters): ``features.0..4`` convolutions, ``classifier``."""
@@ -89,4 +107,4 @@ class Vgg16(nn.Module):
         return self.classifier(x.flatten(1))
 
 
-NETWORKS = {"lenet300": LeNet300, "alexnet": AlexNet, "vgg16": Vgg16}
+NETWORKS = {"lenet300": LeNet300, "lenet5": LeNet5, "alexnet": AlexNet, "vgg16": Vgg16}
