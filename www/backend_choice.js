@@ -3,7 +3,9 @@
 // burn's CPU backend in WebAssembly (docs/BENCHMARKS.md: LeNet-300-100 about 1,090 s per
 // epoch on SwiftShader against about 23 s on the CPU backend), so the page starts on the
 // CPU there and says why. A choice the user made with the "Use WebGPU" box is remembered
-// (localStorage) and always wins over the automatic one.
+// (localStorage) and always wins over the automatic one. Where WebGPU was chosen by itself
+// on a hardware-looking adapter, the first training run times both backends and keeps the
+// faster (www/worker_probe.js).
 
 const STORAGE_KEY = 'agq.preferGpu';
 const SOFTWARE = ['swiftshader', 'llvmpipe', 'lavapipe', 'software', 'microsoft basic render', 'warp'];
@@ -47,15 +49,18 @@ export async function softwareAdapterReason() {
 }
 
 /**
- * The backend to start on: `{ preferGpu, reason }`, `reason` set when the automatic choice
- * turned WebGPU off. `boxChecked` is the "Use WebGPU" box as the page loaded.
+ * The backend to start on: `{ preferGpu, reason, probe }`, `reason` set when the automatic
+ * choice turned WebGPU off, `probe` when WebGPU was chosen by itself on an adapter that looks
+ * like hardware: whether it beats the CPU backend is then timed on the first training run
+ * (an integrated GPU can lose to the CPU on a network as small as a LeNet).
+ * `boxChecked` is the "Use WebGPU" box as the page loaded.
  */
 export async function initialBackend(boxChecked) {
   const chosen = explicitChoice();
-  if (chosen !== null) return { preferGpu: chosen, reason: null };
-  if (!boxChecked) return { preferGpu: false, reason: null };
+  if (chosen !== null) return { preferGpu: chosen, reason: null, probe: false };
+  if (!boxChecked) return { preferGpu: false, reason: null, probe: false };
   const soft = await softwareAdapterReason();
   return soft
-    ? { preferGpu: false, reason: `CPU backend chosen automatically: ${soft}, which trains much slower than the CPU backend here. Tick "Use WebGPU" to use it anyway.` }
-    : { preferGpu: true, reason: null };
+    ? { preferGpu: false, reason: `CPU backend chosen automatically: ${soft}, which trains much slower than the CPU backend here. Tick "Use WebGPU" to use it anyway.`, probe: false }
+    : { preferGpu: true, reason: null, probe: true };
 }

@@ -39,7 +39,8 @@ const $ = (id) => document.getElementById(id);
 
 const app = {
   worker: null,
-  autoBackendReason: null, // why the page started on the CPU by itself (backend_choice.js)
+  autoBackendReason: null, // why the page chose its backend by itself (backend_choice.js, the timing)
+  probeBackend: false, // time WebGPU against the CPU before the first LeNet run (backend_choice.js)
   link: null,
   phase: 'starting', // starting | ready | running | failed
   ready: false,
@@ -438,6 +439,33 @@ function onDone() {
 
 function onReady(backend) {
   app.ready = true;
+  showBackend(backend);
+  if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
+  setPhase(app.phase, readyState());
+  if (app.phase === 'ready') setStatus('ready');
+  if (app.pendingOpen && app.phase === 'ready') {
+    const file = app.pendingOpen;
+    app.pendingOpen = null;
+    openFile(file);
+    return;
+  }
+  maybeAutoRun();
+}
+
+/**
+ * The worker timed both backends before a run (www/worker_probe.js): the badge shows the
+ * backend it kept and the note the measurement (`backend` null: the timing failed, nothing
+ * changed but the note).
+ */
+function onBackendTimed({ backend, reason }) {
+  if (backend?.kind === 'cpu') $('prefer-gpu').checked = false;
+  app.autoBackendReason = String(reason ?? '');
+  if (backend) showBackend(backend);
+  else $('backend-note').textContent = app.autoBackendReason;
+}
+
+/** The badge and note of the compute backend. */
+function showBackend(backend) {
   const kind = String(backend?.kind ?? 'unknown').toLowerCase();
   app.backendKind = kind;
   const adapter = String(backend?.adapter ?? '').trim();
@@ -451,17 +479,8 @@ function onReady(backend) {
   const autoNote = kind === 'cpu' && !gpuWanted ? app.autoBackendReason : null;
   noteEl.textContent = autoNote || note || (kind !== 'webgpu' && gpuWanted ? 'WebGPU was not used (no reason given).' : '');
   noteEl.classList.toggle('warn', kind !== 'webgpu' && gpuWanted);
+  if (kind === 'webgpu' && app.autoBackendReason) noteEl.textContent = app.autoBackendReason;
   if (autoNote) badge.title += `. ${autoNote}`;
-  if (app.phase === 'starting' || app.phase === 'failed') app.phase = 'ready';
-  setPhase(app.phase, readyState());
-  if (app.phase === 'ready') setStatus('ready');
-  if (app.pendingOpen && app.phase === 'ready') {
-    const file = app.pendingOpen;
-    app.pendingOpen = null;
-    openFile(file);
-    return;
-  }
-  maybeAutoRun();
 }
 
 // ---------------------------------------------------------------- the worker
@@ -485,6 +504,7 @@ function onWorkerMessage(worker, m) {
     case 'sweepPoint': importanceCurves.addLive(m.row, m.done, m.total); break;
     case 'sweepDone': importanceCurves.endLive(m); break;
     case 'error': fail(String(m.message ?? 'unknown error')); break;
+    case 'backend': onBackendTimed(m); break;
     case 'crashed': recoverFromCrash(String(m.message ?? 'a trap in the WebAssembly module')); break;
     default: console.warn('unknown message from the worker', m.type);
   }
@@ -1039,7 +1059,9 @@ async function train() {
   // Stop ends training after its current steps, an evaluation at its next batch.
   setPhase('running');
   setStatus(SNAPSHOT_NETS.has(config.net) ? 'loading the snapshot' : 'starting the run');
-  app.worker.postMessage({ type: 'train', config });
+  const probe = app.probeBackend && app.backendKind === 'webgpu' && TRAINABLE_NETS.has(config.net);
+  if (probe) app.probeBackend = false;
+  app.worker.postMessage({ type: 'train', config, probe });
 }
 
 function stop() {
@@ -1169,6 +1191,7 @@ bindControls({
     if (app.phase === 'running') return;
     rememberChoice(checked);
     app.autoBackendReason = null;
+    app.probeBackend = false;
     // a link whose settings the old worker had not applied yet is read again by the new one
     const linkPending = document.body.dataset.config !== 'applied';
     startWorker(checked);
@@ -1186,9 +1209,10 @@ resetBars();
 clearResult();
 // a software WebGPU adapter starts the page on the CPU backend (www/backend_choice.js); the
 // user's own choice of the box, once made, is kept above the automatic one
-initialBackend($('prefer-gpu').checked).then(({ preferGpu, reason }) => {
+initialBackend($('prefer-gpu').checked).then(({ preferGpu, reason, probe }) => {
   $('prefer-gpu').checked = preferGpu;
   app.autoBackendReason = reason;
+  app.probeBackend = probe;
   startWorker(preferGpu);
   loadLink(location.search);
 });

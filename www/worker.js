@@ -6,6 +6,7 @@
 // or broken build becomes a clear `error` message instead of a worker that never starts.
 
 import { runSweep } from './worker_sweep.js';
+import { fasterLab } from './worker_probe.js';
 import { NET_NAMES, SNAPSHOT_NETS, snapshotFile } from './state.js';
 
 const MNIST_FILES = [
@@ -28,6 +29,7 @@ let lab = null;
 let running = false;
 let stopRequested = false;
 let mnistLoaded = false;
+let mnistFiles = null; // the four MNIST files as downloaded (a second lab loads them too)
 let trained = false;
 let sweepable = false; // the lab holds a LeNet trained in the page (lab.sweepPoint works)
 let snapshotLoaded = null; // file name of the snapshot the lab holds
@@ -268,6 +270,7 @@ async function ensureMnist() {
   status('reading MNIST');
   try {
     await lab.loadMnist(buffers[0], buffers[1], buffers[2], buffers[3]);
+    mnistFiles = buffers;
   } catch (e) {
     throw new Error(`MNIST could not be read: ${errText(e)}`);
   }
@@ -549,7 +552,7 @@ async function quantizeOpened(config) {
 
 // ---------------------------------------------------------------- training
 
-async function onTrain({ config }) {
+async function onTrain({ config, probe }) {
   clearTimeout(sizesTimer);
   if (running) {
     post({ type: 'error', message: 'A run is already in progress.' });
@@ -562,7 +565,7 @@ async function onTrain({ config }) {
   running = true;
   stopRequested = false;
   try {
-    await (SNAPSHOT_NETS.has(config?.net) ? runSnapshot(config) : runTraining(config));
+    await (SNAPSHOT_NETS.has(config?.net) ? runSnapshot(config) : runTraining(config, !!probe));
   } catch (e) {
     endWithError(e);
   } finally {
@@ -572,8 +575,9 @@ async function onTrain({ config }) {
 }
 
 /** Trains a LeNet on MNIST with `config`, posting progress, then quantizes the result. */
-async function runTraining(config) {
+async function runTraining(config, probe) {
   await ensureMnist();
+  if (probe && !stopRequested) await chooseFasterBackend(config);
   if (stopRequested) {
     status('stopped before training');
     post({ type: 'done' });
@@ -634,6 +638,48 @@ async function runTraining(config) {
   }
   status(stopRequested ? 'stopped; quantizing the trained state' : 'quantizing');
   await sendResult(config);
+}
+
+/**
+ * Times this run's training on WebGPU against the CPU backend (www/worker_probe.js) and
+ * keeps the faster: a `backend` message with the lab now used and the measurement. A lab
+ * that is not WebGPU, or a failed measurement, leaves everything as it was.
+ */
+async function chooseFasterBackend(config) {
+  if (plain(lab.backend()).kind !== 'webgpu') return;
+  status('timing WebGPU against the CPU backend');
+  let chosen;
+  try {
+    const mod = await wasmReady;
+    chosen = await fasterLab({
+      gpuLab: lab,
+      config,
+      createCpuLab: async () => {
+        const cpuLab = await mod.Lab.create(false);
+        await cpuLab.loadMnist(mnistFiles[0], mnistFiles[1], mnistFiles[2], mnistFiles[3]);
+        return cpuLab;
+      },
+    });
+  } catch (e) {
+    post({ type: 'backend', backend: null, reason: `The backends could not be timed (${errText(e)}); WebGPU stays.` });
+    return;
+  }
+  lab = chosen.lab;
+  if (chosen.cpu) {
+    // a snapshot, the CIFAR-10 images and an opened file lived in the old lab
+    snapshotLoaded = null;
+    cifarLoaded = false;
+    opened = null;
+  }
+  const backend = plain(lab.backend());
+  if (backend.kind === 'webgpu') backend.adapter = await describeAdapter(backend.adapter);
+  post({
+    type: 'backend',
+    backend,
+    reason: chosen.cpu
+      ? `CPU backend chosen automatically: ${chosen.text}. Tick "Use WebGPU" to use it anyway.`
+      : `WebGPU chosen: ${chosen.text}.`,
+  });
 }
 
 /** Forwards the evaluation's progress (images done, images in all) to the page. */

@@ -243,6 +243,44 @@ test('on a software WebGPU adapter the page starts on the CPU backend and says w
   }
 });
 
+test('on an adapter that looks like hardware the first run times both backends and keeps the faster', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    // this browser's adapter (SwiftShader, software) dressed up as a hardware GPU for the
+    // page's choice; the worker still trains on the real one
+    await context.addInitScript(() => {
+      if (typeof GPUAdapter === 'undefined') return;
+      Object.defineProperty(GPUAdapter.prototype, 'info', { get: () => ({ vendor: 'example', architecture: 'discrete-gpu', device: '', description: '' }) });
+      Object.defineProperty(GPUAdapter.prototype, 'isFallbackAdapter', { get: () => false });
+    });
+    await page.goto(`${base}/?v=1&net=lenet300&method=ptq&epochs=1&train_size=1000`);
+    await page.waitForFunction(() => !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
+      null, { timeout: 120_000 });
+    const badge = (await text(page, 'backend')).toLowerCase();
+    if (!badge.startsWith('webgpu')) {
+      console.log(`no WebGPU adapter in this browser (badge: ${badge}): nothing to time`);
+      return;
+    }
+    await page.click('[data-testid="train"]');
+    const status = await waitForEnd(page, RUN_TIMEOUT_MS);
+    assert.equal(status, 'done');
+    const note = await page.locator('#backend-note').textContent();
+    console.log(`after timing: ${await text(page, 'backend')}; ${note}`);
+    assert.match(note, /timed 3 training steps of this run: CPU [0-9.]+ steps\/s, WebGPU [0-9.]+ steps\/s/);
+    // SwiftShader is far slower than the CPU backend: the CPU is kept, and said so
+    assert.match(await text(page, 'backend'), /^cpu/);
+    assert.match(note, /^CPU backend chosen automatically/);
+    assert.equal(await page.locator('#prefer-gpu').isChecked(), false);
+    assert.ok(Number(await text(page, 'accuracy')) > 10, 'the run went on, on the CPU');
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('the importance chart draws a curve per importance from the committed results, and a missing file leaves a message', { timeout: 120_000 }, async () => {
   const { context, page, log } = await openPage();
   try {
