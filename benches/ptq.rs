@@ -17,7 +17,7 @@
 //! that numpy produced the same bits.
 
 use agq::quant::cluster::ClusterMethod;
-use agq::quant::codec::header_len;
+use agq::quant::layout::header_len;
 use agq::quant::importance::SplitMix64;
 use agq::quant::reaccount::{PtqPlan, Reaccounter};
 use agq::quant::{ParamTensor, account, encode, ptq_widths, quantize_model};

@@ -7,7 +7,7 @@
 use crate::compress::{Compressed, PtqSettings, compress_with_encoding, sizes_of};
 use crate::config::{Method, RunConfig};
 use crate::live_account::{Accounted, LiveAccount};
-use crate::quant::codec::{MAX_HEADER, header_len_of};
+use crate::quant::layout::{MAX_HEADER, header_len_of};
 use crate::quant::report::EncodingSize;
 use crate::quant::tensor::{ParamTensor, rows_of};
 use crate::snapshot::Snapshot;

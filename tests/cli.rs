@@ -1,9 +1,10 @@
 //! The `agq` binary end to end: quantize, decode, inspect, and every bad input.
 #![cfg(feature = "cli")]
 
-use agq::quant::codec::{decode, header_len};
+use agq::quant::codec::decode;
 use agq::quant::importance::{ImportanceSource, SplitMix64};
 use agq::quant::itq::combine;
+use agq::quant::layout::header_len;
 use agq::quant::model::quantize_model;
 use agq::quant::ptq::ptq_widths;
 use agq::quant::tensor::ParamTensor;

@@ -1,10 +1,12 @@
-//! The three `.agq` encodings on a committed snapshot: AlexNet (CIFAR-10) with ITQ widths,
-//! quantized combined with the defaults, round trips bit for bit in each encoding, each
-//! file's bitstream is its accounting to the bit, and damaged files are typed errors.
+//! The three `.agq` encodings on the committed AlexNet (CIFAR-10) snapshots: quantized with
+//! the defaults, the network round trips bit for bit in each encoding, each file's bitstream
+//! is its accounting to the bit and its length the accounted bytes, and damaged files are
+//! typed errors.
 #![cfg(not(target_arch = "wasm32"))]
 
-use agq::quant::codec::{CodecError, decode, header_len};
+use agq::quant::codec::{CodecError, decode};
 use agq::quant::encoding::{Encoding, account_with, encode_with_bits};
+use agq::quant::layout::header_len;
 use agq::quantize::{QuantizeRequest, quantize_snapshot};
 use agq::snapshot::Snapshot;
 
@@ -19,6 +21,7 @@ fn alexnet_round_trips_in_every_encoding_and_each_is_smaller_than_the_last() {
         let report = account_with(&model, e).unwrap();
         assert_eq!(bits, report.total_bits, "{e}");
         assert_eq!(file.len() as u64, header_len(&model) as u64 + bits.div_ceil(8), "{e}");
+        assert_eq!(report.bytes, file.len() as u64, "{e}");
         assert_eq!(decode(&file).unwrap(), model, "{e}");
         // damaged: cut anywhere, or one byte of the bitstream changed
         for n in [0, 5, header_len(&model), file.len() / 2, file.len() - 1] {
@@ -36,4 +39,22 @@ fn alexnet_round_trips_in_every_encoding_and_each_is_smaller_than_the_last() {
         sizes.push(report.total_bits);
     }
     assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
+}
+
+/// The report `quantize_snapshot` returns sizes its own file: the accounting's `bytes` is the
+/// `.agq` file's length (and its bits the bitstream's) in every encoding, for both committed
+/// AlexNet snapshots (PTQ without ITQ widths, combined with them).
+#[test]
+fn the_accounted_size_of_every_encoding_is_the_files_length() {
+    for (file, method) in [("alexnet", "ptq"), ("alexnet-itq", "combined")] {
+        let bytes = std::fs::read(format!("www/snapshots/{file}.safetensors")).unwrap();
+        let snapshot = Snapshot::from_bytes(&bytes).unwrap();
+        for e in Encoding::ALL {
+            let request = QuantizeRequest { method: Some(method.into()), encoding: Some(e.to_string()), ..Default::default() };
+            let c = quantize_snapshot(&snapshot, &request).unwrap().compressed;
+            assert_eq!(c.report.bytes, c.bytes.len() as u64, "{file} {e}");
+            let (_, bits) = encode_with_bits(&c.model, e).unwrap();
+            assert_eq!(c.report.total_bits, bits, "{file} {e}");
+        }
+    }
 }

@@ -2,12 +2,13 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use agq::quant::cluster::{ClusterMethod, sort_order};
-use agq::quant::codec::{self, decode, decode_with_limit, encode};
+use agq::quant::codec::{decode, decode_with_limit, encode};
 use agq::quant::csr::account;
 use agq::quant::encoding::{Encoding, account_with, encode_with, encode_with_bits, encoding_of};
 use agq::quant::fixed_point::{code_range, pow2};
 use agq::quant::importance::ImportanceSource;
 use agq::quant::itq::{itq_step, schedule_width};
+use agq::quant::layout;
 use agq::quant::model::{QuantModel, quantize_model};
 use agq::quant::ptq::ptq_widths;
 use agq::quant::settings::{ItqSettings, QuantSettings, SettingsError};
@@ -91,7 +92,7 @@ proptest! {
     fn accounted_bits_equal_bits_written(m in model()) {
         let bytes = encode(&m).unwrap();
         let r = account(&m);
-        let stream_bits = (bytes.len() - codec::header_len(&m)) as u64 * 8;
+        let stream_bits = (bytes.len() - layout::header_len(&m)) as u64 * 8;
         prop_assert!(stream_bits >= r.total_bits && stream_bits - r.total_bits < 8);
         prop_assert_eq!(bytes.len() as u64, r.bytes);
         let per_tensor: u64 = r.tensors.iter().map(|t| t.bits.values + t.bits.indices + t.bits.tags
@@ -271,7 +272,7 @@ proptest! {
 
 /// A valid file of `m` in `e` with its bitstream replaced by arbitrary bytes.
 fn with_stream(m: &QuantModel, e: Encoding, stream: &[u8]) -> Vec<u8> {
-    let mut bytes = encode_with(m, e).unwrap()[..codec::header_len(m)].to_vec();
+    let mut bytes = encode_with(m, e).unwrap()[..layout::header_len(m)].to_vec();
     bytes.extend(stream);
     bytes
 }
@@ -295,7 +296,7 @@ proptest! {
             let (bytes, bits) = encode_with_bits(&m, e).unwrap();
             let r = account_with(&m, e).unwrap();
             prop_assert_eq!(bits, r.total_bits, "{}", e);
-            prop_assert_eq!(bytes.len() as u64, codec::header_len(&m) as u64 + bits.div_ceil(8));
+            prop_assert_eq!(bytes.len() as u64, layout::header_len(&m) as u64 + bits.div_ceil(8));
             prop_assert_eq!(bytes.len() as u64, r.bytes);
             prop_assert_eq!(r.tensors.iter().map(|t| t.bits.total()).sum::<u64>(), r.total_bits);
             prop_assert_eq!(r.tensors.iter().map(|t| t.total).sum::<u64>(), r.total_bits);

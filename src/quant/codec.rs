@@ -1,26 +1,23 @@
 //! The `.agq` file: a small byte header naming the network and its tensors, then one
 //! bitstream holding every tensor in exactly the CSR layout that [`super::csr`] accounts
 //! ([`encode`]), or in one of the other encodings of [`super::encoding`]
-//! ([`super::encoding::encode_with`]). Byte-by-byte description: `docs/FORMAT.md`.
+//! ([`super::encoding::encode_with`]). Field widths and sizes: [`super::layout`]; byte by
+//! byte description: `docs/FORMAT.md`.
 //!
 //! [`decode`] reads every encoding (named by the version byte) and accepts exactly the
 //! canonical files the encoders write (so `encode_with(decode(b)?, e) == b`), and returns a
 //! typed [`CodecError`] for anything else.
 
 use super::bits::{BitReader, BitWriter, EndOfInput};
-use super::csr::{bits_from_counts, field_bits};
 use super::encoding::{Encoding, encode_with};
 use super::fixed_point::{FLOAT_WIDTH, code_range};
+use super::layout::{DIM_BITS, FRAC_FIELD_BITS, MAGIC, MAX_HEADER, WIDTH_FIELD_BITS, bits_from_counts, field_bits, header_len};
 use super::model::{QuantModel, QuantTensor};
 use super::tensor::{cols_of, rows_of};
 
-/// File magic.
-pub const MAGIC: [u8; 4] = *b"AGQ1";
 /// Format version written and read (the low 4 bits of the version byte; the high 4 bits
 /// name the encoding, 0 = CSR: see [`Encoding::version_byte`]).
 pub const VERSION: u8 = 1;
-/// Largest file header in bytes.
-pub const MAX_HEADER: usize = 4096;
 /// Largest parameter count [`decode`] accepts (memory guard; see [`decode_with_limit`]).
 pub const DEFAULT_MAX_PARAMS: u64 = 1 << 27;
 
@@ -126,40 +123,12 @@ impl std::fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
         v >>= 7;
     }
     out.push(v as u8);
-}
-
-fn distinct_widths(t: &QuantTensor) -> usize {
-    t.fracs.len()
-}
-
-/// Bytes of the file header of `model` (what [`encode`] writes before the bitstream).
-pub fn header_len(model: &QuantModel) -> usize {
-    header_len_of(&model.net, model.tensors.iter().map(|t| (t.name.as_str(), t.shape.as_slice(), t.nnz() as u64)))
-}
-
-/// [`header_len`] from the architecture name and each tensor's `(name, shape, nnz)`.
-pub fn header_len_of<'a>(net: &str, tensors: impl IntoIterator<Item = (&'a str, &'a [usize], u64)>) -> usize {
-    let mut n = 4 + 1 + 1 + net.len() + 2;
-    for (name, shape, nnz) in tensors {
-        n += 1 + name.len() + 1 + shape.iter().map(|&d| varint_len(d as u64)).sum::<usize>();
-        n += 1 + varint_len(nnz);
-    }
-    n
 }
 
 /// Check the canonical form of a tensor; returns its values per width.
@@ -253,7 +222,7 @@ pub(crate) fn write_head(model: &QuantModel, version: u8) -> Result<Vec<u8>, Cod
         for &d in &t.shape {
             put_varint(&mut head, d as u64);
         }
-        head.push(distinct_widths(t) as u8);
+        head.push(t.fracs.len() as u8);
         put_varint(&mut head, t.nnz() as u64);
     }
     debug_assert_eq!(head.len(), hlen);
@@ -265,13 +234,13 @@ pub(crate) fn write_head(model: &QuantModel, version: u8) -> Result<Vec<u8>, Cod
 pub(crate) fn write_prefix(w: &mut BitWriter, t: &QuantTensor) -> [u8; 33] {
     let (rows, cols) = (t.rows(), t.cols());
     let (_, _, pb) = field_bits(cols as u64, t.fracs.len() as u64, t.nnz() as u64);
-    w.write(rows as u64, 32);
-    w.write(cols as u64, 32);
+    w.write(rows as u64, DIM_BITS);
+    w.write(cols as u64, DIM_BITS);
     let mut tag = [0u8; 33];
     for (j, &(width, frac)) in t.fracs.iter().enumerate() {
         tag[width as usize] = j as u8;
-        w.write(width as u64 & 31, 5);
-        w.write(frac as u8 as u64, 8);
+        w.write(width as u64 & 31, WIDTH_FIELD_BITS);
+        w.write(frac as u8 as u64, FRAC_FIELD_BITS);
     }
     if pb > 0 {
         let mut p = 0u64;
@@ -462,15 +431,15 @@ pub(crate) fn read_prefix(
 ) -> Result<Prefix, CodecError> {
     let trunc = |_: EndOfInput| CodecError::Truncated { tensor: i };
     let (rows, cols) = (rows_of(shape), cols_of(shape));
-    if r.read(32).map_err(trunc)? as usize != rows || r.read(32).map_err(trunc)? as usize != cols {
+    if r.read(DIM_BITS).map_err(trunc)? as usize != rows || r.read(DIM_BITS).map_err(trunc)? as usize != cols {
         return Err(CodecError::ShapeMismatch { tensor: i });
     }
     let (_, _, pb) = field_bits(cols as u64, nw as u64, nnz);
     let mut fracs: Vec<(u8, i8)> = Vec::with_capacity(nw);
     for _ in 0..nw {
-        let code = r.read(5).map_err(trunc)? as u8;
+        let code = r.read(WIDTH_FIELD_BITS).map_err(trunc)? as u8;
         let width = if code == 0 { FLOAT_WIDTH } else { code };
-        let frac = r.read(8).map_err(trunc)? as u8 as i8;
+        let frac = r.read(FRAC_FIELD_BITS).map_err(trunc)? as u8 as i8;
         let ascending = fracs.last().is_none_or(|l| l.0 < width);
         if width < 2 || !ascending || (width == FLOAT_WIDTH && frac != 0) {
             return Err(CodecError::BadMeta { tensor: i });

@@ -3,56 +3,14 @@
 //! Per tensor (a `rows x cols` matrix): every stored entry costs its width `b` + `ceil(log2
 //! cols)` index bits + `ceil(log2 W)` tag bits (W = distinct stored widths; no tag when
 //! W <= 1); row pointers `(rows + 1) * ceil(log2(nnz + 1))`; 13 bits per stored width;
-//! a 64-bit header. `ceil(log2 1) = ceil(log2 0) = 0`.
+//! a 64-bit header. `ceil(log2 1) = ceil(log2 0) = 0`. The formulas are
+//! [`super::layout::bits_from_counts`], which the writer's sizes come from too.
 
+use super::layout::{bits_from_counts, file_len, header_len, width_counts};
 use super::model::{QuantModel, QuantTensor};
 pub use super::report::TensorBits;
 use super::report::{Report, TensorReport};
 use std::collections::BTreeMap;
-
-/// `ceil(log2(x))`, with 0 for `x <= 1`.
-#[inline]
-pub fn ceil_log2(x: u64) -> u32 {
-    if x <= 1 {
-        0
-    } else {
-        64 - (x - 1).leading_zeros()
-    }
-}
-
-/// Bits per field of one tensor: `(index bits, tag bits, row pointer bits)`.
-pub fn field_bits(cols: u64, distinct_widths: u64, nnz: u64) -> (u32, u32, u32) {
-    (
-        ceil_log2(cols),
-        ceil_log2(distinct_widths),
-        ceil_log2(nnz + 1),
-    )
-}
-
-/// Values per width (index = width, 0..=32; widths above 32 are counted as 32).
-pub fn width_counts(widths: &[u8]) -> [u64; 33] {
-    let mut count = [0u64; 33];
-    for &w in widths {
-        count[(w as usize).min(32)] += 1;
-    }
-    count
-}
-
-/// Bits of a `rows x cols` tensor with `count[w]` values of width `w`.
-pub fn bits_from_counts(rows: u64, cols: u64, count: &[u64; 33]) -> TensorBits {
-    let nnz: u64 = count[1..].iter().sum();
-    let distinct = count[1..].iter().filter(|&&c| c > 0).count() as u64;
-    let (ib, tb, pb) = field_bits(cols, distinct, nnz);
-    TensorBits {
-        values: (1..=32).map(|w| w as u64 * count[w]).sum(),
-        indices: nnz * ib as u64,
-        tags: nnz * tb as u64,
-        row_ptr: (rows + 1) * pb as u64,
-        meta: 13 * distinct,
-        header: 64,
-        ..TensorBits::default()
-    }
-}
 
 /// Bits of one tensor, and its per-width counts (index = width, 0..=32).
 pub fn tensor_bits(t: &QuantTensor) -> (TensorBits, [u64; 33]) {
@@ -82,8 +40,7 @@ pub fn account(model: &QuantModel) -> Report {
             total: bits.total(),
         });
     }
-    let header = super::codec::header_len(model);
-    report_of(&model.net, tensors, &hist, header)
+    report_of(&model.net, tensors, &hist, header_len(model))
 }
 
 /// The report of `net` from its tensors' lines, the per-width value counts over all tensors
@@ -97,7 +54,7 @@ pub fn report_of(net: &str, tensors: Vec<TensorReport>, histogram: &[u64; 33], h
         nnz: tensors.iter().map(|t| t.nnz).sum(),
         total_bits,
         ratio: if total_bits == 0 { 0.0 } else { 32.0 * params as f64 / total_bits as f64 },
-        bytes: header_bytes as u64 + total_bits.div_ceil(8),
+        bytes: file_len(header_bytes, total_bits),
         widths_histogram: (0..=32u8)
             .filter(|&w| histogram[w as usize] > 0)
             .map(|w| (w, histogram[w as usize]))
@@ -111,15 +68,6 @@ mod tests {
     use super::*;
     use crate::quant::model::quantize_model;
     use crate::quant::tensor::ParamTensor;
-
-    #[test]
-    fn ceil_log2_of_one_is_zero() {
-        let got: Vec<u32> = [0u64, 1, 2, 3, 4, 5, 8, 9, 784, 1 << 32]
-            .iter()
-            .map(|&x| ceil_log2(x))
-            .collect();
-        assert_eq!(got, vec![0, 0, 1, 2, 2, 3, 3, 4, 10, 32]);
-    }
 
     #[test]
     fn every_part_of_the_csr_layout_is_counted() {

@@ -5,8 +5,9 @@
 //! detects the encoding from the file's version byte). Layouts: `docs/FORMAT.md`.
 
 use super::bits::BitWriter;
-use super::codec::{CodecError, VERSION, check_tensor, encode_counted, header_len, write_head};
-use super::csr::{account, report_of, width_counts};
+use super::codec::{CodecError, VERSION, check_tensor, encode_counted, write_head};
+use super::csr::{account, report_of};
+use super::layout::{MAGIC, header_len, width_counts};
 use super::model::{QuantModel, QuantTensor};
 use super::report::{EncodingSize, Report, TensorBits, TensorReport};
 use serde::{Deserialize, Serialize};
@@ -88,13 +89,13 @@ impl FromStr for Encoding {
 /// The encoding of an `.agq` file, from its magic and version byte alone.
 pub fn encoding_of(bytes: &[u8]) -> Result<Encoding, CodecError> {
     if bytes.len() < 5 {
-        return Err(if bytes.len() < 4 || bytes[..4] == super::codec::MAGIC {
+        return Err(if bytes.len() < 4 || bytes[..4] == MAGIC {
             CodecError::TruncatedHeader
         } else {
             CodecError::BadMagic
         });
     }
-    if bytes[..4] != super::codec::MAGIC {
+    if bytes[..4] != MAGIC {
         return Err(CodecError::BadMagic);
     }
     Encoding::from_version_byte(bytes[4]).ok_or(CodecError::UnsupportedVersion(bytes[4]))

@@ -11,6 +11,7 @@ pub mod entropy;
 pub mod fixed_point;
 pub mod importance;
 pub mod itq;
+pub mod layout;
 pub mod model;
 pub mod ptq;
 pub mod reaccount;

@@ -18,9 +18,9 @@
 //! random networks, special values included), and `bytes` is the size `encode` writes.
 
 use super::cluster::{ClusterMethod, Cut, KMeansHistogram, kmeans_value};
-use super::codec::header_len_of;
-use super::csr::{bits_from_counts, report_of};
+use super::csr::report_of;
 use super::fixed_point::{FLOAT_WIDTH, frac_len_f64, is_valid_width};
+use super::layout::{bits_from_counts, header_len_of};
 use super::report::{Report, TensorReport};
 use super::sorted_tensor::{SPECIAL_SLOTS, SortedTensor, representative};
 use super::tensor::{ParamTensor, cols_of, rows_of};

@@ -10,14 +10,9 @@
 
 use super::bits::{BitReader, BitWriter, EndOfInput};
 use super::codec::{CodecError, Prefix, read_entry, read_prefix, write_prefix, zeroed};
-use super::csr::{bits_from_counts, field_bits, width_counts};
+use super::layout::{GAP_WIDTH_FIELD, MAX_GAP_WIDTH, bits_from_counts, field_bits, width_counts};
 use super::model::QuantTensor;
 use super::report::TensorBits;
-
-/// Bits of the field that holds `g - 1`.
-pub const GAP_WIDTH_FIELD: u32 = 4;
-/// Largest gap width `g` in bits.
-pub const MAX_GAP_WIDTH: u32 = 16;
 
 /// One stored entry in file order (rows top to bottom, columns ascending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +202,7 @@ mod tests {
     fn a_damaged_gap_field_is_an_error() {
         let m = crate::quant::model::QuantModel { net: "n".into(), tensors: vec![row()] };
         let mut bytes = encode_with(&m, Encoding::Relative).unwrap();
-        let h = crate::quant::codec::header_len(&m);
+        let h = crate::quant::layout::header_len(&m);
         // bitstream: 64 header + 13 meta + 6 row ptr + 4 g, then the first gap field (4 bits)
         let at = 64 + 13 + 6 + 4;
         for b in at..at + 4 {

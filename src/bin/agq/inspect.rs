@@ -1,8 +1,9 @@
 //! `agq inspect`: a readable table of a gradient snapshot or an `.agq` file.
 
 use crate::io::read_input;
-use agq::quant::codec::{CodecError, MAGIC, decode};
+use agq::quant::codec::{CodecError, decode};
 use agq::quant::encoding::{Encoding, account_with, encoding_of, gap_width_of};
+use agq::quant::layout::MAGIC;
 use agq::quant::report::Report;
 use agq::snapshot::{Snapshot, SnapshotError, WEIGHTS_FORMAT, weights_from_bytes};
 use clap::Args;

@@ -4,7 +4,7 @@
 use super::Model;
 use crate::quant::bits::{BitReader, BitWriter};
 use crate::quant::codec::CodecError;
-use crate::quant::csr::ceil_log2;
+use crate::quant::layout::ceil_log2;
 
 /// Precision of constriction's default categorical model: frequencies out of 2^24.
 const MODEL_PRECISION: u32 = 24;

@@ -1,6 +1,7 @@
 use super::*;
-use crate::quant::codec::{decode, header_len};
+use crate::quant::codec::decode;
 use crate::quant::encoding::{Encoding, account_with, encode_with};
+use crate::quant::layout::header_len;
 use crate::quant::model::{QuantModel, quantize_model};
 use crate::quant::tensor::ParamTensor;
 
