@@ -88,8 +88,8 @@ pub fn compress_with_encoding(
 ) -> Result<Compressed, String> {
     let Quantized { model, widths, importance, boundaries } = quantize(net, params, method, ptq_settings)?;
     let bytes = encode_with(&model, encoding).map_err(|e| e.to_string())?;
-    let mut report = account_with(&model, encoding).map_err(|e| e.to_string())?;
-    report.bytes = bytes.len() as u64;
+    let report = account_with(&model, encoding).map_err(|e| e.to_string())?;
+    debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
     let importance_histogram = histogram(&importance, &boundaries);
     Ok(Compressed { model, report, bytes, widths, importance_histogram })
 }
