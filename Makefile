@@ -10,9 +10,12 @@ serve: build
 	@echo "agq: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	python3 -m http.server $(PORT) --bind 127.0.0.1
 
-## Build the wasm module into pkg/ with wasm-pack (no wasm-opt: see docs/TOOLCHAIN notes).
+## Build the wasm module into pkg/ with wasm-pack (its own wasm-opt off: Debian's corrupts
+## the module), then shrink it with npm binaryen's wasm-opt (scripts/wasm-opt.sh,
+## docs/BENCHMARKS.md "wasm size"; WASM_OPT_LEVEL=off skips it).
 build: tools
 	wasm-pack build --mode no-install --target web --release --out-dir pkg --out-name agq . $(WASM_FEATURES)
+	scripts/wasm-opt.sh pkg/agq_bg.wasm
 
 tools:
 	scripts/install-tools.sh build

@@ -17,6 +17,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version$"; then
   cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 have wasm-pack || cargo install wasm-pack --version 0.15.1
+# wasm-opt from npm binaryen (tools/binaryen/package.json), run by scripts/wasm-opt.sh; never
+# Debian's binaryen 108, which corrupts wasm-bindgen output.
+if ! tools/binaryen/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version 132 "; then
+  (cd tools/binaryen && npm ci --no-audit --no-fund)
+fi
 
 if [ "$what" = test ]; then
   have chromium || need_apt+=(chromium)
