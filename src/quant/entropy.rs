@@ -10,8 +10,8 @@
 
 use super::bits::{BitReader, BitWriter, EndOfInput};
 use super::codec::{CodecError, Prefix, read_prefix, stored_code, write_prefix, zeroed};
-use super::layout::{GAP_WIDTH_FIELD, MAX_GAP_WIDTH, bits_from_counts, field_bits, width_counts};
 use super::fixed_point::FLOAT_WIDTH;
+use super::layout::{GAP_WIDTH_FIELD, MAX_GAP_WIDTH, bits_from_counts, field_bits, width_counts};
 use super::model::QuantTensor;
 use super::relative::{entries, filler_step, skip_histogram};
 use super::report::TensorBits;

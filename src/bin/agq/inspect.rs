@@ -3,7 +3,7 @@
 use crate::io::read_input;
 use agq::quant::codec::{CodecError, decode};
 use agq::quant::encoding::{Encoding, account_with, encoding_of, gap_width_of};
-use agq::quant::layout::MAGIC;
+use agq::quant::layout::{MAGIC, header_len};
 use agq::quant::report::Report;
 use agq::snapshot::{Snapshot, SnapshotError, WEIGHTS_FORMAT, weights_from_bytes};
 use clap::Args;
@@ -131,7 +131,7 @@ fn inspect_agq(bytes: &[u8], all_encodings: bool) -> Result<(), CodecError> {
     let model = decode(bytes)?;
     let encoding = encoding_of(bytes)?;
     let report = account_with(&model, encoding)?;
-    let header = bytes.len() as u64 - report.total_bits.div_ceil(8);
+    let header = header_len(&model);
     println!(
         "quantized model (.agq, {encoding} encoding), net {}, {} tensors, {} params, {} stored, {} bits, ratio {:.2}x, {} bytes ({header} header)",
         model.net,
