@@ -2,57 +2,23 @@
 //!
 //! The link is a query string, versioned with `v=1`, every field under the same
 //! key as its serde name: `v=1&net=lenet300&method=combined&...&seed=1` (plus an
-//! optional `run=1` asking the page to start at once). Reading a link never fails
-//! as a whole: an invalid or unknown field is named in a [`FieldIssue`] and the
-//! field keeps its default. A config deserialized from JSON arrives unchecked and
-//! becomes trusted only through [`RunConfig::check`].
+//! optional `run=1` asking the page to start at once). One table, [`FIELDS`], reads and
+//! writes every field. Reading a link never fails as a whole: an invalid or unknown field
+//! is named in a [`FieldIssue`] and the field keeps its default. A config deserialized
+//! from JSON, or set from command-line flags, arrives unchecked and becomes trusted only
+//! through [`RunConfig::check`]; every refusal is a [`SettingsError`] naming its field.
 
+pub use crate::choices::{Importance, ItqMode, Method, Net, Optimizer};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::encoding::Encoding;
-use crate::quant::fixed_point::is_valid_width;
 use crate::quant::importance::ImportanceSource;
-use crate::quant::itq::ItqMode;
-use crate::quant::settings::{ItqSettings, MAX_CLUSTERS, QuantMethod, QuantSettings};
+use crate::quant::settings::{ItqSettings, QuantSettings, SettingsError, check_ptq, format_widths, parse_widths, parse_word};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The link format version written by [`RunConfig::to_query`].
 pub const LINK_VERSION: u32 = 1;
-
-macro_rules! choice {
-    ($(#[$m:meta])* $name:ident { $($var:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $s)] $var),+ }
-        impl $name {
-            /// Every value, in link order.
-            pub const ALL: &'static [$name] = &[$($name::$var),+];
-            /// The link / serde name.
-            pub fn as_str(self) -> &'static str { match self { $($name::$var => $s),+ } }
-        }
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s { $($s => Ok($name::$var),)+ _ => Err(format!("not one of {}", [$($s),+].join(", "))) }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
-
-choice!(/// The network (and with it the data set: MNIST for LeNets, CIFAR-10 otherwise).
-    Net { Lenet300 = "lenet300", Lenet5 = "lenet5", Alexnet = "alexnet", Vgg16 = "vgg16" });
-choice!(/// Which quantization runs: none, post-training, in-training, or both.
-    Method { None = "none", Ptq = "ptq", Itq = "itq", Combined = "combined" });
-choice!(/// Where the importance of a parameter comes from.
-    Importance { Grad = "grad", Magnitude = "magnitude", Random = "random", Taylor = "taylor" });
-choice!(/// ITQ: quantized parameters are frozen, or keep training and are re-projected.
-    Mode { Freeze = "freeze", Project = "project" });
-choice!(/// The optimizer (SGD uses `momentum`).
-    Optimizer { Sgd = "sgd", Adam = "adam" });
 
 /// PTQ clustering, written `quantile:f1,f2,...` (cumulative fractions) or `kmeans:K`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,41 +33,29 @@ pub enum Clusters {
 impl Clusters {
     /// Number of clusters (= number of widths needed).
     pub fn count(&self) -> usize {
-        match self {
-            Clusters::Quantile(f) => f.len() + 1,
-            Clusters::KMeans(k) => *k,
-        }
+        ClusterMethod::from(self).k()
     }
 }
 
 impl fmt::Display for Clusters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Clusters::Quantile(q) => write!(f, "quantile:{}", join(q)),
-            Clusters::KMeans(k) => write!(f, "kmeans:{k}"),
-        }
+        ClusterMethod::from(self).fmt(f)
     }
 }
 
 impl FromStr for Clusters {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || "expected quantile:F1,F2,... or kmeans:K".to_string();
-        match s.split_once(':') {
-            Some(("quantile", list)) => list
-                .split(',')
-                .map(|x| x.trim().parse().map_err(|_| bad()))
-                .collect::<Result<_, _>>()
-                .map(Clusters::Quantile),
-            Some(("kmeans", k)) => k.trim().parse().map(Clusters::KMeans).map_err(|_| bad()),
-            _ => Err(bad()),
-        }
+    type Err = SettingsError;
+    fn from_str(s: &str) -> Result<Self, SettingsError> {
+        Ok(match s.parse::<ClusterMethod>()? {
+            ClusterMethod::Quantile(f) => Clusters::Quantile(f),
+            ClusterMethod::KMeans { k } => Clusters::KMeans(k),
+        })
     }
 }
 
 impl TryFrom<String> for Clusters {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = SettingsError;
+    fn try_from(s: String) -> Result<Self, SettingsError> {
         s.parse()
     }
 }
@@ -133,21 +87,12 @@ impl Importance {
     }
 }
 
-impl From<Mode> for ItqMode {
-    fn from(m: Mode) -> ItqMode {
-        match m {
-            Mode::Freeze => ItqMode::Freeze,
-            Mode::Project => ItqMode::Project,
-        }
-    }
-}
-
 /// Serde of a width list as the link text `"0,4,6,8"`; also reads a JSON array.
 mod width_list {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(w: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::join(w))
+        s.serialize_str(&super::format_widths(w))
     }
 
     #[derive(Deserialize)]
@@ -161,13 +106,9 @@ mod width_list {
         match Either::deserialize(d)? {
             Either::List(v) => Ok(v),
             Either::Text(t) if t.trim().is_empty() => Ok(Vec::new()),
-            Either::Text(t) => super::parse_list(&t).map_err(serde::de::Error::custom),
+            Either::Text(t) => super::parse_widths("widths", &t).map_err(serde::de::Error::custom),
         }
     }
-}
-
-fn join<T: fmt::Display>(xs: &[T]) -> String {
-    xs.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
 }
 
 /// The run configuration. Field names are the link keys.
@@ -176,13 +117,13 @@ pub struct RunConfig {
     pub net: Net,
     pub method: Method,
     pub importance: Importance,
-    /// PTQ clusters; `clusters.count()` must equal `widths.len()`.
+    /// PTQ clusters, at most 17 (one per width); `clusters.count()` must equal `widths.len()`.
     pub clusters: Clusters,
     /// PTQ width (bits) per cluster, least important first; each 0, 2..=16 or 32, increasing.
     /// Serialized as the link text `"0,4,6,8"`.
     #[serde(with = "width_list")]
     pub widths: Vec<u8>,
-    /// ITQ: fraction of parameters in the low group, in (0.5, 1).
+    /// ITQ: fraction of parameters in the low group, in (0.5, 1].
     pub split: f64,
     /// ITQ: epochs trained before the first quantization step, 0..=100.
     pub warmup: u32,
@@ -190,7 +131,7 @@ pub struct RunConfig {
     /// repeats. Serialized as the link text `"8,6,4,2,0"`.
     #[serde(with = "width_list")]
     pub schedule: Vec<u8>,
-    pub mode: Mode,
+    pub mode: ItqMode,
     /// Training epochs, 1..=200.
     pub epochs: u32,
     /// Mini-batch size, 1..=4096.
@@ -213,15 +154,16 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The defaults for `net`: the PTQ clusters and widths depend on the network (chosen by
-    /// measurement, docs/METHOD_NOTES.md); every other default is the same for all.
+    /// The defaults for `net`, the one place they are set: the PTQ clusters and widths
+    /// depend on the network (chosen by measurement, docs/METHOD_NOTES.md); every other
+    /// default is the same for all.
     pub fn for_net(net: Net) -> RunConfig {
         let base = RunConfig { net, ..RunConfig::default() };
         match net {
-            Net::Lenet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
-            Net::Alexnet => RunConfig { widths: vec![0, 4, 5, 7], ..base },
+            Net::LeNet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
+            Net::AlexNet => RunConfig { widths: vec![0, 4, 5, 7], ..base },
             Net::Vgg16 => RunConfig { clusters: Clusters::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
-            Net::Lenet300 => base,
+            Net::LeNet300 => base,
         }
     }
 }
@@ -229,7 +171,7 @@ impl RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
-            net: Net::Lenet300,
+            net: Net::LeNet300,
             method: Method::Combined,
             importance: Importance::Grad,
             clusters: Clusters::Quantile(vec![0.5, 0.8, 0.95]),
@@ -237,7 +179,7 @@ impl Default for RunConfig {
             split: 0.95,
             warmup: 1,
             schedule: vec![8, 6, 4, 2, 0],
-            mode: Mode::Freeze,
+            mode: ItqMode::Freeze,
             epochs: 10,
             batch: 64,
             lr: 0.01,
@@ -251,139 +193,78 @@ impl Default for RunConfig {
     }
 }
 
-/// The link keys of the fields, in link order.
-pub const FIELDS: [&str; 18] = [
-    "net",
-    "method",
-    "importance",
-    "clusters",
-    "widths",
-    "split",
-    "warmup",
-    "schedule",
-    "mode",
-    "epochs",
-    "batch",
-    "lr",
-    "optimizer",
-    "momentum",
-    "decay",
-    "train_size",
-    "seed",
-    "encoding",
+/// One field of the link: its key, how its text is read into a config, and how it is written.
+pub struct Field {
+    /// The link key (= the serde name, the command-line flag with `-` for `_`, the Python argument).
+    pub key: &'static str,
+    read: fn(&mut RunConfig, &str) -> Result<(), SettingsError>,
+    write: fn(&RunConfig) -> String,
+}
+
+/// A number as the setting `field`; `expected` says what kind.
+fn number<T: FromStr>(field: &'static str, v: &str, expected: &'static str) -> Result<T, SettingsError> {
+    v.trim().parse().map_err(|_| SettingsError::Unreadable { field, expected })
+}
+
+/// A [`Field`] entry: `field!(key, read(field, text) -> Result<value>, write(&value) -> String)`.
+macro_rules! field {
+    ($key:ident, $read:expr, $write:expr) => {
+        Field {
+            key: stringify!($key),
+            read: |c, v| {
+                c.$key = ($read)(stringify!($key), v)?;
+                Ok(())
+            },
+            write: |c| ($write)(&c.$key),
+        }
+    };
+}
+
+/// Every field, in link order.
+pub const FIELDS: [Field; 18] = [
+    field!(net, parse_word, ToString::to_string),
+    field!(method, parse_word, ToString::to_string),
+    field!(importance, parse_word, ToString::to_string),
+    field!(clusters, |_, v: &str| v.parse(), ToString::to_string),
+    field!(widths, parse_widths, |w: &Vec<u8>| format_widths(w)),
+    field!(split, |f, v| number(f, v, "a number"), ToString::to_string),
+    field!(warmup, |f, v| number(f, v, "a whole number of epochs"), ToString::to_string),
+    field!(schedule, parse_widths, |w: &Vec<u8>| format_widths(w)),
+    field!(mode, parse_word, ToString::to_string),
+    field!(epochs, |f, v| number(f, v, "a whole number of epochs"), ToString::to_string),
+    field!(batch, |f, v| number(f, v, "a whole number of images"), ToString::to_string),
+    field!(lr, |f, v| number(f, v, "a number"), ToString::to_string),
+    field!(optimizer, parse_word, ToString::to_string),
+    field!(momentum, |f, v| number(f, v, "a number"), ToString::to_string),
+    field!(decay, |f, v| number(f, v, "a number"), ToString::to_string),
+    field!(train_size, |f, v| number(f, v, "a whole number of images"), ToString::to_string),
+    field!(seed, |f, v| number(f, v, "a whole number in 0..2^64"), ToString::to_string),
+    field!(
+        encoding,
+        |field, v: &str| v.parse().map_err(|_| SettingsError::NotOneOf { field, words: &["csr", "relative", "entropy"] }),
+        ToString::to_string
+    ),
 ];
 
-/// A broken rule of [`RunConfig::check`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConfigError {
-    /// Quantile fractions must be strictly increasing, each in (0, 1).
-    FractionsNotIncreasing,
-    /// k-means needs 1..=17 clusters (one per valid width at most).
-    KMeansCount(usize),
-    /// A PTQ width that is not 0, 2..=16 or 32.
-    InvalidWidth(u8),
-    /// PTQ widths must increase from the least important cluster on.
-    WidthsNotIncreasing,
-    /// One PTQ width per cluster.
-    WidthCount {
-        widths: usize,
-        clusters: usize,
-    },
-    SplitOutOfRange(f64),
-    WarmupOutOfRange(u32),
-    /// The schedule must name 1..=64 widths.
-    ScheduleLength(usize),
-    InvalidScheduleWidth(u8),
-    /// Widths only ever go down.
-    ScheduleIncreasing,
-    EpochsOutOfRange(u32),
-    BatchOutOfRange(u32),
-    LrOutOfRange(f64),
-    MomentumOutOfRange(f64),
-    DecayOutOfRange(f64),
-    TrainSizeOutOfRange(u32),
+/// The field with link key `key`.
+fn field(key: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.key == key)
 }
-
-impl ConfigError {
-    /// The link keys of the fields this error is about.
-    pub fn fields(&self) -> &'static [&'static str] {
-        use ConfigError::*;
-        match self {
-            FractionsNotIncreasing | KMeansCount(_) => &["clusters"],
-            InvalidWidth(_) | WidthsNotIncreasing => &["widths"],
-            WidthCount { .. } => &["clusters", "widths"],
-            SplitOutOfRange(_) => &["split"],
-            WarmupOutOfRange(_) => &["warmup"],
-            ScheduleLength(_) | InvalidScheduleWidth(_) | ScheduleIncreasing => &["schedule"],
-            EpochsOutOfRange(_) => &["epochs"],
-            BatchOutOfRange(_) => &["batch"],
-            LrOutOfRange(_) => &["lr"],
-            MomentumOutOfRange(_) => &["momentum"],
-            DecayOutOfRange(_) => &["decay"],
-            TrainSizeOutOfRange(_) => &["train_size"],
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ConfigError::*;
-        match self {
-            FractionsNotIncreasing => write!(f, "clusters: quantile fractions must increase strictly, each in (0, 1)"),
-            KMeansCount(k) => write!(f, "clusters: kmeans needs 1 to {MAX_CLUSTERS} clusters, not {k}"),
-            InvalidWidth(w) => write!(f, "widths: {w} is not a width (0, 2..=16 or 32)"),
-            WidthsNotIncreasing => write!(f, "widths: must increase from the least important cluster on"),
-            WidthCount { widths, clusters } => write!(f, "widths: {widths} widths for {clusters} clusters"),
-            SplitOutOfRange(x) => write!(f, "split: {x} is not in (0.5, 1)"),
-            WarmupOutOfRange(x) => write!(f, "warmup: {x} is not in 0..=100"),
-            ScheduleLength(n) => write!(f, "schedule: needs 1 to 64 widths, not {n}"),
-            InvalidScheduleWidth(w) => write!(f, "schedule: {w} is not a width (0, 2..=16 or 32)"),
-            ScheduleIncreasing => write!(f, "schedule: widths must not increase"),
-            EpochsOutOfRange(x) => write!(f, "epochs: {x} is not in 1..=200"),
-            BatchOutOfRange(x) => write!(f, "batch: {x} is not in 1..=4096"),
-            LrOutOfRange(x) => write!(f, "lr: {x} is not in (0, 10]"),
-            MomentumOutOfRange(x) => write!(f, "momentum: {x} is not in [0, 1)"),
-            DecayOutOfRange(x) => write!(f, "decay: {x} is not in [0, 0.1]"),
-            TrainSizeOutOfRange(x) => write!(f, "train_size: {x} is not in 100..=60000"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl RunConfig {
-    /// Every broken rule, in field order (empty when the config is valid).
-    pub fn errors(&self) -> Vec<ConfigError> {
-        use ConfigError::*;
+    /// Every broken rule, in field order (empty when the config is valid): the PTQ rules
+    /// of [`check_ptq`] and the ITQ rules of [`ItqSettings::check`] (the first broken one
+    /// of each), then the run's limits.
+    pub fn errors(&self) -> Vec<SettingsError> {
+        use SettingsError::*;
         let mut e = Vec::new();
-        match &self.clusters {
-            Clusters::Quantile(q) => {
-                let inside = q.iter().all(|&x| x > 0.0 && x < 1.0);
-                if !inside || q.windows(2).any(|w| w[0] >= w[1]) {
-                    e.push(FractionsNotIncreasing);
-                }
-            }
-            Clusters::KMeans(k) if !(1..=MAX_CLUSTERS).contains(k) => e.push(KMeansCount(*k)),
-            Clusters::KMeans(_) => {}
-        }
-        if let Some(&w) = self.widths.iter().find(|&&w| !is_valid_width(w)) {
-            e.push(InvalidWidth(w));
-        } else if self.widths.windows(2).any(|w| w[0] >= w[1]) {
-            e.push(WidthsNotIncreasing);
-        }
-        if self.widths.len() != self.clusters.count() {
-            e.push(WidthCount { widths: self.widths.len(), clusters: self.clusters.count() });
-        }
-        if !(self.split > 0.5 && self.split < 1.0) {
-            e.push(SplitOutOfRange(self.split));
-        }
+        e.extend(check_ptq(&ClusterMethod::from(&self.clusters), &self.widths).err());
+        e.extend(self.itq_settings().check().err());
         if self.warmup > 100 {
             e.push(WarmupOutOfRange(self.warmup));
         }
-        if !(1..=64).contains(&self.schedule.len()) {
-            e.push(ScheduleLength(self.schedule.len()));
-        } else if let Some(&w) = self.schedule.iter().find(|&&w| !is_valid_width(w)) {
-            e.push(InvalidScheduleWidth(w));
+        if self.schedule.len() > 64 {
+            e.push(ScheduleTooLong(self.schedule.len()));
         } else if self.schedule.windows(2).any(|w| w[1] > w[0]) {
             e.push(ScheduleIncreasing);
         }
@@ -396,11 +277,11 @@ impl RunConfig {
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             e.push(LrOutOfRange(self.lr));
         }
-        if !(self.decay >= 0.0 && self.decay <= 0.1) {
-            e.push(DecayOutOfRange(self.decay));
-        }
         if !(self.momentum >= 0.0 && self.momentum < 1.0) {
             e.push(MomentumOutOfRange(self.momentum));
+        }
+        if !(self.decay >= 0.0 && self.decay <= 0.1) {
+            e.push(DecayOutOfRange(self.decay));
         }
         if !(100..=60000).contains(&self.train_size) {
             e.push(TrainSizeOutOfRange(self.train_size));
@@ -409,7 +290,7 @@ impl RunConfig {
     }
 
     /// `Ok` when every rule holds, else the first broken one.
-    pub fn check(&self) -> Result<(), ConfigError> {
+    pub fn check(&self) -> Result<(), SettingsError> {
         self.errors().into_iter().next().map_or(Ok(()), Err)
     }
 
@@ -417,14 +298,8 @@ impl RunConfig {
     /// importance draws from `seed`. A config that passes `check()` gives settings
     /// that pass `QuantSettings::check()`.
     pub fn quant_settings(&self) -> Option<QuantSettings> {
-        let method = match self.method {
-            Method::None => return None,
-            Method::Ptq => QuantMethod::Ptq,
-            Method::Itq => QuantMethod::Itq,
-            Method::Combined => QuantMethod::Combined,
-        };
-        Some(QuantSettings {
-            method,
+        (self.method != Method::None).then(|| QuantSettings {
+            method: self.method,
             importance: self.importance.source(self.seed),
             cluster: ClusterMethod::from(&self.clusters),
             widths: self.widths.clone(),
@@ -433,12 +308,7 @@ impl RunConfig {
 
     /// The core's in-training settings (used by methods `itq` and `combined`).
     pub fn itq_settings(&self) -> ItqSettings {
-        ItqSettings {
-            split: self.split,
-            warmup: self.warmup as usize,
-            schedule: self.schedule.clone(),
-            mode: self.mode.into(),
-        }
+        ItqSettings { split: self.split, warmup: self.warmup as usize, schedule: self.schedule.clone(), mode: self.mode }
     }
 }
 
@@ -503,80 +373,18 @@ pub fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-fn parse_list(v: &str) -> Result<Vec<u8>, String> {
-    v.split(',')
-        .map(|x| x.trim().parse::<u8>().map_err(|_| "expected comma-separated widths in bits".to_string()))
-        .collect()
-}
-
-fn num<T: FromStr>(v: &str, what: &str) -> Result<T, String> {
-    v.trim().parse().map_err(|_| format!("expected {what}"))
-}
-
 impl RunConfig {
-    /// Sets the field with link key `key` from its text; `Err` names the problem.
-    fn set(&mut self, key: &str, v: &str) -> Result<(), String> {
-        match key {
-            "net" => self.net = v.parse()?,
-            "method" => self.method = v.parse()?,
-            "importance" => self.importance = v.parse()?,
-            "clusters" => self.clusters = v.parse()?,
-            "widths" => self.widths = parse_list(v)?,
-            "split" => self.split = num(v, "a number")?,
-            "warmup" => self.warmup = num(v, "a whole number of epochs")?,
-            "schedule" => self.schedule = parse_list(v)?,
-            "mode" => self.mode = v.parse()?,
-            "epochs" => self.epochs = num(v, "a whole number of epochs")?,
-            "batch" => self.batch = num(v, "a whole number of images")?,
-            "lr" => self.lr = num(v, "a number")?,
-            "optimizer" => self.optimizer = v.parse()?,
-            "momentum" => self.momentum = num(v, "a number")?,
-            "decay" => self.decay = num(v, "a number")?,
-            "train_size" => self.train_size = num(v, "a whole number of images")?,
-            "seed" => self.seed = num(v, "a whole number in 0..2^64")?,
-            "encoding" => self.encoding = v.parse().map_err(|_| "not one of csr, relative, entropy".to_string())?,
-            _ => return Err("unknown field".into()),
-        }
-        Ok(())
-    }
-
-    /// Resets the field with link key `key` to its default.
-    fn reset(&mut self, key: &str) {
-        let d = RunConfig::for_net(self.net);
-        let v = d.value(key);
-        self.set(key, &v).expect("defaults parse");
-    }
-
-    /// The link text of the field with link key `key`.
-    fn value(&self, key: &str) -> String {
-        match key {
-            "net" => self.net.to_string(),
-            "method" => self.method.to_string(),
-            "importance" => self.importance.to_string(),
-            "clusters" => self.clusters.to_string(),
-            "widths" => join(&self.widths),
-            "split" => self.split.to_string(),
-            "warmup" => self.warmup.to_string(),
-            "schedule" => join(&self.schedule),
-            "mode" => self.mode.to_string(),
-            "epochs" => self.epochs.to_string(),
-            "batch" => self.batch.to_string(),
-            "lr" => self.lr.to_string(),
-            "optimizer" => self.optimizer.to_string(),
-            "momentum" => self.momentum.to_string(),
-            "decay" => self.decay.to_string(),
-            "train_size" => self.train_size.to_string(),
-            "seed" => self.seed.to_string(),
-            "encoding" => self.encoding.to_string(),
-            _ => unreachable!("not a field: {key}"),
-        }
+    /// Resets `field` to its default for the config's network.
+    fn reset(&mut self, field: &Field) {
+        let default = (field.write)(&RunConfig::for_net(self.net));
+        (field.read)(self, &default).expect("defaults read back");
     }
 
     /// The link: `v=1` then every field in [`FIELDS`] order (no leading `?`).
     pub fn to_query(&self) -> String {
         let mut q = format!("v={LINK_VERSION}");
-        for key in FIELDS {
-            q.push_str(&format!("&{key}={}", percent_encode(&self.value(key))));
+        for f in &FIELDS {
+            q.push_str(&format!("&{}={}", f.key, percent_encode(&(f.write)(self))));
         }
         q
     }
@@ -592,59 +400,52 @@ impl RunConfig {
     /// defaults (both `clusters` and `widths` when their counts disagree). The
     /// result always passes [`RunConfig::check`].
     pub fn parse_query(query: &str) -> ParsedQuery {
-        let query_net = query
-            .trim_start_matches('?')
+        let query = query.trim_start_matches('?');
+        let pairs: Vec<(String, String)> = query
             .split('&')
-            .filter_map(|p| p.split_once('='))
-            .filter(|(k, _)| percent_decode(k) == "net")
-            .filter_map(|(_, v)| percent_decode(v).parse::<Net>().ok())
-            .next_back();
-        let mut config = RunConfig::for_net(query_net.unwrap_or(Net::Lenet300));
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+            .collect();
+        let query_net = pairs.iter().filter(|(k, _)| k == "net").filter_map(|(_, v)| v.parse::<Net>().ok()).next_back();
+        let mut config = RunConfig::for_net(query_net.unwrap_or(Net::LeNet300));
         let mut issues = Vec::new();
         let mut run = false;
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         let mut issue = |field: &str, message: String| issues.push(FieldIssue { field: sanitize(field), message });
-        let query = query.trim_start_matches('?');
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (percent_decode(k), percent_decode(v));
-            if seen.contains(&k) {
-                issue(&k, "given more than once; the last value is used".into());
+        for (k, v) in &pairs {
+            if seen.contains(&k.as_str()) {
+                issue(k, "given more than once; the last value is used".into());
             }
-            seen.push(k.clone());
-            match k.as_str() {
-                "v" if v == "1" => {}
-                "v" => issue("v", format!("unsupported link version; read as v={LINK_VERSION}")),
-                "run" => match v.as_str() {
+            seen.push(k);
+            match (k.as_str(), field(k)) {
+                ("v", _) if v == "1" => {}
+                ("v", _) => issue("v", format!("unsupported link version; read as v={LINK_VERSION}")),
+                ("run", _) => match v.as_str() {
                     "1" | "true" => run = true,
                     "0" | "false" => run = false,
                     _ => issue("run", "expected 1 or 0; ignored".into()),
                 },
-                _ => {
-                    if let Err(m) = config.set(&k, &v) {
-                        if FIELDS.contains(&k.as_str()) {
-                            config.reset(&k);
-                            issue(&k, format!("{m}; using the default {}", config.value(&k)));
-                        } else {
-                            issue(&k, "unknown field; ignored".into());
-                        }
+                (_, Some(f)) => {
+                    if let Err(e) = (f.read)(&mut config, v) {
+                        config.reset(f);
+                        issue(k, format!("{}; using the default {}", e.rule(), (f.write)(&config)));
                     }
                 }
+                (_, None) => issue(k, "unknown field; ignored".into()),
             }
         }
-        // Rule violations: reset the named fields until none is left (cross-field
-        // rules can only fire once more after the first resets).
-        for _ in 0..3 {
+        // Rule violations: reset the named fields until none is left (each pass resets at
+        // least one field to its default, and the defaults pass).
+        for _ in 0..FIELDS.len() {
             let errors = config.errors();
             if errors.is_empty() {
                 break;
             }
             for e in errors {
-                for &f in e.fields() {
+                for f in e.fields().iter().filter_map(|k| field(k)) {
                     config.reset(f);
-                    let m = e.to_string();
-                    let m = m.split_once(": ").filter(|(k, _)| FIELDS.contains(k)).map_or(m.as_str(), |(_, r)| r);
-                    issue(f, format!("{m}; using the default {}", config.value(f)));
+                    issue(f.key, format!("{}; using the default {}", e.rule(), (f.write)(&config)));
                 }
             }
         }
@@ -677,7 +478,7 @@ mod tests {
             split: 0.75,
             warmup: 0,
             schedule: vec![16, 8, 8, 2],
-            mode: Mode::Project,
+            mode: ItqMode::Project,
             epochs: 3,
             batch: 128,
             lr: 0.001,
@@ -729,7 +530,7 @@ mod tests {
     fn a_link_without_ptq_settings_gets_its_networks_defaults() {
         let p = RunConfig::parse_query("v=1&net=lenet5&method=ptq");
         assert_eq!(p.issues, vec![]);
-        assert_eq!(p.config, RunConfig { method: Method::Ptq, ..RunConfig::for_net(Net::Lenet5) });
+        assert_eq!(p.config, RunConfig { method: Method::Ptq, ..RunConfig::for_net(Net::LeNet5) });
         assert_eq!(p.config.widths, vec![0, 3, 4, 6]);
         let bad = RunConfig::parse_query("net=lenet5&widths=0,3");
         assert_eq!(bad.config.widths, vec![0, 3, 4, 6], "reset to lenet5's default");
@@ -758,7 +559,7 @@ mod tests {
             ("widths", "8,6,4,0"),
             ("widths", "0,4"),
             ("split", "0.5"),
-            ("split", "1"),
+            ("split", "1.01"),
             ("split", "NaN"),
             ("warmup", "101"),
             ("warmup", "-1"),
@@ -796,6 +597,22 @@ mod tests {
     }
 
     #[test]
+    fn a_split_of_one_is_read_and_an_issue_states_the_rule_once() {
+        let (c, fields) = issue_fields("split=1");
+        assert_eq!((c.split, fields), (1.0, vec![]));
+        let (_, issues) = RunConfig::from_query("split=0.5&epochs=x&optimizer=rmsprop");
+        let messages: Vec<String> = issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect();
+        assert_eq!(
+            messages,
+            [
+                "epochs: expected a whole number of epochs; using the default 10",
+                "optimizer: not one of sgd, adam; using the default sgd",
+                "split: 0.5 is not in (0.5, 1]; using the default 0.95",
+            ]
+        );
+    }
+
+    #[test]
     fn a_cluster_count_that_disagrees_with_the_widths_resets_both() {
         let (c, fields) = issue_fields("clusters=kmeans:3");
         assert_eq!(fields, ["clusters", "widths"]);
@@ -826,7 +643,7 @@ mod tests {
     fn percent_encoded_values_are_decoded() {
         let (c, fields) = issue_fields("clusters=quantile%3A0.6%2C0.9&widths=0%2C4%2c8&net=lenet%35");
         assert!(fields.is_empty(), "{fields:?}");
-        assert_eq!((c.clusters, c.widths, c.net), (Clusters::Quantile(vec![0.6, 0.9]), vec![0, 4, 8], Net::Lenet5));
+        assert_eq!((c.clusters, c.widths, c.net), (Clusters::Quantile(vec![0.6, 0.9]), vec![0, 4, 8], Net::LeNet5));
     }
 
     #[test]
@@ -859,10 +676,10 @@ mod tests {
     #[test]
     fn check_names_the_first_broken_rule() {
         let c = RunConfig { lr: 0.0, epochs: 0, ..RunConfig::default() };
-        assert_eq!(c.check(), Err(ConfigError::EpochsOutOfRange(0)));
+        assert_eq!(c.check(), Err(SettingsError::EpochsOutOfRange(0)));
         assert_eq!(c.errors().len(), 2);
         let c = RunConfig { widths: vec![0, 4, 6], ..RunConfig::default() };
-        assert_eq!(c.check(), Err(ConfigError::WidthCount { widths: 3, clusters: 4 }));
+        assert_eq!(c.check(), Err(SettingsError::WidthCount { widths: 3, clusters: 4 }));
     }
 
     #[test]
@@ -877,14 +694,14 @@ mod tests {
         let q = c.quant_settings().unwrap();
         assert_eq!(
             (q.method, q.importance, q.cluster.clone()),
-            (QuantMethod::Combined, ImportanceSource::Random { seed: 9 }, ClusterMethod::KMeans { k: 2 })
+            (Method::Combined, ImportanceSource::Random { seed: 9 }, ClusterMethod::KMeans { k: 2 })
         );
         assert!(q.check().is_ok());
         assert!(c.itq_settings().check().is_ok());
         assert_eq!(RunConfig { method: Method::None, ..c }.quant_settings(), None);
-        let k = MAX_CLUSTERS + 1;
+        let k = crate::quant::settings::MAX_CLUSTERS + 1;
         let too_many = RunConfig { clusters: Clusters::KMeans(k), widths: vec![0; k], ..RunConfig::default() };
-        assert_eq!(too_many.check(), Err(ConfigError::KMeansCount(k)));
+        assert_eq!(too_many.check(), Err(SettingsError::TooManyClusters(k)));
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -893,7 +710,7 @@ mod tests {
         fn any_link_gives_a_config_that_passes_check(
             pairs in proptest::collection::vec((0..FIELDS.len() + 2, "[-a-z0-9.,:%<>+]{0,12}"), 0..8),
         ) {
-            let keys: Vec<&str> = FIELDS.iter().copied().chain(["v", "run"]).collect();
+            let keys: Vec<&str> = FIELDS.iter().map(|f| f.key).chain(["v", "run"]).collect();
             let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={v}", keys[*k])).collect();
             let p = RunConfig::parse_query(&q.join("&"));
             proptest::prop_assert_eq!(p.config.check(), Ok(()));

@@ -1,9 +1,10 @@
 //! agq: accumulated-gradient quantization and compression of neural networks.
 //!
 //! Layers (dependencies point down only): the pure core (`quant`, `compress`, `snapshot`,
-//! `data`, `config`, `rng`), then `nn` (burn), then `web` (wasm-bindgen) and the `agq`
+//! `data`, `choices`, `config`, `rng`), then `nn` (burn), then `web` (wasm-bindgen) and the `agq`
 //! command line. See docs/ARCHITECTURE.md.
 
+pub mod choices;
 pub mod quant;
 pub mod data;
 pub mod config;

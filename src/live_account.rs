@@ -122,7 +122,7 @@ mod tests {
                     let parsed = RunConfig::parse_query(&query);
                     assert!(parsed.issues.is_empty(), "{query}");
                     let config = parsed.config;
-                    assert_eq!(config.net, Net::Lenet300);
+                    assert_eq!(config.net, Net::LeNet300);
                     let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
                     assert_eq!(live.account(&params, &config).unwrap(), full, "{query}");
                 }
@@ -134,7 +134,7 @@ mod tests {
     fn a_nan_importance_falls_back_to_the_full_pipeline() {
         let mut params = params();
         params[1].importance[5] = f32::NAN;
-        let config = RunConfig::for_net(crate::config::Net::Lenet300);
+        let config = RunConfig::for_net(crate::config::Net::LeNet300);
         let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
         assert_eq!(LiveAccount::default().account(&params, &config).unwrap(), full);
     }

@@ -7,6 +7,7 @@
 use agq::quant::codec::{CodecError, decode};
 use agq::quant::encoding::{Encoding, account_with, encode_with_bits};
 use agq::quant::layout::header_len;
+use agq::choices::Method;
 use agq::quantize::{QuantizeRequest, quantize_snapshot};
 use agq::snapshot::Snapshot;
 
@@ -46,11 +47,11 @@ fn alexnet_round_trips_in_every_encoding_and_each_is_smaller_than_the_last() {
 /// AlexNet snapshots (PTQ without ITQ widths, combined with them).
 #[test]
 fn the_accounted_size_of_every_encoding_is_the_files_length() {
-    for (file, method) in [("alexnet", "ptq"), ("alexnet-itq", "combined")] {
+    for (file, method) in [("alexnet", Method::Ptq), ("alexnet-itq", Method::Combined)] {
         let bytes = std::fs::read(format!("www/snapshots/{file}.safetensors")).unwrap();
         let snapshot = Snapshot::from_bytes(&bytes).unwrap();
         for e in Encoding::ALL {
-            let request = QuantizeRequest { method: Some(method.into()), encoding: Some(e.to_string()), ..Default::default() };
+            let request = QuantizeRequest { method, encoding: e, ..Default::default() };
             let c = quantize_snapshot(&snapshot, &request).unwrap().compressed;
             assert_eq!(c.report.bytes, c.bytes.len() as u64, "{file} {e}");
             let (_, bits) = encode_with_bits(&c.model, e).unwrap();

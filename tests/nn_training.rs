@@ -3,10 +3,12 @@
 #![cfg(feature = "cpu")]
 
 use agq::data::{Dataset, mnist};
-use agq::nn::models::{Model, NetKind};
+use agq::choices::Net;
+use agq::nn::models::Model;
 use agq::nn::params::{param_infos, read_params};
-use agq::nn::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
-use agq::quant::itq::ItqMode;
+use agq::choices::{ItqMode, Optimizer};
+use agq::nn::train::{TrainSettings, Trainer};
+use agq::quant::settings::ItqSettings;
 use burn::tensor::Device;
 
 fn mnist_test_set() -> Dataset {
@@ -15,27 +17,28 @@ fn mnist_test_set() -> Dataset {
     mnist::load(&images, &labels).expect("MNIST parses")
 }
 
-fn settings(net: NetKind, itq: Option<ItqSettings>) -> TrainSettings {
-    TrainSettings { net, batch: 64, lr: 0.01, optimizer: OptimizerKind::Sgd { momentum: 0.9 }, seed: 7, weight_decay: 0.0, itq }
+fn settings(net: Net, itq: Option<ItqSettings>) -> TrainSettings {
+    let itq = itq.map(|i| i.check().expect("valid ITQ settings"));
+    TrainSettings { net, batch: 64, lr: 0.01, optimizer: Optimizer::Sgd, momentum: 0.9, seed: 7, weight_decay: 0.0, itq }
 }
 
-fn param_count(kind: NetKind) -> usize {
+fn param_count(kind: Net) -> usize {
     param_infos(&Model::new(kind, &Device::flex())).iter().map(|i| i.len()).sum()
 }
 
 #[test]
 fn lenet300_has_266610_parameters() {
-    assert_eq!(param_count(NetKind::LeNet300), 266_610);
+    assert_eq!(param_count(Net::LeNet300), 266_610);
 }
 
 #[test]
 fn lenet5_has_431080_parameters() {
-    assert_eq!(param_count(NetKind::LeNet5), 431_080);
+    assert_eq!(param_count(Net::LeNet5), 431_080);
 }
 
 #[test]
 fn parameters_are_read_output_major_with_their_names() {
-    let infos = param_infos(&Model::new(NetKind::LeNet5, &Device::flex()));
+    let infos = param_infos(&Model::new(Net::LeNet5, &Device::flex()));
     let names: Vec<(&str, Vec<usize>)> = infos.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect();
     assert_eq!(names, vec![
         ("conv1.weight", vec![20, 1, 5, 5]), ("conv1.bias", vec![20]),
@@ -49,7 +52,7 @@ fn parameters_are_read_output_major_with_their_names() {
 fn the_loss_falls_on_2000_mnist_images() {
     let mut data = mnist_test_set();
     data.truncate(2000);
-    let mut trainer = Trainer::new(settings(NetKind::LeNet300, None), data, &Device::flex());
+    let mut trainer = Trainer::new(settings(Net::LeNet300, None), data, &Device::flex());
     trainer.train_steps(usize::MAX);
     let first = pollster::block_on(trainer.take_losses()).unwrap();
     pollster::block_on(trainer.end_epoch()).unwrap();
@@ -65,7 +68,7 @@ fn the_loss_falls_on_2000_mnist_images() {
 fn accumulated_importances_are_non_negative_and_only_grow() {
     let mut data = mnist_test_set();
     data.truncate(640);
-    let mut trainer = Trainer::new(settings(NetKind::LeNet5, None), data, &Device::flex());
+    let mut trainer = Trainer::new(settings(Net::LeNet5, None), data, &Device::flex());
     let mut previous: Option<Vec<f32>> = None;
     for _ in 0..3 {
         trainer.train_steps(2);
@@ -85,7 +88,7 @@ fn frozen_weights_stay_bit_identical_through_training() {
     let mut data = mnist_test_set();
     data.truncate(1280);
     let itq = ItqSettings { split: 0.9, warmup: 0, schedule: vec![4], mode: ItqMode::Freeze };
-    let mut trainer = Trainer::new(settings(NetKind::LeNet300, Some(itq)), data, &Device::flex());
+    let mut trainer = Trainer::new(settings(Net::LeNet300, Some(itq)), data, &Device::flex());
     trainer.train_steps(usize::MAX);
     assert!(pollster::block_on(trainer.end_epoch()).unwrap(), "the ITQ step ran");
     let frozen_at = pollster::block_on(read_params(trainer.model())).unwrap();
@@ -112,7 +115,7 @@ fn projected_weights_stay_on_their_grid() {
     let mut data = mnist_test_set();
     data.truncate(640);
     let itq = ItqSettings { split: 0.9, warmup: 0, schedule: vec![4], mode: ItqMode::Project };
-    let mut trainer = Trainer::new(settings(NetKind::LeNet300, Some(itq)), data, &Device::flex());
+    let mut trainer = Trainer::new(settings(Net::LeNet300, Some(itq)), data, &Device::flex());
     trainer.train_steps(usize::MAX);
     pollster::block_on(trainer.end_epoch()).unwrap();
     trainer.train_steps(5);
@@ -127,37 +130,37 @@ fn projected_weights_stay_on_their_grid() {
 
 #[test]
 fn alexnet_has_2472266_parameters() {
-    assert_eq!(param_count(NetKind::AlexNet), 2_472_266);
+    assert_eq!(param_count(Net::AlexNet), 2_472_266);
 }
 
 #[test]
 fn vgg16_without_batch_norm_has_14719818_parameters() {
-    assert_eq!(param_count(NetKind::Vgg16), 14_719_818);
+    assert_eq!(param_count(Net::Vgg16), 14_719_818);
 }
 
 #[test]
 fn cifar_networks_map_a_batch_of_two_images_to_ten_logits() {
     let device = Device::flex();
-    for kind in [NetKind::AlexNet, NetKind::Vgg16] {
+    for kind in [Net::AlexNet, Net::Vgg16] {
         assert_eq!(kind.input_shape(), [3, 32, 32]);
-        assert_eq!(NetKind::parse(kind.name()), Some(kind));
+        assert_eq!(kind.as_str().parse::<Net>().ok(), Some(kind));
         let model = Model::new(kind, &device);
         let images = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let logits = model.forward(images);
-        assert_eq!(logits.dims(), [2, 10], "{}", kind.name());
+        assert_eq!(logits.dims(), [2, 10], "{}", kind.as_str());
         let values = logits.into_data().try_into_vec::<f32>().unwrap();
-        assert!(values.iter().all(|v| v.is_finite()), "{}: {values:?}", kind.name());
+        assert!(values.iter().all(|v| v.is_finite()), "{}: {values:?}", kind.as_str());
     }
 }
 
 #[test]
 fn cifar_network_names_are_framework_style_and_output_major() {
-    let infos = param_infos(&Model::new(NetKind::AlexNet, &Device::flex()));
+    let infos = param_infos(&Model::new(Net::AlexNet, &Device::flex()));
     let names: Vec<(&str, Vec<usize>)> = infos.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect();
     assert_eq!(names[0], ("features.0.weight", vec![64, 3, 11, 11]));
     assert_eq!(names[9], ("features.4.bias", vec![256]));
     assert_eq!(names[10], ("classifier.weight", vec![10, 256]));
-    let vgg = param_infos(&Model::new(NetKind::Vgg16, &Device::flex()));
+    let vgg = param_infos(&Model::new(Net::Vgg16, &Device::flex()));
     assert_eq!(vgg.len(), 28);
     assert_eq!((vgg[24].name.as_str(), vgg[24].shape.clone()), ("features.12.weight", vec![512, 512, 3, 3]));
 }
@@ -166,7 +169,7 @@ fn cifar_network_names_are_framework_style_and_output_major() {
 fn a_session_refuses_data_of_the_wrong_shape() {
     let mut data = mnist_test_set();
     data.truncate(200);
-    let config = agq::config::RunConfig { net: agq::config::Net::Alexnet, ..Default::default() };
+    let config = agq::config::RunConfig { net: agq::config::Net::AlexNet, ..Default::default() };
     let err = agq::nn::session::Session::start(&config, data.clone(), data, &Device::flex()).err().expect("refused");
     assert!(err.contains("CIFAR-10") && err.contains("gradient snapshot"), "{err}");
 }

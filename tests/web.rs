@@ -96,11 +96,12 @@ fn cifar_records(n: usize) -> Vec<u8> {
 /// An AlexNet snapshot of deterministic pseudo-random weights and importances (F16), in
 /// network order, with ITQ widths when `itq`.
 fn alexnet_snapshot(itq: bool) -> Vec<u8> {
-    use agq::nn::models::{Model, NetKind};
+    use agq::choices::Net;
+use agq::nn::models::Model;
     use agq::nn::params::param_infos;
     use agq::quant::tensor::ParamTensor;
     use agq::snapshot::{Snapshot, StoreDtype};
-    let infos = param_infos(&Model::new(NetKind::AlexNet, &burn::tensor::Device::flex()));
+    let infos = param_infos(&Model::new(Net::AlexNet, &burn::tensor::Device::flex()));
     let mut state = 0x9e37_79b9_u32;
     let mut next = move || {
         state ^= state << 13;

@@ -145,7 +145,7 @@ fn join(pairs: &[(String, String)], rng: &mut SplitMix64) -> String {
 
 /// One structure-aware mutation of a link's key-value pairs.
 fn mutate_pairs(rng: &mut SplitMix64, pairs: &mut Vec<(String, String)>) {
-    let all_keys: Vec<&str> = FIELDS.iter().copied().chain(["v", "run"]).collect();
+    let all_keys: Vec<&str> = FIELDS.iter().map(|f| f.key).chain(["v", "run"]).collect();
     let n = pairs.len();
     match rng.index(11) {
         // a field set to another (maybe valid, maybe out-of-range) value

@@ -10,9 +10,9 @@
 use agq::quant::codec::decode_with_limit;
 use agq::quant::itq::{itq_apply, project as core_project, schedule_width};
 use agq::quant::model::quantize_model;
-use agq::quant::settings::ItqSettings;
+use agq::quant::settings::{ItqSettings, SettingsError as Refused, parse_widths, parse_word};
 use agq::quant::tensor::ParamTensor;
-use agq::quantize::{QuantizeRequest, quantize_snapshot as core_quantize};
+use agq::quantize::{QuantizeError, QuantizeRequest, quantize_snapshot as core_quantize};
 use agq::snapshot::{Snapshot, StoreDtype};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -24,6 +24,36 @@ create_exception!(_agq, AgqError, PyValueError, "Base class of agq's errors (a V
 create_exception!(_agq, SnapshotError, AgqError, "A gradient snapshot that is not a valid agq-snapshot/1.");
 create_exception!(_agq, SettingsError, AgqError, "A quantization or ITQ setting that is refused.");
 create_exception!(_agq, DecodeError, AgqError, "Bytes that are not a valid .agq file.");
+
+/// A core error on its way to Python: each becomes the exception of its kind by `From`.
+enum CoreError {
+    Settings(Refused),
+    Quantize(QuantizeError),
+}
+
+impl From<Refused> for CoreError {
+    fn from(e: Refused) -> Self {
+        CoreError::Settings(e)
+    }
+}
+
+impl From<QuantizeError> for CoreError {
+    fn from(e: QuantizeError) -> Self {
+        CoreError::Quantize(e)
+    }
+}
+
+impl From<CoreError> for PyErr {
+    /// A refused setting (`field: rule`) is a `SettingsError`, a snapshot that cannot be
+    /// quantized as asked a `SnapshotError`.
+    fn from(e: CoreError) -> PyErr {
+        match e {
+            CoreError::Settings(e) => SettingsError::new_err(e.to_string()),
+            CoreError::Quantize(e @ QuantizeError::Snapshot(_)) => SnapshotError::new_err(e.to_string()),
+            CoreError::Quantize(e) => SettingsError::new_err(e.to_string()),
+        }
+    }
+}
 
 /// Largest `.agq` file decoded (in parameters): a guard against a forged header.
 const MAX_DECODED_PARAMS: u64 = 1 << 28;
@@ -101,9 +131,9 @@ fn write_snapshot<'py>(
 }
 
 /// The ITQ settings, checked by the core: `(split, warmup, schedule)`.
-fn itq_settings(split: f64, warmup: usize, schedule: Vec<u8>) -> PyResult<ItqSettings> {
+fn itq_settings(split: f64, warmup: usize, schedule: Vec<u8>) -> Result<ItqSettings, CoreError> {
     let settings = ItqSettings { split, warmup, schedule, ..ItqSettings::default() };
-    settings.check().map_err(|e| SettingsError::new_err(e.to_string()))?;
+    settings.check()?;
     Ok(settings)
 }
 
@@ -192,11 +222,16 @@ fn quantize_snapshot<'py>(
     let bytes = data.as_bytes().to_vec();
     let snapshot = py.detach(move || Snapshot::from_bytes(&bytes)).map_err(|e| SnapshotError::new_err(e.to_string()))?;
     let shapes = snapshot.params.iter().map(|p| (p.name.clone(), p.shape.clone())).collect();
-    let request = QuantizeRequest { method, importance, clusters, widths, seed, encoding: None };
-    let quantized = py.detach(move || core_quantize(&snapshot, &request)).map_err(|e| match e.field {
-        "snapshot" => SnapshotError::new_err(e.message),
-        field => SettingsError::new_err(format!("{}: {}", field.replace("/--", "/"), e.message)),
-    })?;
+    let defaults = QuantizeRequest::default();
+    let request = QuantizeRequest {
+        method: method.map_or(Ok(defaults.method), |m| parse_word("method", &m)).map_err(CoreError::from)?,
+        importance: importance.map_or(Ok(defaults.importance), |i| parse_word("importance", &i)).map_err(CoreError::from)?,
+        clusters: clusters.map(|c| c.parse()).transpose().map_err(CoreError::from)?,
+        widths: widths.map(|w| parse_widths("widths", &w)).transpose().map_err(CoreError::from)?,
+        seed: seed.unwrap_or(defaults.seed),
+        ..defaults
+    };
+    let quantized = py.detach(move || core_quantize(&snapshot, &request)).map_err(CoreError::from)?;
     Ok((
         quantized.report.to_json(),
         PyBytes::new(py, &quantized.compressed.bytes),

@@ -2,11 +2,11 @@
 //! and quantize at the end. Shared by the command line (`agq train`) and the page.
 
 use super::eval::{Evaluation, Progress, run_paced};
-use super::models::NetKind;
+use crate::choices::Net;
 use super::params::write_params;
-use super::train::{ItqSettings, OptimizerKind, TrainSettings, Trainer};
+use super::train::{TrainSettings, Trainer};
 use crate::compress::{Compressed, compress};
-use crate::config::{Method, Net, Optimizer, RunConfig};
+use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::quant::importance::ImportanceSource;
 use crate::quant::sweep::{SweepPlan, SweepRow, source_name, sweep_point};
@@ -40,26 +40,16 @@ pub struct Outcome {
     pub params: Vec<ParamTensor>,
 }
 
-/// The network kind of a configuration.
-pub fn net_kind(net: Net) -> NetKind {
-    match net {
-        Net::Lenet300 => NetKind::LeNet300,
-        Net::Lenet5 => NetKind::LeNet5,
-        Net::Alexnet => NetKind::AlexNet,
-        Net::Vgg16 => NetKind::Vgg16,
-    }
-}
-
 /// Why `data` cannot feed a network of `kind`, if it cannot (wrong image shape). The page
 /// loads MNIST only, so this is also what keeps it from training AlexNet or VGG-16.
-pub fn check_data(kind: NetKind, data: &Dataset) -> Result<(), String> {
+pub fn check_data(kind: Net, data: &Dataset) -> Result<(), String> {
     let [c, h, w] = kind.input_shape();
     if [data.channels, data.height, data.width] == [c, h, w] {
         return Ok(());
     }
     Err(format!(
         "{} trains on {} ({c}x{h}x{w} images), the data given has {}x{}x{} images{}",
-        kind.name(),
+        kind.as_str(),
         kind.dataset(),
         data.channels,
         data.height,
@@ -72,23 +62,16 @@ pub fn check_data(kind: NetKind, data: &Dataset) -> Result<(), String> {
     ))
 }
 
-/// Trainer settings of a configuration.
+/// Trainer settings of a configuration (ITQ for methods `itq` and `combined`).
 pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
     config.check().map_err(|e| e.to_string())?;
-    let itq = matches!(config.method, Method::Itq | Method::Combined).then(|| ItqSettings {
-        split: config.split,
-        warmup: config.warmup as usize,
-        schedule: config.schedule.clone(),
-        mode: config.mode.into(),
-    });
+    let itq = config.method.uses_itq().then(|| config.itq_settings().check()).transpose().map_err(|e| e.to_string())?;
     Ok(TrainSettings {
-        net: net_kind(config.net),
+        net: config.net,
         batch: config.batch as usize,
         lr: config.lr,
-        optimizer: match config.optimizer {
-            Optimizer::Sgd => OptimizerKind::Sgd { momentum: config.momentum },
-            Optimizer::Adam => OptimizerKind::Adam,
-        },
+        optimizer: config.optimizer,
+        momentum: config.momentum,
         seed: config.seed,
         weight_decay: config.decay,
         itq,

@@ -4,7 +4,8 @@
 //! architecture; evaluated only when it is a built-in network).
 
 use super::eval::{Evaluation, Progress, run_paced};
-use super::models::{Model, NetKind};
+use super::models::Model;
+use crate::choices::Net;
 use super::params::{param_infos, write_params};
 use super::session::Outcome;
 use crate::compress::{Compressed, PtqSettings, compress, pixel_map, sizes_of};
@@ -18,33 +19,32 @@ use burn::tensor::Device;
 
 /// Images per evaluation batch: about half a second or less of the CPU backend per batch
 /// (VGG-16 takes about 0.12 s per image there), so a stop between batches is prompt.
-fn eval_batch(kind: NetKind) -> usize {
+fn eval_batch(kind: Net) -> usize {
     match kind {
-        NetKind::Vgg16 => 4,
-        NetKind::AlexNet => 25,
-        NetKind::LeNet300 | NetKind::LeNet5 => 100,
+        Net::Vgg16 => 4,
+        Net::AlexNet => 25,
+        Net::LeNet300 | Net::LeNet5 => 100,
     }
 }
 
 /// The tensors (names, output-major shapes) of a built-in network, in network order.
-pub fn builtin_layers(kind: NetKind, device: &Device) -> Vec<LayerShape> {
+pub fn builtin_layers(kind: Net, device: &Device) -> Vec<LayerShape> {
     param_infos(&Model::new(kind, device)).into_iter().map(|i| LayerShape { name: i.name, shape: i.shape }).collect()
 }
 
 /// The built-in network `snapshot` is of (its `agq.net` names one AND every tensor name
 /// and shape matches), or why it is not one, in words.
-pub fn builtin_kind(snapshot: &Snapshot, device: &Device) -> Result<NetKind, String> {
-    let kind = NetKind::parse(&snapshot.net).ok_or_else(|| {
-        let names: Vec<&str> = NetKind::ALL.iter().map(|k| k.name()).collect();
-        format!("{:?} is not a built-in network ({})", snapshot.net, names.join(", "))
+pub fn builtin_kind(snapshot: &Snapshot, device: &Device) -> Result<Net, String> {
+    let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| {
+        format!("{:?} is not a built-in network ({})", snapshot.net, Net::WORDS.join(", "))
     })?;
-    match_network(kind.name(), &snapshot.params, &builtin_layers(kind, device))?;
+    match_network(kind.as_str(), &snapshot.params, &builtin_layers(kind, device))?;
     Ok(kind)
 }
 
 /// A snapshot of a built-in network, ready to quantize.
 pub struct LoadedSnapshot {
-    pub kind: NetKind,
+    pub kind: Net,
     pub snapshot: Snapshot,
     /// The re-accounting index of the snapshot (built on the first `account`).
     live: LiveAccount,
@@ -97,7 +97,7 @@ impl LoadedSnapshot {
 /// Decodes the `.agq` file of `compressed` into a fresh network of `kind` and measures its
 /// top-1 accuracy (%) on `test`.
 async fn evaluate_file(
-    kind: NetKind,
+    kind: Net,
     compressed: &Compressed,
     test: &Dataset,
     device: &Device,
@@ -125,7 +125,7 @@ async fn evaluate_file(
 pub struct UserSnapshot {
     pub opened: OpenedSnapshot,
     /// The built-in network it is, or why it is not one (then no accuracy is measured).
-    pub kind: Result<NetKind, String>,
+    pub kind: Result<Net, String>,
 }
 
 /// The test sets an opened built-in network may be evaluated on (whichever are loaded).
@@ -215,9 +215,9 @@ mod tests {
     #[test]
     fn built_in_networks_are_matched_by_name_and_every_shape() {
         let device = Device::flex();
-        for kind in [NetKind::LeNet300, NetKind::LeNet5] {
+        for kind in [Net::LeNet300, Net::LeNet5] {
             let layers = builtin_layers(kind, &device);
-            let s = snapshot_of(kind.name(), &layers);
+            let s = snapshot_of(kind.as_str(), &layers);
             assert_eq!(builtin_kind(&s, &device), Ok(kind));
             // the same tensors under another name: not built-in
             let e = builtin_kind(&snapshot_of("mynet", &layers), &device).unwrap_err();
@@ -225,19 +225,19 @@ mod tests {
             // the name of a built-in network with a changed shape, a missing or an extra tensor
             let mut changed = layers.clone();
             changed[0].shape[0] += 1;
-            assert!(builtin_kind(&snapshot_of(kind.name(), &changed), &device).unwrap_err().contains("has shape"));
-            assert!(builtin_kind(&snapshot_of(kind.name(), &layers[1..]), &device).unwrap_err().contains("has no tensor"));
+            assert!(builtin_kind(&snapshot_of(kind.as_str(), &changed), &device).unwrap_err().contains("has shape"));
+            assert!(builtin_kind(&snapshot_of(kind.as_str(), &layers[1..]), &device).unwrap_err().contains("has no tensor"));
             let mut extra = layers.clone();
             extra.push(LayerShape { name: "extra.weight".into(), shape: vec![2] });
-            assert!(builtin_kind(&snapshot_of(kind.name(), &extra), &device).unwrap_err().contains("extra.weight"));
+            assert!(builtin_kind(&snapshot_of(kind.as_str(), &extra), &device).unwrap_err().contains("extra.weight"));
         }
-        assert_eq!(builtin_layers(NetKind::LeNet300, &device)[0], LayerShape { name: "fc1.weight".into(), shape: vec![300, 784] });
+        assert_eq!(builtin_layers(Net::LeNet300, &device)[0], LayerShape { name: "fc1.weight".into(), shape: vec![300, 784] });
     }
 
     #[test]
     fn an_opened_lenet300_is_evaluated_and_a_custom_network_is_not() {
         let device = Device::flex();
-        let mut config = RunConfig::for_net(crate::config::Net::Lenet5);
+        let mut config = RunConfig::for_net(crate::config::Net::LeNet5);
         config.method = crate::config::Method::Ptq;
         // a custom network: compressed under its own name, no accuracy
         let layers = [LayerShape { name: "conv.weight".into(), shape: vec![2, 1, 3, 3] }, LayerShape { name: "fc.weight".into(), shape: vec![10, 8] }];
@@ -252,7 +252,7 @@ mod tests {
         assert!(outcome.pixel_map.is_none());
 
         // a LeNet-300-100: evaluated on its test set, which must be loaded
-        let bytes = snapshot_of("lenet300", &builtin_layers(NetKind::LeNet300, &device)).to_bytes(crate::snapshot::StoreDtype::F16);
+        let bytes = snapshot_of("lenet300", &builtin_layers(Net::LeNet300, &device)).to_bytes(crate::snapshot::StoreDtype::F16);
         let user = UserSnapshot::open(&bytes, &device).unwrap();
         let info = user.info();
         assert!(info.builtin && info.dataset.as_deref() == Some("MNIST"), "{info:?}");

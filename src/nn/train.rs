@@ -5,10 +5,13 @@
 use super::accumulate::{ImportanceSums, accumulate_importances};
 use super::batches::Batches;
 use super::constraint::Constraint;
-use super::models::{Model, NetKind};
+use super::models::Model;
+use crate::choices::Net;
 use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
 use crate::data::Dataset;
-use crate::quant::itq::{ItqMode, itq_apply, schedule_width};
+use crate::choices::{ItqMode, Optimizer};
+use crate::quant::itq::{itq_apply, schedule_width};
+use crate::quant::settings::CheckedItqSettings;
 use crate::quant::tensor::ParamTensor;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::momentum::MomentumConfig;
@@ -16,44 +19,24 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
 
-/// Which optimizer updates the parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub enum OptimizerKind {
-    /// SGD with classical momentum (no dampening).
-    Sgd { momentum: f64 },
-    /// Adam with burn's defaults (beta 0.9, 0.999).
-    Adam,
-}
-
-/// In-training quantization settings (METHOD.md, "In-training quantization").
-#[derive(Clone, Debug, PartialEq)]
-pub struct ItqSettings {
-    /// Fraction of parameters in the low (quantized) group, in (0.5, 1).
-    pub split: f64,
-    /// Epochs trained before the first ITQ step.
-    pub warmup: usize,
-    /// Width of the low group at the 1st, 2nd, ... ITQ step; 0 after the list ends.
-    pub schedule: Vec<u8>,
-    /// Freeze quantized parameters, or keep training and project them.
-    pub mode: ItqMode,
-}
-
 /// Everything the trainer needs besides data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSettings {
-    pub net: NetKind,
+    pub net: Net,
     /// Images per step.
     pub batch: usize,
     /// Learning rate.
     pub lr: f64,
-    pub optimizer: OptimizerKind,
+    pub optimizer: Optimizer,
+    /// SGD momentum, in [0, 1) (not used by Adam).
+    pub momentum: f64,
     /// L2 penalty added to the gradient by the optimizer (not part of the accumulated
     /// importance, which is the gradient of the mini-batch loss alone).
     pub weight_decay: f64,
     /// Seeds the initial weights and the data order.
     pub seed: u64,
-    /// `None` trains in float.
-    pub itq: Option<ItqSettings>,
+    /// In-training quantization (METHOD.md, "In-training quantization"); `None` trains in float.
+    pub itq: Option<CheckedItqSettings>,
 }
 
 /// A training run in progress.
@@ -89,11 +72,11 @@ impl Trainer {
         let infos = param_infos(&model);
         let decay = (settings.weight_decay > 0.0).then(|| WeightDecayConfig::new(settings.weight_decay as f32));
         let optim = match settings.optimizer {
-            OptimizerKind::Sgd { momentum } => SgdConfig::new()
-                .with_momentum(Some(MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+            Optimizer::Sgd => SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_momentum(settings.momentum).with_dampening(0.0)))
                 .with_weight_decay(decay)
                 .init(),
-            OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
+            Optimizer::Adam => AdamConfig::new().with_weight_decay(decay).init(),
         };
         let widths = infos.iter().map(|info| vec![32u8; info.len()]).collect();
         let constraints = infos.iter().map(|_| None).collect();
@@ -186,14 +169,14 @@ impl Trainer {
     pub async fn end_epoch(&mut self) -> Result<bool, String> {
         self.epoch += 1;
         self.batches.next_epoch();
-        let Some(itq) = self.settings.itq.clone() else {
+        let Some(itq) = self.settings.itq.as_ref().map(|i| i.get().clone()) else {
             return Ok(false);
         };
         let Some(width_now) = schedule_width(self.epoch - 1, itq.warmup, &itq.schedule) else {
             return Ok(false);
         };
         let params = self.snapshot().await?;
-        let applied = itq_apply(self.settings.net.name(), &params, itq.split, width_now);
+        let applied = itq_apply(self.settings.net.as_str(), &params, itq.split, width_now);
         self.model = write_params(self.model.clone(), &self.infos, &applied.values);
         self.widths = applied.widths;
         self.constraints = self.build_constraints(itq.mode, &applied.values, &applied.grids);

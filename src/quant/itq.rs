@@ -5,20 +5,11 @@ use super::cluster::select_cuts;
 use super::fixed_point::{MAX_FIXED_WIDTH, dequantize, frac_len, is_valid_width, quantize_code};
 use super::model::quantize_model;
 use super::tensor::ParamTensor;
-use serde::{Deserialize, Serialize};
 
 /// The default low-group width schedule (then 0 for ever).
 pub const DEFAULT_SCHEDULE: [u8; 5] = [8, 6, 4, 2, 0];
 
-/// What happens to quantized parameters during the rest of training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum ItqMode {
-    /// No further updates (default).
-    #[default]
-    Freeze,
-    /// They keep training and are re-quantized to their width after every step.
-    Project,
-}
+pub use crate::choices::ItqMode;
 
 /// Width of the low group after the epoch with 0-based index `epoch`: `None` during the
 /// `warmup` epochs, then `schedule[epoch - warmup]`, the last entry for ever after.

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 /// A JS config, checked.
 fn checked(config: JsValue) -> Result<RunConfig, JsError> {
     let config: RunConfig = convert::from_js(config)?;
-    config.check().map_err(|e| JsError::new(&e.to_string()))?;
+    config.check()?;
     Ok(config)
 }
 

@@ -9,8 +9,8 @@ mod sweep;
 
 use crate::config::RunConfig;
 use crate::data::{Dataset, cifar10, mnist};
-use crate::nn::models::NetKind;
-use crate::nn::session::{Session, net_kind};
+use crate::choices::Net;
+use crate::nn::session::Session;
 use crate::nn::snapshot_eval::{LoadedSnapshot, TestSets, UserSnapshot};
 use crate::snapshot::Snapshot;
 use backend::Backend;
@@ -38,7 +38,7 @@ pub fn parse_link(query: &str) -> Result<JsValue, JsError> {
 #[wasm_bindgen(js_name = encodeLink)]
 pub fn encode_link(config: JsValue) -> Result<String, JsError> {
     let config: RunConfig = convert::from_js(config)?;
-    config.check().map_err(|e| JsError::new(&e.to_string()))?;
+    config.check()?;
     Ok(config.to_query())
 }
 
@@ -73,16 +73,16 @@ struct LastFile {
 /// Whether `config`'s network is quantized from a loaded snapshot (the CIFAR-10 networks)
 /// rather than trained in the page.
 fn from_snapshot(config: &RunConfig) -> bool {
-    matches!(net_kind(config.net), NetKind::AlexNet | NetKind::Vgg16)
+    matches!(config.net, Net::AlexNet | Net::Vgg16)
 }
 
 /// The loaded snapshot if it is of `config`'s network.
 fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig) -> Result<&'a mut LoadedSnapshot, JsError> {
     let loaded = snapshot.ok_or_else(|| JsError::new("no snapshot is loaded"))?;
-    if loaded.kind != net_kind(config.net) {
+    if loaded.kind != config.net {
         return Err(JsError::new(&format!(
             "the loaded snapshot is of {}, the settings ask for {}",
-            loaded.kind.name(),
+            loaded.kind.as_str(),
             config.net.as_str()
         )));
     }
@@ -178,7 +178,7 @@ impl Lab {
     /// result object of `finish` without `accuracy`, `report`'s accuracy and `pixelMap`.
     pub fn account(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
-        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        config.check()?;
         let mut state = self.state.borrow_mut();
         let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&config).map_err(|e| JsError::new(&e))?;
         convert::account_info(&accounted, &config)
@@ -225,7 +225,7 @@ impl Lab {
     /// loaded CIFAR-10 test images); callable again with other settings. See docs/WORKER_PROTOCOL.md for the shape.
     pub async fn finish(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
-        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        config.check()?;
         let state = self.state.clone();
         let mut state = state.borrow_mut();
         let mut report = self.stoppable(progress.as_ref());
@@ -273,7 +273,7 @@ impl Lab {
     #[wasm_bindgen(js_name = accountOpened)]
     pub fn account_opened(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
-        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        config.check()?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         let opened = state.opened.as_mut().ok_or_else(|| JsError::new("no snapshot file is open"))?;
         let accounted = opened.account(&config).map_err(|e| JsError::new(&e))?;
@@ -286,7 +286,7 @@ impl Lab {
     #[wasm_bindgen(js_name = finishOpened)]
     pub async fn finish_opened(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let config: RunConfig = convert::from_js(config)?;
-        config.check().map_err(|e| JsError::new(&e.to_string()))?;
+        config.check()?;
         let cell = self.state.clone();
         let outcome = {
             let state = cell.try_borrow().map_err(|_| busy())?;

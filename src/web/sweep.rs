@@ -3,6 +3,7 @@
 
 use super::{Lab, busy, convert};
 use crate::config::Importance;
+use crate::quant::settings::parse_word;
 use crate::quant::sweep::DEFAULT_KEEP;
 use wasm_bindgen::prelude::*;
 
@@ -11,7 +12,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(js_name = sweepPlan)]
 pub fn sweep_plan() -> Result<JsValue, JsError> {
     convert::to_js(&serde_json::json!({
-        "importances": ["grad", "magnitude", "random", "taylor"],
+        "importances": Importance::WORDS,
         "keeps": DEFAULT_KEEP,
     }))
 }
@@ -25,7 +26,7 @@ impl Lab {
     /// `progress(done, total)` follows the evaluation.
     #[wasm_bindgen(js_name = sweepPoint)]
     pub async fn sweep_point(&self, importance: String, keep: f64, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let importance: Importance = importance.parse().map_err(|e: String| JsError::new(&format!("importance: {e}")))?;
+        let importance: Importance = parse_word("importance", &importance)?;
         let cell = self.state.clone();
         let state = cell.try_borrow().map_err(|_| busy())?;
         let session = state.session.as_ref().ok_or_else(|| JsError::new("train a network first: the sweep quantizes the trained state"))?;

@@ -5,8 +5,8 @@
 
 use super::device::DeviceArgs;
 use agq::data::Dataset;
-use agq::nn::models::NetKind;
-use agq::nn::train::{OptimizerKind, TrainSettings, Trainer};
+use agq::choices::{Net, Optimizer};
+use agq::nn::train::{TrainSettings, Trainer};
 use agq::rng::SplitMix64;
 use clap::Args;
 use std::time::Instant;
@@ -15,7 +15,7 @@ use std::time::Instant;
 pub struct BenchTrainArgs {
     /// lenet300 | lenet5 | alexnet | vgg16
     #[arg(long)]
-    net: String,
+    net: Net,
     /// Images per step
     #[arg(long, default_value_t = 64)]
     batch: usize,
@@ -32,7 +32,7 @@ pub struct BenchTrainArgs {
 /// Runs the bench; the last line is one JSON object
 /// `{"engine", "net", "batch", "steps", "seconds", "images_per_s"}`.
 pub fn run(args: BenchTrainArgs) -> Result<(), String> {
-    let net = NetKind::parse(&args.net).ok_or_else(|| format!("--net: {:?} is not lenet300, lenet5, alexnet or vgg16", args.net))?;
+    let net = args.net;
     if args.batch == 0 || args.steps == 0 {
         return Err("--batch and --steps must be at least 1".into());
     }
@@ -41,7 +41,8 @@ pub fn run(args: BenchTrainArgs) -> Result<(), String> {
         net,
         batch: args.batch,
         lr: 0.01,
-        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        optimizer: Optimizer::Sgd,
+        momentum: 0.9,
         weight_decay: 5e-4,
         seed: 1,
         itq: None,
@@ -65,10 +66,10 @@ pub fn run(args: BenchTrainArgs) -> Result<(), String> {
 }
 
 /// `n` images of the network's input shape, values uniform in [-1, 1), random labels.
-fn random_data(net: NetKind, n: usize) -> Dataset {
+fn random_data(net: Net, n: usize) -> Dataset {
     let (channels, side) = match net {
-        NetKind::LeNet300 | NetKind::LeNet5 => (1, 28),
-        NetKind::AlexNet | NetKind::Vgg16 => (3, 32),
+        Net::LeNet300 | Net::LeNet5 => (1, 28),
+        Net::AlexNet | Net::Vgg16 => (3, 32),
     };
     let mut rng = SplitMix64::new(7);
     let images = (0..n * channels * side * side).map(|_| rng.next_f32() * 2.0 - 1.0).collect();

@@ -4,7 +4,8 @@
 use super::files::read_test_dir;
 use crate::io::read_input as read_file;
 use agq::nn::eval::accuracy;
-use agq::nn::models::{Model, NetKind};
+use agq::choices::Net;
+use agq::nn::models::Model;
 use agq::nn::params::{param_infos, write_params};
 use agq::quant::codec::decode;
 use agq::snapshot::Snapshot;
@@ -30,7 +31,7 @@ pub struct EvalArgs {
 /// Runs `agq eval`; the last line printed is `accuracy: NN.NN%`.
 pub fn run(args: EvalArgs) -> Result<(), String> {
     let snapshot = Snapshot::from_bytes(&read_file(&args.snapshot)?).map_err(|e| e.to_string())?;
-    let kind = NetKind::parse(&snapshot.net).ok_or_else(|| format!("no built-in network named {:?}", snapshot.net))?;
+    let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| format!("no built-in network named {:?}", snapshot.net))?;
     let device = args.device.open()?.device;
     let model = Model::new(kind, &device);
     let infos = param_infos(&model);

@@ -1,6 +1,7 @@
 //! Reading the data folders of `train` and `eval`.
 
 use crate::io::read_input as read_file;
+use agq::choices::Net;
 use agq::data::{Dataset, cifar10, mnist};
 use std::path::Path;
 
@@ -29,10 +30,10 @@ fn read_mnist_test(dir: &Path) -> Result<Dataset, String> {
         .map_err(|e| format!("MNIST test set: {e}"))
 }
 
-/// The test set a network of `kind` is evaluated on: MNIST `t10k-*` files, or the CIFAR-10
+/// The test set the network `net` is evaluated on: MNIST `t10k-*` files, or the CIFAR-10
 /// `test_batch.bin` (gzipped or not), else the committed `test_batch_first1000.bin.gz`.
-pub fn read_test_dir(dir: &Path, kind: agq::nn::models::NetKind) -> Result<Dataset, String> {
-    if kind.input_shape()[0] == 1 {
+pub fn read_test_dir(dir: &Path, net: Net) -> Result<Dataset, String> {
+    if net.input_shape()[0] == 1 {
         return read_mnist_test(dir);
     }
     let bytes = match read_either(dir, "test_batch.bin") {
@@ -71,22 +72,4 @@ pub fn read_cifar10_train(dir: &Path, at_least: usize) -> Result<Dataset, String
         }
     }
     all.ok_or_else(|| "no CIFAR-10 training file".to_string())
-}
-
-/// A run configuration from `(link key, value)` pairs given on the command line, every
-/// given setting checked like a link field; unset ones keep the page's defaults.
-pub fn config_from_fields(fields: &[(&str, Option<&String>)]) -> Result<agq::config::RunConfig, String> {
-    let query: Vec<String> = fields
-        .iter()
-        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", agq::config::percent_encode(v))))
-        .collect();
-    let parsed = agq::config::RunConfig::parse_query(&query.join("&"));
-    match parsed.issues.first() {
-        // The link reader replaces a bad field by its default; a command line refuses it.
-        Some(issue) => {
-            let message = issue.message.split("; using the default").next().unwrap_or(&issue.message);
-            Err(format!("--{}: {message}", issue.field.replace('_', "-")))
-        }
-        None => Ok(parsed.config),
-    }
 }

@@ -4,7 +4,8 @@
 
 use crate::io::{read_input, write_outputs};
 use agq::quant::itq::{itq_apply, schedule_width};
-use agq::quant::settings::{ItqSettings, parse_widths};
+use super::flags::refused;
+use agq::quant::settings::{ItqSettings, WidthList};
 use agq::snapshot::{Snapshot, StoreDtype};
 use clap::Args;
 use serde::Serialize;
@@ -27,7 +28,7 @@ pub struct ItqArgs {
     warmup: usize,
     /// Low-group width per epoch past the warm-up, the last one repeated
     #[arg(long, default_value = "8,6,4,2,0")]
-    schedule: String,
+    schedule: WidthList,
     /// The snapshot to write: the new widths, the values quantized to them (f32)
     #[arg(long)]
     out: PathBuf,
@@ -44,9 +45,8 @@ struct Grids<'a> {
 
 /// Runs `agq itq`.
 pub fn run(args: ItqArgs) -> Result<(), String> {
-    let schedule = parse_widths(&args.schedule).map_err(|e| format!("--schedule: {e}"))?;
-    let settings = ItqSettings { split: args.split, warmup: args.warmup, schedule, ..ItqSettings::default() };
-    settings.check().map_err(|e| format!("--split/--schedule: {e}"))?;
+    let settings = ItqSettings { split: args.split, warmup: args.warmup, schedule: args.schedule.0, ..ItqSettings::default() };
+    settings.check().map_err(|e| refused(&e))?;
     let mut snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     let Some(width) = schedule_width(args.epoch, settings.warmup, &settings.schedule) else {

@@ -47,6 +47,8 @@ commands! {
     bench_train::BenchTrainArgs => BenchTrain,
 }
 
+mod flags;
+
 // Shared helpers of `train`, `eval` and `snapshot` (they need burn).
 #[cfg(feature = "cpu")]
 mod device;

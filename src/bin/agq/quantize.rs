@@ -1,7 +1,11 @@
 //! `agq quantize`: a gradient snapshot in, an `.agq` file and a JSON report out.
 
 use crate::io::{read_input, write_outputs};
-use agq::quant::settings::format_widths;
+use super::flags::quantize_refused;
+use agq::choices::{Importance, Method};
+use agq::quant::cluster::ClusterMethod;
+use agq::quant::encoding::Encoding;
+use agq::quant::settings::{WidthList, format_widths};
 use agq::quantize::{QuantizeRequest, quantize_snapshot};
 use agq::snapshot::Snapshot;
 use clap::Args;
@@ -14,19 +18,19 @@ pub struct QuantizeArgs {
     snapshot: PathBuf,
     /// ptq | itq | combined (itq and combined take the snapshot's width/P as ITQ widths)
     #[arg(long, default_value = "combined")]
-    method: String,
+    method: Method,
     /// grad | magnitude | random | taylor (random draws from --seed; taylor needs the
     /// snapshot's taylor/P)
     #[arg(long, default_value = "grad")]
-    importance: String,
+    importance: Importance,
     /// quantile:F1,F2,... (cumulative fractions) | kmeans:K [default: the page's default for
     /// the snapshot's network, e.g. quantile:0.5,0.8,0.95]
     #[arg(long)]
-    clusters: Option<String>,
+    clusters: Option<ClusterMethod>,
     /// One width in bits per cluster, least important first (0 = pruned, 32 = float)
     /// [default: the page's default for the snapshot's network, e.g. 0,4,6,8]
     #[arg(long)]
-    widths: Option<String>,
+    widths: Option<WidthList>,
     /// Seed of the random importance
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -34,7 +38,7 @@ pub struct QuantizeArgs {
     /// indices, the thesis's accounting) | relative (column gaps with fillers) | entropy
     /// (ANS-coded gaps, tags and values); see docs/FORMAT.md
     #[arg(long, default_value = "csr")]
-    encoding: String,
+    encoding: Encoding,
     /// The .agq file to write
     #[arg(long)]
     out: PathBuf,
@@ -48,14 +52,14 @@ pub fn run(args: QuantizeArgs) -> Result<(), String> {
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     let request = QuantizeRequest {
-        method: Some(args.method.clone()),
-        importance: Some(args.importance.clone()),
-        clusters: args.clusters.clone(),
-        widths: args.widths.clone(),
-        seed: Some(args.seed),
-        encoding: Some(args.encoding.clone()),
+        method: args.method,
+        importance: args.importance,
+        clusters: args.clusters,
+        widths: args.widths.map(|w| w.0),
+        seed: args.seed,
+        encoding: args.encoding,
     };
-    let quantized = quantize_snapshot(&snapshot, &request).map_err(|e| e.to_string())?;
+    let quantized = quantize_snapshot(&snapshot, &request).map_err(|e| quantize_refused(&e))?;
     let (full, file) = (&quantized.report, &quantized.compressed.bytes);
     let report = &full.report;
     let json = full.to_json();

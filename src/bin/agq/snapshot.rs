@@ -9,15 +9,17 @@
 //! with the whole training setup in the `agq.provenance` metadata.
 
 use super::device::{ChosenDevice, DeviceArgs};
-use super::files::{config_from_fields, read_cifar10_train, read_test_dir};
+use super::files::{read_cifar10_train, read_test_dir};
+use super::flags::refused;
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
-use agq::config::{Method, Net, RunConfig};
+use agq::config::{Method, RunConfig};
 use agq::data::Dataset;
 use agq::nn::eval::accuracy;
-use agq::nn::models::{Model, NetKind};
+use agq::choices::Net;
+use agq::nn::models::Model;
 use agq::nn::params::{param_infos, write_params};
-use agq::nn::session::{Session, net_kind};
+use agq::nn::session::Session;
 use agq::snapshot::{Snapshot, StoreDtype};
 use burn::tensor::Device;
 use clap::Args;
@@ -33,7 +35,7 @@ const EVAL_BATCH: usize = 500;
 pub struct SnapshotArgs {
     /// alexnet | vgg16
     #[arg(long)]
-    net: String,
+    net: Net,
     /// Folder with the CIFAR-10 training files data_batch_1.bin .. data_batch_5.bin (or .bin.gz)
     #[arg(long)]
     data: PathBuf,
@@ -55,14 +57,10 @@ pub struct SnapshotArgs {
 impl SnapshotArgs {
     /// The run configuration (method `none`; each run sets its own).
     fn config(&self) -> Result<RunConfig, String> {
-        let (all, none) = ("50000".to_string(), "none".to_string());
-        let mut fields = vec![("net", Some(&self.net)), ("method", Some(&none))];
-        fields.extend(self.training.fields());
-        if self.training.train_size.is_none() {
-            fields.push(("train_size", Some(&all)));
-        }
-        let config = config_from_fields(&fields)?;
-        if !matches!(config.net, Net::Alexnet | Net::Vgg16) {
+        let mut config = RunConfig { method: Method::None, train_size: 50_000, ..RunConfig::for_net(self.net) };
+        self.training.apply(&mut config);
+        config.check().map_err(|e| refused(&e))?;
+        if !matches!(config.net, Net::AlexNet | Net::Vgg16) {
             return Err(format!("--net: snapshots are generated for alexnet or vgg16 (CIFAR-10), not {}", config.net));
         }
         Ok(config)
@@ -82,7 +80,7 @@ pub fn run(args: SnapshotArgs) -> Result<(), String> {
     if args.out_float == args.out_itq {
         return Err(format!("{} is named as two outputs", args.out_float.display()));
     }
-    let kind = net_kind(config.net);
+    let kind = config.net;
     let test = read_test_dir(&args.test, kind)?;
     let train = read_cifar10_train(&args.data, config.train_size as usize)?;
     let chosen = args.device.open()?;
@@ -100,7 +98,7 @@ pub fn run(args: SnapshotArgs) -> Result<(), String> {
 /// Trains one run of `config`, measures the stored snapshot and returns its bytes.
 fn train_one(
     config: &RunConfig,
-    kind: NetKind,
+    kind: Net,
     train: Dataset,
     test: &Dataset,
     common: &Common,
@@ -204,7 +202,7 @@ fn low_fraction(params: &[agq::quant::tensor::ParamTensor]) -> f64 {
 }
 
 /// Top-1 accuracy (%) of `snapshot`'s weights on `test`, the same way as `agq eval`.
-fn stored_accuracy(kind: NetKind, snapshot: &Snapshot, test: &Dataset, device: &Device) -> Result<f64, String> {
+fn stored_accuracy(kind: Net, snapshot: &Snapshot, test: &Dataset, device: &Device) -> Result<f64, String> {
     let model = Model::new(kind, device);
     let infos = param_infos(&model);
     let mut values = Vec::with_capacity(infos.len());

@@ -5,13 +5,15 @@
 use super::device::DeviceArgs;
 use super::files::read_test_dir;
 use crate::io::{read_input, write_outputs};
-use agq::config::{Clusters, Net, RunConfig};
+use agq::config::{Clusters, RunConfig};
 use agq::nn::eval::accuracy;
-use agq::nn::models::{Model, NetKind};
+use super::flags::refused;
+use agq::choices::{Importance, Net};
+use agq::quant::settings::parse_word;
+use agq::nn::models::Model;
 use agq::nn::params::{param_infos, write_params};
-use agq::quant::settings::parse_widths;
+use agq::quant::settings::WidthList;
 use agq::quant::sweep::{DEFAULT_KEEP, SweepPlan, SweepRow, source_name, sweep_point};
-use agq::quantize::QuantizeRequest;
 use agq::snapshot::Snapshot;
 use clap::Args;
 use std::path::PathBuf;
@@ -38,10 +40,10 @@ pub struct SweepArgs {
     /// Cluster shape quantile:F1,...: F1 pruned, the kept split as the rest split it
     /// [default: the page's default for the network]
     #[arg(long)]
-    clusters: Option<String>,
+    clusters: Option<Clusters>,
     /// One width per cluster, least important first, the first 0 [default: the page's]
     #[arg(long)]
-    widths: Option<String>,
+    widths: Option<WidthList>,
     /// Seed of the random importance
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -64,7 +66,7 @@ struct Evaluator {
 
 impl Evaluator {
     fn new(snapshot: &Snapshot, data: &std::path::Path, device: &DeviceArgs, batch: usize) -> Result<Self, String> {
-        let kind = NetKind::parse(&snapshot.net).ok_or_else(|| format!("--data: no built-in network named {:?} to evaluate", snapshot.net))?;
+        let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| format!("--data: no built-in network named {:?} to evaluate", snapshot.net))?;
         let device = device.open()?.device;
         let model = Model::new(kind, &device);
         let infos = param_infos(&model);
@@ -97,15 +99,9 @@ fn parse_list(what: &str, text: &str) -> Result<Vec<f64>, String> {
 pub fn run(args: SweepArgs) -> Result<(), String> {
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
-    let defaults = RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::Lenet300));
-    let shape = match &args.clusters {
-        None => defaults.clusters.clone(),
-        Some(c) => c.parse::<Clusters>().map_err(|e| format!("--clusters: {e}"))?,
-    };
-    let widths = match &args.widths {
-        None => defaults.widths.clone(),
-        Some(w) => parse_widths(w).map_err(|e| format!("--widths: {e}"))?,
-    };
+    let defaults = RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::LeNet300));
+    let shape = args.clusters.clone().unwrap_or(defaults.clusters);
+    let widths = args.widths.clone().map_or(defaults.widths, |w| w.0);
     let keeps = match &args.keep {
         None => DEFAULT_KEEP.to_vec(),
         Some(k) => parse_list("keep", k)?,
@@ -128,8 +124,8 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
     };
     let mut sources = Vec::with_capacity(names.len());
     for name in &names {
-        let request = QuantizeRequest { importance: Some(name.clone()), seed: Some(args.seed), ..Default::default() };
-        let source = request.resolve(&snapshot.net).map_err(|e| format!("--importances: {}", e.message))?.settings.importance;
+        let importance: Importance = parse_word("importances", name).map_err(|e| refused(&e))?;
+        let source = importance.source(args.seed);
         source.check(&snapshot.params).map_err(|e| format!("--importances: {e}"))?;
         sources.push(source);
     }

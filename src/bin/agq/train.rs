@@ -1,12 +1,14 @@
 //! `agq train`: trains LeNet-300-100 or LeNet-5 on MNIST natively (burn CPU backend) with
 //! the page's settings, then quantizes and writes the `.agq` file, report and snapshot.
 
-use super::files::{config_from_fields, read_mnist_dir};
+use super::files::read_mnist_dir;
+use super::flags::refused;
 use super::device::DeviceArgs;
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::compress::full_report;
-use agq::config::RunConfig;
+use agq::config::{Clusters, Importance, Method, Net, RunConfig};
+use agq::quant::settings::WidthList;
 use agq::nn::session::Session;
 use agq::snapshot::{Snapshot, StoreDtype};
 use clap::Args;
@@ -18,19 +20,19 @@ use std::time::Instant;
 pub struct TrainArgs {
     /// lenet300 | lenet5
     #[arg(long)]
-    net: Option<String>,
+    net: Option<Net>,
     /// none | ptq | itq | combined
     #[arg(long)]
-    method: Option<String>,
+    method: Option<Method>,
     /// grad | magnitude | random | taylor (PTQ importance)
     #[arg(long)]
-    importance: Option<String>,
+    importance: Option<Importance>,
     /// quantile:F1,F2,... | kmeans:K
     #[arg(long)]
-    clusters: Option<String>,
+    clusters: Option<Clusters>,
     /// PTQ widths per cluster, e.g. 0,4,6,8
     #[arg(long)]
-    widths: Option<String>,
+    widths: Option<WidthList>,
     #[command(flatten)]
     training: TrainingArgs,
     #[command(flatten)]
@@ -50,14 +52,20 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The run configuration, every given setting checked like a link field.
+    /// The run configuration: the network's defaults with the given flags, checked.
     fn config(&self) -> Result<RunConfig, String> {
-        let mut fields = vec![
-            ("net", self.net.as_ref()), ("method", self.method.as_ref()), ("importance", self.importance.as_ref()),
-            ("clusters", self.clusters.as_ref()), ("widths", self.widths.as_ref()),
-        ];
-        fields.extend(self.training.fields());
-        config_from_fields(&fields)
+        let mut config = RunConfig::for_net(self.net.unwrap_or(Net::LeNet300));
+        config.method = self.method.unwrap_or(config.method);
+        config.importance = self.importance.unwrap_or(config.importance);
+        if let Some(clusters) = &self.clusters {
+            config.clusters = clusters.clone();
+        }
+        if let Some(WidthList(widths)) = &self.widths {
+            config.widths = widths.clone();
+        }
+        self.training.apply(&mut config);
+        config.check().map_err(|e| refused(&e))?;
+        Ok(config)
     }
 }
 

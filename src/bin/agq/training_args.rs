@@ -1,53 +1,56 @@
 //! The training flags shared by `agq train` and `agq snapshot`: the page link's names and
-//! defaults (docs/WORKER_PROTOCOL.md), checked like link fields.
+//! defaults (docs/WORKER_PROTOCOL.md), parsed into the settings' own types and checked with
+//! the rest of the run configuration.
 
+use agq::config::{ItqMode, Optimizer, RunConfig};
+use agq::quant::settings::WidthList;
 use clap::Args;
 
 /// Training and in-training quantization settings; an unset flag keeps the page's default.
 #[derive(Args, Debug)]
 pub struct TrainingArgs {
     #[arg(long)]
-    epochs: Option<String>,
+    epochs: Option<u32>,
     #[arg(long)]
-    batch: Option<String>,
+    batch: Option<u32>,
     #[arg(long)]
-    lr: Option<String>,
+    lr: Option<f64>,
     /// sgd | adam
     #[arg(long)]
-    optimizer: Option<String>,
+    optimizer: Option<Optimizer>,
     #[arg(long)]
-    momentum: Option<String>,
+    momentum: Option<f64>,
     /// L2 weight decay
     #[arg(long)]
-    decay: Option<String>,
+    decay: Option<f64>,
     /// Training images used (the first N of the training set)
     #[arg(long = "train-size")]
-    pub train_size: Option<String>,
+    pub train_size: Option<u32>,
     #[arg(long)]
-    seed: Option<String>,
-    /// ITQ low-group fraction, in (0.5, 1)
+    seed: Option<u64>,
+    /// ITQ low-group fraction, in (0.5, 1]
     #[arg(long)]
-    split: Option<String>,
+    split: Option<f64>,
     /// ITQ warm-up epochs
     #[arg(long)]
-    warmup: Option<String>,
+    warmup: Option<u32>,
     /// ITQ low-group width per epoch, e.g. 8,6,4,2,0
     #[arg(long)]
-    schedule: Option<String>,
+    schedule: Option<WidthList>,
     /// ITQ: freeze | project
     #[arg(long)]
-    mode: Option<String>,
+    mode: Option<ItqMode>,
 }
 
 impl TrainingArgs {
-    /// `(link key, value)` of every flag.
-    pub fn fields(&self) -> Vec<(&'static str, Option<&String>)> {
-        vec![
-            ("epochs", self.epochs.as_ref()), ("batch", self.batch.as_ref()), ("lr", self.lr.as_ref()),
-            ("optimizer", self.optimizer.as_ref()), ("momentum", self.momentum.as_ref()),
-            ("decay", self.decay.as_ref()), ("train_size", self.train_size.as_ref()), ("seed", self.seed.as_ref()),
-            ("split", self.split.as_ref()), ("warmup", self.warmup.as_ref()),
-            ("schedule", self.schedule.as_ref()), ("mode", self.mode.as_ref()),
-        ]
+    /// Sets every given flag on `config` (unchecked).
+    pub fn apply(&self, config: &mut RunConfig) {
+        macro_rules! set {
+            ($($field:ident),+) => { $(if let Some(v) = &self.$field { config.$field = v.clone(); })+ };
+        }
+        set!(epochs, batch, lr, optimizer, momentum, decay, train_size, seed, split, warmup, mode);
+        if let Some(WidthList(schedule)) = &self.schedule {
+            config.schedule = schedule.clone();
+        }
     }
 }

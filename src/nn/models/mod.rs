@@ -16,51 +16,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor};
-
-/// Which network; the names are those used in links, snapshots and `.agq` files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NetKind {
-    LeNet300,
-    LeNet5,
-    AlexNet,
-    Vgg16,
-}
-
-impl NetKind {
-    /// Every kind, in link order.
-    pub const ALL: [Self; 4] = [Self::LeNet300, Self::LeNet5, Self::AlexNet, Self::Vgg16];
-
-    /// Parses `lenet300`, `lenet5`, `alexnet` or `vgg16`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The short name used in links and files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::LeNet300 => "lenet300",
-            Self::LeNet5 => "lenet5",
-            Self::AlexNet => "alexnet",
-            Self::Vgg16 => "vgg16",
-        }
-    }
-
-    /// Input image shape `[channels, height, width]`: MNIST for the LeNets, CIFAR-10 otherwise.
-    pub fn input_shape(self) -> [usize; 3] {
-        match self {
-            Self::LeNet300 | Self::LeNet5 => [1, 28, 28],
-            Self::AlexNet | Self::Vgg16 => [3, 32, 32],
-        }
-    }
-
-    /// The data set the network is trained and evaluated on.
-    pub fn dataset(self) -> &'static str {
-        match self {
-            Self::LeNet300 | Self::LeNet5 => "MNIST",
-            Self::AlexNet | Self::Vgg16 => "CIFAR-10",
-        }
-    }
-}
+use crate::choices::Net;
 
 /// A network of any kind.
 #[derive(Module, Debug)]
@@ -72,13 +28,13 @@ pub enum Model {
 }
 
 impl Model {
-    /// A freshly initialised network of `kind` on `device` (seed the device first).
-    pub fn new(kind: NetKind, device: &Device) -> Self {
-        match kind {
-            NetKind::LeNet300 => Self::LeNet300(LeNet300::new(device)),
-            NetKind::LeNet5 => Self::LeNet5(LeNet5::new(device)),
-            NetKind::AlexNet => Self::AlexNet(AlexNet::new(device)),
-            NetKind::Vgg16 => Self::Vgg16(Vgg16::new(device)),
+    /// A freshly initialised network `net` on `device` (seed the device first).
+    pub fn new(net: Net, device: &Device) -> Self {
+        match net {
+            Net::LeNet300 => Self::LeNet300(LeNet300::new(device)),
+            Net::LeNet5 => Self::LeNet5(LeNet5::new(device)),
+            Net::AlexNet => Self::AlexNet(AlexNet::new(device)),
+            Net::Vgg16 => Self::Vgg16(Vgg16::new(device)),
         }
     }
 
