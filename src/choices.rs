@@ -114,14 +114,6 @@ impl Net {
     }
 }
 
-impl Default for Method {
-    /// Post-training only (the default of the core's `QuantSettings`; a run's default is
-    /// `combined`, `RunConfig::default`).
-    fn default() -> Self {
-        Method::Ptq
-    }
-}
-
 impl Method {
     /// Whether the PTQ clusters and widths take part.
     pub fn uses_ptq(self) -> bool {

@@ -33,6 +33,6 @@ pub use model::{QuantModel, QuantTensor, quantize_model};
 pub use ptq::{Ptq, ptq, ptq_widths};
 pub use report::{Report, TensorReport};
 pub use settings::{
-    CheckedItqSettings, CheckedSettings, ItqSettings, QuantMethod, QuantSettings, SettingsError,
+    CheckedItqSettings, CheckedSettings, ItqSettings, QuantSettings, SettingsError,
 };
 pub use tensor::ParamTensor;

@@ -16,13 +16,11 @@ use std::str::FromStr;
 /// Most clusters: one per valid width (0, 2..=16, 32).
 pub const MAX_CLUSTERS: usize = 17;
 
-/// The methods of [`QuantSettings`] (`none` is refused by `quantize` before it gets here).
-pub type QuantMethod = Method;
-
 /// Post-training settings as they arrive (from the CLI, a link or JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantSettings {
-    pub method: QuantMethod,
+    /// `none` is refused by `quantize` before it gets here.
+    pub method: Method,
     pub importance: ImportanceSource,
     pub cluster: ClusterMethod,
     /// One width per cluster, strictly increasing (cluster 0 = least important).
