@@ -6,9 +6,9 @@
 #    unchanged): 39.7 -> 32.7 MB raw, 5.90 -> 4.75 MB gzip -9, 3.57 -> 2.75 MB brotli;
 #  - with WASM_OPT_LEVEL=-Oz (or -Os, -O2, ...): runs wasm-opt from npm binaryen instead
 #    (pinned in tools/binaryen/package.json, installed by scripts/install-tools.sh; Debian's
-#    binaryen 108 corrupts wasm-bindgen output). Not the default yet: on the 2-core development
-#    machine, loaded, one run took more than an hour and its output is not yet measured and
-#    tested (docs/BENCHMARKS.md).
+#    binaryen 108 corrupts wasm-bindgen output): 19.5 MB raw but 4.81 MB gzip -9, 2.89 MB
+#    brotli (larger compressed than the default), LeNet-5 about 40% faster on the CPU backend,
+#    and over 10 CPU-minutes (docs/BENCHMARKS.md), so it is not the default.
 #
 # Idempotent, and cached in target/wasm-opt/: the module as wasm-bindgen wrote it (agq_bg.wasm,
 # with the name section that `node scripts/wasm-size.mjs --crates` breaks down by crate), the
