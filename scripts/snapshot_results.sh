@@ -4,13 +4,14 @@
 # one, each written as a .agq file, decoded and evaluated on the first 1,000 official
 # CIFAR-10 test images (www/data/cifar10).
 # Usage: scripts/snapshot_results.sh [NETS...]   (default: alexnet vgg16; VGG-16 takes a few
-# minutes on a CPU)
+# minutes on a CPU). Environment: AGQ (the binary; default: build target/release/agq).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nets=("$@")
 [ ${#nets[@]} -gt 0 ] || nets=(alexnet vgg16)
-cargo build --release --bin agq >&2
-agq=target/release/agq
+# AGQ: an agq binary to use instead of building target/release/agq
+agq=${AGQ:-target/release/agq}
+[ -n "${AGQ:-}" ] || cargo build --release --bin agq >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -30,8 +31,9 @@ for net in "${nets[@]}"; do
   for method in ptq itq combined; do
     snapshot=$float
     [ "$method" = ptq ] || snapshot=www/snapshots/$net-itq.safetensors
-    ratio=$($agq quantize --snapshot "$snapshot" --method "$method" --out "$tmp/q.agq" \
-      | head -n 1 | sed -n 's/.*ratio \([0-9.]*x\).*/\1/p')
+    # the whole output first: `head` closing the pipe early would fail the run (pipefail)
+    report=$($agq quantize --snapshot "$snapshot" --method "$method" --out "$tmp/q.agq")
+    ratio=$(sed -n '1s/.*ratio \([0-9.]*x\).*/\1/p' <<<"$report")
     accuracy=$($agq eval --snapshot "$snapshot" --quantized "$tmp/q.agq" --data www/data/cifar10 \
       | tail -n 1 | sed 's/accuracy: //')
     echo "| $net | $method | ${thesis[$net-$method]} | $ratio | $accuracy | $base |"

@@ -161,7 +161,7 @@ impl RunConfig {
         let base = RunConfig { net, ..RunConfig::default() };
         match net {
             Net::LeNet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
-            Net::AlexNet => RunConfig { widths: vec![0, 4, 5, 7], ..base },
+            Net::AlexNet => RunConfig { widths: vec![0, 3, 5, 7], ..base },
             Net::Vgg16 => RunConfig { clusters: Clusters::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
             Net::LeNet300 => base,
         }
