@@ -3,6 +3,7 @@
 
 use crate::config::{Method, RunConfig};
 use crate::quant::cluster::ClusterMethod;
+use crate::quant::QuantError;
 use crate::quant::encoding::{Encoding, account_with, encode_with, encoding_of, sizes_with};
 use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
@@ -46,7 +47,7 @@ pub struct ImportanceHistogram {
 
 /// Quantizes `params` with `method` and `config`'s PTQ settings (see [`compress_with`]);
 /// the `.agq` file and its report are in `config.encoding`.
-pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, String> {
+pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, QuantError> {
     compress_with_encoding(config.net.as_str(), params, method, &PtqSettings::of(config), config.encoding)
 }
 
@@ -74,7 +75,7 @@ impl PtqSettings {
 /// float, `ptq` clusters the importances, `itq` takes each tensor's `width` (its ITQ
 /// widths; float when absent), `combined` the minimum of both. Encodes the `.agq` file (CSR)
 /// and accounts it; the report's `bytes` is the file's size.
-pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Compressed, String> {
+pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Compressed, QuantError> {
     compress_with_encoding(net, params, method, ptq_settings, Encoding::Csr)
 }
 
@@ -85,10 +86,10 @@ pub fn compress_with_encoding(
     method: Method,
     ptq_settings: &PtqSettings,
     encoding: Encoding,
-) -> Result<Compressed, String> {
+) -> Result<Compressed, QuantError> {
     let Quantized { model, widths, importance, boundaries } = quantize(net, params, method, ptq_settings)?;
-    let bytes = encode_with(&model, encoding).map_err(|e| e.to_string())?;
-    let report = account_with(&model, encoding).map_err(|e| e.to_string())?;
+    let bytes = encode_with(&model, encoding)?;
+    let report = account_with(&model, encoding)?;
     debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
     let importance_histogram = histogram(&importance, &boundaries);
     Ok(Compressed { model, report, bytes, widths, importance_histogram })
@@ -96,10 +97,10 @@ pub fn compress_with_encoding(
 
 /// The network quantized as [`compress_with`] does, sized in every encoding (CSR first)
 /// without writing a file: what the page shows beside the live CSR accounting.
-pub fn sizes_of(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Vec<EncodingSize>, String> {
+pub fn sizes_of(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Vec<EncodingSize>, QuantError> {
     let model = quantize(net, params, method, ptq_settings)?.model;
     let csr = crate::quant::csr::account(&model);
-    sizes_with(&model, Encoding::Csr, &csr).map_err(|e| e.to_string())
+    Ok(sizes_with(&model, Encoding::Csr, &csr)?)
 }
 
 /// A quantized network with the flat widths, importances and PTQ thresholds behind it.
@@ -111,14 +112,14 @@ struct Quantized {
 }
 
 /// Importance, widths (PTQ, ITQ or combined) and fixed-point codes of `params`.
-fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Quantized, String> {
+fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Quantized, QuantError> {
     let n: usize = params.iter().map(ParamTensor::len).sum();
     let itq_widths: Vec<u8> = params
         .iter()
         .flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()]))
         .collect();
     if itq_widths.len() != n {
-        return Err("a tensor's widths do not match its size".into());
+        return Err(QuantError::TensorWidths);
     }
     let importance = ptq_settings.importance.try_compute(params)?;
     let (widths, boundaries) = match method {
@@ -127,7 +128,7 @@ fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &Pt
         Method::Ptq | Method::Combined => {
             let k = ptq_settings.clusters.k();
             if k != ptq_settings.widths.len() {
-                return Err(format!("{k} clusters need {k} widths, got {}", ptq_settings.widths.len()));
+                return Err(QuantError::WidthCount { clusters: k, widths: ptq_settings.widths.len() });
             }
             let plan = ptq(&importance, &ptq_settings.clusters, &ptq_settings.widths);
             let widths = if method == Method::Combined { combine(&itq_widths, &plan.widths) } else { plan.widths };
@@ -193,8 +194,8 @@ impl Compressed {
     }
 
     /// The size of the model in every encoding (CSR first), `report` reused for its own.
-    pub fn sizes(&self) -> Result<Vec<EncodingSize>, String> {
-        sizes_with(&self.model, self.encoding(), &self.report).map_err(|e| e.to_string())
+    pub fn sizes(&self) -> Result<Vec<EncodingSize>, QuantError> {
+        Ok(sizes_with(&self.model, self.encoding(), &self.report)?)
     }
 }
 

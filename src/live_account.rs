@@ -5,6 +5,7 @@
 
 use crate::compress::{Compressed, ImportanceHistogram, PtqSettings, compress_with, histogram, width_counts};
 use crate::config::{Method, RunConfig};
+use crate::quant::QuantError;
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::importance::ImportanceSource;
 use crate::quant::reaccount::{PtqPlan, Reaccounter};
@@ -51,13 +52,13 @@ pub struct LiveAccount {
 
 impl LiveAccount {
     /// Accounts `params` (of `config.net`) quantized with `config`'s method and PTQ settings.
-    pub fn account(&mut self, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, String> {
+    pub fn account(&mut self, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, QuantError> {
         self.account_as(config.net.as_str(), params, config)
     }
 
     /// [`LiveAccount::account`] of a network named `net` (any name: the `.agq` header
     /// holds it, so it counts in `bytes`); `config.net` is not used.
-    pub fn account_as(&mut self, net: &str, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, String> {
+    pub fn account_as(&mut self, net: &str, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, QuantError> {
         let source = config.importance.source(config.seed);
         if self.index.as_ref().is_none_or(|i| i.source != source || i.net != net) {
             self.index = None; // the old index is freed before the new one is built

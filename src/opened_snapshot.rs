@@ -7,6 +7,7 @@
 use crate::compress::{Compressed, PtqSettings, compress_with_encoding, sizes_of};
 use crate::config::{Method, RunConfig};
 use crate::live_account::{Accounted, LiveAccount};
+use crate::quant::QuantError;
 use crate::quant::layout::{MAX_HEADER, header_len_of};
 use crate::quant::report::EncodingSize;
 use crate::quant::tensor::{ParamTensor, rows_of};
@@ -110,13 +111,9 @@ impl OpenedSnapshot {
     }
 
     /// Refuses itq and combined on a snapshot without ITQ widths.
-    pub fn check_method(&self, method: Method) -> Result<(), String> {
+    pub fn check_method(&self, method: Method) -> Result<(), QuantError> {
         if matches!(method, Method::Itq | Method::Combined) && !self.has_widths() {
-            return Err(format!(
-                "the snapshot of {:?} has no ITQ widths (width/P), which {} needs: choose post-training (ptq) or none",
-                self.snapshot.net,
-                method.as_str()
-            ));
+            return Err(QuantError::NoItqWidths { net: self.snapshot.net.clone(), method });
         }
         Ok(())
     }
@@ -125,14 +122,14 @@ impl OpenedSnapshot {
     /// network and training settings are not used), under the snapshot's own name: the
     /// first call per importance source indexes the parameters, later ones take about a
     /// millisecond per 15 million parameters.
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
         self.check_method(config.method)?;
         self.live.account_as(&self.snapshot.net, &self.snapshot.params, config)
     }
 
     /// Quantizes with `config`'s method and PTQ settings: the `.agq` file (in
     /// `config.encoding`) carries the snapshot's own `agq.net` name.
-    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, String> {
+    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, QuantError> {
         self.check_method(config.method)?;
         let settings = PtqSettings::of(config);
         compress_with_encoding(&self.snapshot.net, &self.snapshot.params, config.method, &settings, config.encoding)
@@ -140,7 +137,7 @@ impl OpenedSnapshot {
 
     /// The size of `config`'s quantization in every encoding, CSR first (no file written;
     /// for VGG-16's size a few hundred milliseconds, so the page asks after the CSR accounting).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, String> {
+    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
         self.check_method(config.method)?;
         sizes_of(&self.snapshot.net, &self.snapshot.params, config.method, &PtqSettings::of(config))
     }
@@ -300,7 +297,8 @@ mod tests {
         for method in ["itq", "combined"] {
             let c = config(&format!("method={method}"));
             let e = opened.account(&c).unwrap_err();
-            assert!(e.contains("no ITQ widths") && e.contains("ptq"), "{e}");
+            assert_eq!(e.field(), Some("method"));
+            assert!(e.to_string().contains("no ITQ widths") && e.to_string().contains("ptq"), "{e}");
             assert_eq!(opened.compress(&c).unwrap_err(), e);
         }
         assert!(opened.account(&config("method=ptq")).is_ok());

@@ -7,6 +7,7 @@
 use crate::choices::{Importance, Method, Net};
 use crate::compress::{Compressed, PtqSettings, compress_with_encoding};
 use crate::config::RunConfig;
+use crate::quant::QuantError;
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::encoding::Encoding;
 use crate::quant::report::Report;
@@ -55,9 +56,11 @@ pub enum QuantizeError {
     /// A setting is refused.
     Settings(SettingsError),
     /// Importance `taylor` of a snapshot without Taylor values (the setting `importance`).
-    NoTaylor(String),
+    NoTaylor(QuantError),
     /// The snapshot cannot be quantized as asked (no ITQ widths for `itq` or `combined`).
     Snapshot(String),
+    /// The snapshot's tensors could not be quantized or encoded.
+    Quant(QuantError),
 }
 
 impl fmt::Display for QuantizeError {
@@ -65,8 +68,9 @@ impl fmt::Display for QuantizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QuantizeError::Settings(e) => e.fmt(f),
-            QuantizeError::NoTaylor(m) => write!(f, "importance: {m}"),
+            QuantizeError::NoTaylor(e) => write!(f, "importance: {e}"),
             QuantizeError::Snapshot(m) => f.write_str(m),
+            QuantizeError::Quant(e) => e.fmt(f),
         }
     }
 }
@@ -138,7 +142,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
     s.importance.check(&snapshot.params).map_err(QuantizeError::NoTaylor)?;
     let ptq = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
     let compressed = compress_with_encoding(&snapshot.net, &snapshot.params, s.method, &ptq, request.encoding)
-        .map_err(QuantizeError::Snapshot)?;
+        .map_err(QuantizeError::Quant)?;
     let report = QuantizeReport {
         report: compressed.report.clone(),
         method: s.method,
@@ -205,7 +209,7 @@ mod tests {
     fn taylor_importance_needs_the_snapshots_taylor_tensors() {
         let request = QuantizeRequest { method: Method::Ptq, importance: Importance::Taylor, ..Default::default() };
         let e = quantize_snapshot(&snapshot(false), &request).unwrap_err();
-        assert!(matches!(&e, QuantizeError::NoTaylor(m) if m.contains("no taylor/enc.weight")), "{e}");
+        assert!(matches!(&e, QuantizeError::NoTaylor(QuantError::NoTaylor { tensor }) if tensor == "enc.weight"), "{e}");
         let mut s = snapshot(false);
         // Taylor values ranked the other way round from the gradient's
         s.params[0].taylor = Some(s.params[0].importance.iter().map(|g| 12.0 - g).collect());

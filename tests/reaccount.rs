@@ -5,6 +5,7 @@
 
 use agq::compress::{PtqSettings, compress_with, width_counts};
 use agq::config::Method;
+use agq::quant::QuantError;
 use agq::quant::cluster::ClusterMethod;
 use agq::quant::importance::ImportanceSource;
 use agq::quant::reaccount::{PtqPlan, Reaccounter};
@@ -140,9 +141,11 @@ fn a_width_count_other_than_k_is_an_error() {
     let index = Reaccounter::new("net", &params, &importance).unwrap();
     let clusters = ClusterMethod::Quantile(vec![0.5]);
     let err = index.account(Some(PtqPlan { clusters: &clusters, widths: &[0, 4, 8] }), false).unwrap_err();
-    assert!(err.contains("2 clusters need 2 widths"), "{err}");
+    assert_eq!(err, QuantError::WidthCount { clusters: 2, widths: 3 });
+    assert_eq!(err.to_string(), "2 clusters need 2 widths, got 3");
     let err = index.account(Some(PtqPlan { clusters: &clusters, widths: &[0, 17] }), false).unwrap_err();
-    assert!(err.contains("width 17"), "{err}");
+    assert_eq!(err, QuantError::InvalidWidth(17));
+    assert_eq!(err.field(), Some("widths"));
     let none = ClusterMethod::KMeans { k: 0 };
     assert!(index.account(Some(PtqPlan { clusters: &none, widths: &[] }), false).is_err());
 }

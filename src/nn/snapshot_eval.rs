@@ -12,6 +12,7 @@ use crate::compress::{Compressed, PtqSettings, compress, pixel_map, sizes_of};
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::live_account::{Accounted, LiveAccount};
+use crate::quant::QuantError;
 use crate::quant::report::EncodingSize;
 use crate::opened_snapshot::{LayerShape, OpenedSnapshot, SnapshotInfo, match_network};
 use crate::snapshot::Snapshot;
@@ -61,19 +62,19 @@ impl LoadedSnapshot {
     /// first call for an importance source sorts the parameters once (about a second for
     /// VGG-16), every later one takes milliseconds. Run on every change of the clusters or
     /// widths.
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
         self.live.account(&self.snapshot.params, config)
     }
 
     /// The size of `config`'s quantization in every encoding, CSR first (no evaluation, no
     /// file; a few hundred milliseconds for VGG-16: the page asks after `account`).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, String> {
+    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
         sizes_of(config.net.as_str(), &self.snapshot.params, config.method, &PtqSettings::of(config))
     }
 
     /// The `.agq` file of `config`'s quantization: PTQ (or the ITQ widths), accounting and
     /// encoding, without evaluation.
-    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, String> {
+    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, QuantError> {
         compress(&self.snapshot.params, config, config.method)
     }
 
@@ -159,12 +160,12 @@ impl UserSnapshot {
     }
 
     /// The exact accounting of `config`'s method and PTQ settings (no evaluation).
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, String> {
+    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
         self.opened.account(config)
     }
 
     /// The size of `config`'s quantization in every encoding (see [`OpenedSnapshot::sizes`]).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, String> {
+    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
         self.opened.sizes(config)
     }
 

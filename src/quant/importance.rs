@@ -1,5 +1,6 @@
 //! Where the per-parameter importance comes from.
 
+use super::error::QuantError;
 use super::tensor::ParamTensor;
 use serde::{Deserialize, Serialize};
 
@@ -21,21 +22,17 @@ impl ImportanceSource {
     /// Whether every tensor of `params` carries what this source reads: `Taylor` needs
     /// [`ParamTensor::taylor`] of every tensor, with one value per weight. The error names
     /// the first tensor without it.
-    pub fn check(&self, params: &[ParamTensor]) -> Result<(), String> {
+    pub fn check(&self, params: &[ParamTensor]) -> Result<(), QuantError> {
         if *self != ImportanceSource::Taylor {
             return Ok(());
         }
         for p in params {
             match &p.taylor {
                 None => {
-                    return Err(format!(
-                        "taylor importance: the snapshot has no taylor/{} (it was written without Taylor \
-                         accumulation; retrain it with a current agq, or use grad, magnitude or random)",
-                        p.name
-                    ));
+                    return Err(QuantError::NoTaylor { tensor: p.name.clone() });
                 }
                 Some(t) if t.len() != p.weight.len() => {
-                    return Err(format!("taylor/{} has {} values for {} weights", p.name, t.len(), p.weight.len()));
+                    return Err(QuantError::TaylorLength { tensor: p.name.clone(), values: t.len(), weights: p.weight.len() });
                 }
                 Some(_) => {}
             }
@@ -45,7 +42,7 @@ impl ImportanceSource {
 
     /// [`ImportanceSource::compute`] after [`ImportanceSource::check`]: an error instead of
     /// a panic when the parameters lack what the source reads.
-    pub fn try_compute(&self, params: &[ParamTensor]) -> Result<Vec<f32>, String> {
+    pub fn try_compute(&self, params: &[ParamTensor]) -> Result<Vec<f32>, QuantError> {
         self.check(params)?;
         Ok(self.compute(params))
     }
@@ -148,9 +145,9 @@ mod tests {
         let mut p = params();
         p[0].taylor = Some(vec![1.0; 4]);
         let e = ImportanceSource::Taylor.try_compute(&p).unwrap_err();
-        assert!(e.contains("taylor/b"), "{e}");
+        assert!(e.to_string().contains("taylor/b"), "{e}");
         p[1].taylor = Some(vec![1.0]);
-        assert!(ImportanceSource::Taylor.check(&p).unwrap_err().contains("1 values for 2 weights"));
+        assert!(ImportanceSource::Taylor.check(&p).unwrap_err().to_string().contains("1 values for 2 weights"));
         // the other sources never need it
         assert!(ImportanceSource::Gradient.try_compute(&params()).is_ok());
     }

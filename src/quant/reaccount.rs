@@ -19,6 +19,7 @@
 
 use super::cluster::{ClusterMethod, Cut, KMeansHistogram, kmeans_value};
 use super::csr::report_of;
+use super::error::QuantError;
 use super::fixed_point::{FLOAT_WIDTH, frac_len_f64, is_valid_width};
 use super::layout::{bits_from_counts, header_len_of};
 use super::report::{Report, TensorReport};
@@ -88,7 +89,7 @@ impl Reaccounter {
 
     /// Accounts a setting: `ptq` clusters the importances (None: every cluster is float),
     /// `itq` applies the tensors' ITQ widths (combined: the minimum of both).
-    pub fn account(&self, ptq: Option<PtqPlan>, itq: bool) -> Result<Accounting, String> {
+    pub fn account(&self, ptq: Option<PtqPlan>, itq: bool) -> Result<Accounting, QuantError> {
         let (ranks, widths, thresholds) = match ptq {
             None => (self.tensors.iter().map(|t| vec![0, t.len()]).collect(), vec![FLOAT_WIDTH], Vec::new()),
             Some(plan) => self.cluster_ranks(plan)?,
@@ -109,21 +110,21 @@ impl Reaccounter {
     /// Per tensor the sorted-position bounds of the K clusters (K + 1 ranks), the widths,
     /// and the thresholds.
     #[allow(clippy::type_complexity)]
-    fn cluster_ranks(&self, plan: PtqPlan) -> Result<(Vec<Vec<usize>>, Vec<u8>, Vec<f32>), String> {
+    fn cluster_ranks(&self, plan: PtqPlan) -> Result<(Vec<Vec<usize>>, Vec<u8>, Vec<f32>), QuantError> {
         let k = plan.clusters.k();
         if !(1..=256).contains(&k) {
-            return Err(format!("{k} clusters: 1 to 256 are possible"));
+            return Err(QuantError::ClusterCount(k));
         }
         if plan.widths.len() != k {
-            return Err(format!("{k} clusters need {k} widths, got {}", plan.widths.len()));
+            return Err(QuantError::WidthCount { clusters: k, widths: plan.widths.len() });
         }
         if let Some(b) = plan.widths.iter().find(|&&b| !is_valid_width(b)) {
-            return Err(format!("width {b} is not 0, 2..=16 or 32"));
+            return Err(QuantError::InvalidWidth(*b));
         }
         let (per_cut, thresholds): (Vec<Vec<usize>>, Vec<f32>) = match plan.clusters {
             ClusterMethod::Quantile(fractions) => {
                 if fractions.iter().any(|f| f.is_nan()) {
-                    return Err("a quantile fraction is NaN".into());
+                    return Err(QuantError::NanFraction);
                 }
                 let mut positions: Vec<usize> =
                     fractions.iter().map(|f| ((f * self.n as f64).floor().max(0.0) as usize).min(self.n)).collect();

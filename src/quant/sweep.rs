@@ -5,6 +5,7 @@
 
 use super::cluster::ClusterMethod;
 use super::encoding::{Encoding, account_with};
+use super::error::QuantError;
 use super::importance::ImportanceSource;
 use super::model::{QuantModel, quantize_model};
 use super::ptq::ptq_widths;
@@ -21,13 +22,13 @@ pub const DEFAULT_KEEP: [f64; 10] = [0.03, 0.05, 0.075, 0.10, 0.15, 0.20, 0.30, 
 ///
 /// # Errors
 /// `keep` outside `(0, 1]`, an empty `base`, or `base[0]` not in `[0, 1)`.
-pub fn keep_fractions(base: &[f64], keep: f64) -> Result<Vec<f64>, String> {
+pub fn keep_fractions(base: &[f64], keep: f64) -> Result<Vec<f64>, QuantError> {
     if !(keep > 0.0 && keep <= 1.0) {
-        return Err(format!("kept fraction {keep} is not in (0, 1]"));
+        return Err(QuantError::KeepOutOfRange(keep));
     }
-    let p0 = *base.first().ok_or("no cluster boundary to scale")?;
+    let p0 = *base.first().ok_or(QuantError::NoBoundary)?;
     if !(0.0..1.0).contains(&p0) {
-        return Err(format!("first boundary {p0} is not in [0, 1)"));
+        return Err(QuantError::FirstBoundary(p0));
     }
     Ok(base.iter().map(|f| ((1.0 - keep * (1.0 - f) / (1.0 - p0)) * 1e6).round() / 1e6).collect())
 }
@@ -49,12 +50,12 @@ impl SweepPlan {
     /// # Errors
     /// A k-means shape, widths that do not start with 0 or do not match the boundaries, or
     /// a kept fraction outside `(0, 1]`.
-    pub fn new(shape: &ClusterMethod, widths: &[u8], keeps: &[f64]) -> Result<Self, String> {
+    pub fn new(shape: &ClusterMethod, widths: &[u8], keeps: &[f64]) -> Result<Self, QuantError> {
         let ClusterMethod::Quantile(base) = shape else {
-            return Err("the sweep scales quantile boundaries (quantile:F1,...), not k-means clusters".into());
+            return Err(QuantError::SweepNeedsQuantile);
         };
         if widths.first() != Some(&0) || widths.len() != base.len() + 1 {
-            return Err(format!("{} clusters need {} widths, the first 0 (pruned)", base.len() + 1, base.len() + 1));
+            return Err(QuantError::SweepWidths { clusters: base.len() + 1 });
         }
         let points = keeps.iter().map(|&k| keep_fractions(base, k).map(|f| (k, f))).collect::<Result<_, _>>()?;
         Ok(Self { widths: widths.to_vec(), points })
@@ -76,8 +77,8 @@ pub struct Sizes {
 
 /// The exact sizes of `model` under CSR, relative indices and entropy coding
 /// ([`account_with`]).
-pub fn sizes(model: &QuantModel) -> Result<Sizes, String> {
-    let report = |e| account_with(model, e).map_err(|err| format!("{e} accounting: {err}"));
+pub fn sizes(model: &QuantModel) -> Result<Sizes, QuantError> {
+    let report = |encoding| account_with(model, encoding).map_err(|error| QuantError::Accounting { encoding, error });
     let (csr, relative, entropy) = (report(Encoding::Csr)?, report(Encoding::Relative)?, report(Encoding::Entropy)?);
     Ok(Sizes {
         nnz: csr.nnz,
@@ -100,9 +101,9 @@ pub fn sweep_point(
     importance: &[f32],
     fractions: &[f64],
     widths: &[u8],
-) -> Result<(QuantModel, Sizes), String> {
+) -> Result<(QuantModel, Sizes), QuantError> {
     if fractions.len() + 1 != widths.len() {
-        return Err(format!("{} boundaries need {} widths, got {}", fractions.len(), fractions.len() + 1, widths.len()));
+        return Err(QuantError::BoundaryWidths { boundaries: fractions.len(), widths: widths.len() });
     }
     let assigned = ptq_widths(importance, &ClusterMethod::Quantile(fractions.to_vec()), widths);
     let model = quantize_model(net, params, &assigned);

@@ -23,7 +23,7 @@ impl Lab {
     pub fn compress_snapshot(&self, config: JsValue) -> Result<js_sys::Uint8Array, JsError> {
         let config = checked(config)?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&config).map_err(|e| JsError::new(&e))?;
+        let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&config)?;
         Ok(js_sys::Uint8Array::from(compressed.bytes.as_slice()))
     }
 
@@ -34,7 +34,7 @@ impl Lab {
     pub fn account_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config = checked(config)?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&config).map_err(|e| JsError::new(&e))?;
+        let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&config)?;
         convert::to_js(&sizes)
     }
 
@@ -44,7 +44,7 @@ impl Lab {
         let config = checked(config)?;
         let state = self.state.try_borrow().map_err(|_| busy())?;
         let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
-        convert::to_js(&opened.sizes(&config).map_err(|e| JsError::new(&e))?)
+        convert::to_js(&opened.sizes(&config)?)
     }
 
     /// Writes the last result's `.agq` file again in `encoding` (`csr`, `relative` or

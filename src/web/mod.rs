@@ -180,7 +180,7 @@ impl Lab {
         let config: RunConfig = convert::from_js(config)?;
         config.check()?;
         let mut state = self.state.borrow_mut();
-        let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&config).map_err(|e| JsError::new(&e))?;
+        let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&config)?;
         convert::account_info(&accounted, &config)
     }
 
@@ -276,7 +276,7 @@ impl Lab {
         config.check()?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         let opened = state.opened.as_mut().ok_or_else(|| JsError::new("no snapshot file is open"))?;
-        let accounted = opened.account(&config).map_err(|e| JsError::new(&e))?;
+        let accounted = opened.account(&config)?;
         convert::account_info(&accounted, &config)
     }
 

@@ -13,7 +13,8 @@ pub fn refused(e: &SettingsError) -> String {
 pub fn quantize_refused(e: &QuantizeError) -> String {
     match e {
         QuantizeError::Settings(e) => refused(e),
-        QuantizeError::NoTaylor(m) => format!("--importance: {m}"),
+        QuantizeError::NoTaylor(e) => format!("--importance: {e}"),
         QuantizeError::Snapshot(m) => m.clone(),
+        QuantizeError::Quant(e) => e.to_string(),
     }
 }
