@@ -15,13 +15,19 @@
 // cubecl_ir::...>`, `alloc::vec::Vec<T>::push` with T from a crate), the first such crate in
 // its generic arguments; else "core/alloc/std".
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 
 const SECTION = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start',
   'element', 'code', 'data', 'datacount', 'tag'];
 const STD = new Set(['core', 'alloc', 'std']);
 
-function parse(buf) {
+/**
+ * The sections of a wasm module (`name`: the section kind, custom ones as `custom "NAME"`;
+ * `start`/`end`: the byte range of the whole section), its function bodies' sizes with
+ * their names when the module has a name section, and whether it has one.
+ */
+export function parse(buf) {
   let p = 8;
   const leb = () => {
     let r = 0;
@@ -43,9 +49,11 @@ function parse(buf) {
   const names = new Map();
   let funcImports = 0;
   while (p < buf.length) {
+    const start = p;
     const id = buf[p++];
     const size = leb();
     const end = p + size;
+    if (end > buf.length) throw new Error(`section at byte ${start} runs past the end`);
     let name = SECTION[id] ?? `unknown ${id}`;
     if (id === 2) {
       const n = leb();
@@ -90,7 +98,7 @@ function parse(buf) {
         }
       }
     }
-    sections.push({ name, bytes: size });
+    sections.push({ name, bytes: size, start, end });
     p = end;
   }
   const functions = bodies.map((bytes, i) => ({ name: names.get(i + funcImports) ?? null, bytes }));
@@ -211,16 +219,19 @@ function report(file, { crates, json }) {
   }
 }
 
-const args = process.argv.slice(2);
-const opts = { crates: 0, json: false };
-const files = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--json') opts.json = true;
-  else if (args[i] === '--crates') opts.crates = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 30;
-  else files.push(args[i]);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2));
+
+function main(args) {
+  const opts = { crates: 0, json: false };
+  const files = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--json') opts.json = true;
+    else if (args[i] === '--crates') opts.crates = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 30;
+    else files.push(args[i]);
+  }
+  if (files.length === 0) {
+    console.error('usage: node scripts/wasm-size.mjs [--crates [N]] [--json] FILE.wasm...');
+    process.exit(2);
+  }
+  for (const f of files) report(f, opts);
 }
-if (files.length === 0) {
-  console.error('usage: node scripts/wasm-size.mjs [--crates [N]] [--json] FILE.wasm...');
-  process.exit(2);
-}
-for (const f of files) report(f, opts);

@@ -6,6 +6,7 @@
 //
 //   node scripts/wasm-strip.mjs IN.wasm OUT.wasm
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from './wasm-size.mjs';
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -14,34 +15,11 @@ if (!input || !output) {
 }
 const buf = readFileSync(input);
 if (buf.readUInt32LE(0) !== 0x6d736100) throw new Error(`${input} is not a wasm module`);
-let p = 8;
-const leb = () => {
-  let r = 0;
-  let s = 0;
-  let b;
-  do {
-    b = buf[p++];
-    r += (b & 0x7f) * 2 ** s;
-    s += 7;
-  } while (b & 0x80);
-  return r;
-};
 const keep = [buf.subarray(0, 8)];
 let removed = 0;
-while (p < buf.length) {
-  const start = p;
-  const id = buf[p++];
-  const size = leb();
-  const end = p + size;
-  if (end > buf.length) throw new Error(`${input}: section at ${start} runs past the end`);
-  let name = null;
-  if (id === 0) {
-    const n = leb();
-    name = buf.subarray(p, p + n).toString();
-  }
-  if (name === 'name') removed += end - start;
-  else keep.push(buf.subarray(start, end));
-  p = end;
+for (const section of parse(buf).sections) {
+  if (section.name === 'custom "name"') removed += section.end - section.start;
+  else keep.push(buf.subarray(section.start, section.end));
 }
 writeFileSync(output, Buffer.concat(keep));
 console.log(`wasm-strip: ${input} -> ${output}: name section of ${removed} bytes removed, ${buf.length - removed} bytes`);
