@@ -26,14 +26,13 @@
 // (default 3), AGQ_BENCH_WARMUP_GPU_LENET5 (default 2), AGQ_BENCH_RUN_TIMEOUT_MIN (per measurement, default 20),
 // AGQ_BENCH_OUT (output folder, default target/bench), and harness.mjs's AGQ_ROOT, AGQ_CHROMIUM.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from '../../tests/e2e/harness.mjs';
+import { ARGS, CHROMIUM, ROOT, machine, openLoggedPage, startServer } from '../../tests/e2e/harness.mjs';
 import { summarize } from './summary.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -278,22 +277,11 @@ async function measureTraining(browser, base) {
 
 // ---------------------------------------------------------------- main
 
-function machine(browserVersion) {
-  let cpu = '';
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-  } catch {
-    // not Linux
-  }
-  let chromiumVersion = '';
-  try {
-    chromiumVersion = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    // reported by playwright below
-  }
+function machineInfo(browserVersion) {
+  const { cpu, cores, chromium: chromiumVersion } = machine();
   const tfjs = JSON.parse(readFileSync(path.join(HERE, 'node_modules', '@tensorflow', 'tfjs', 'package.json'), 'utf8')).version;
   return {
-    cpu, cores: os.cpus().length, arch: os.arch(), memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), os: `${os.type()} ${os.release()}`,
+    cpu, cores, arch: os.arch(), memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), os: `${os.type()} ${os.release()}`,
     chromium: chromiumVersion, browserVersion, node: process.version, tfjs,
   };
 }
@@ -318,7 +306,7 @@ async function main() {
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-    const info = { ...machine(browser.version()), date: new Date().toISOString(), batch: BATCH, steps: STEPS, warmup: WARMUP, quick, only };
+    const info = { ...machineInfo(browser.version()), date: new Date().toISOString(), batch: BATCH, steps: STEPS, warmup: WARMUP, quick, only };
     info.loadavgAtStart = os.loadavg();
     console.log(`bench: browser part on ${info.cpu} (${info.cores} cores), ${info.chromium || `Chromium ${info.browserVersion}`}, TensorFlow.js ${info.tfjs}`);
     const result = { info };

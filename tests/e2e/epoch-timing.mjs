@@ -31,12 +31,11 @@
 // Environment: AGQ_ROOT (folder to serve, default the repository root), AGQ_CHROMIUM
 // (browser, default /usr/bin/chromium).
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from './harness.mjs';
+import { ARGS, CHROMIUM, ROOT, machine, openLoggedPage, startServer } from './harness.mjs';
 
 const FULL_TRAIN = 60000;
 const TEST_IMAGES = 10000;
@@ -253,22 +252,6 @@ function analyse(run, events) {
 
 const f = (v, d = 2) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(d));
 const s3 = (v) => (v == null || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
-
-function machine() {
-  let cpu = '';
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-  } catch {
-    // not Linux
-  }
-  let chromiumVersion = '';
-  try {
-    chromiumVersion = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    // reported by the browser below
-  }
-  return { cpu, cores: os.cpus().length, chromium: chromiumVersion };
-}
 
 function table(results) {
   const rows = [

@@ -1,7 +1,9 @@
 // What the page test and the timing script share: the repository root, Debian's Chromium
 // and its flags, and a static server (python's http.server) on a free loopback port.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,23 @@ export const ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/** The machine in words: `{ cpu, cores, chromium }` (the CPU model, its cores, the browser's version). */
+export function machine() {
+  let cpu = '';
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux
+  }
+  let chromium = '';
+  try {
+    chromium = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // the browser reports its version itself once started
+  }
+  return { cpu, cores: os.cpus().length, chromium };
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
