@@ -132,8 +132,9 @@ const NATIVE_TARGET = 0.5;
 function nativeRows(lines) {
   const rows = [];
   for (const net of ['lenet300', 'lenet5']) {
-    const agq = lines.find((l) => l.net === net && !String(l.engine).startsWith('torch'));
-    const torch = lines.find((l) => l.net === net && String(l.engine).startsWith('torch'));
+    const isTorch = (l) => /^pytorch/i.test(String(l.engine));
+    const agq = lines.find((l) => l.net === net && !isTorch(l));
+    const torch = lines.find((l) => l.net === net && isTorch(l));
     if (!agq || !torch) continue;
     rows.push(row(`${NET[net]} training natively, agq (${agq.engine}) vs PyTorch CPU`, agq.images_per_s, torch.engine, torch.images_per_s, 'images/s',
       agq.images_per_s / torch.images_per_s, NATIVE_TARGET, `batch ${agq.batch}, ${agq.steps} steps after a warm-up, random data of MNIST's shape, |grad| accumulation in both`));
