@@ -428,14 +428,8 @@ export class ScatterChart extends Base {
     ctx.font = font(10, 600);
     for (const l of this.refLines[this.net] ?? []) {
       const x = u.valToPos(l.ratio, 'x', true);
-      ctx.strokeStyle = '#9333ea';
+      dashedLine(ctx, [x, top], [x, top + height], '#9333ea');
       ctx.fillStyle = '#7e22ce';
-      ctx.lineWidth = px(1.5);
-      ctx.setLineDash([px(6), px(4)]);
-      ctx.beginPath();
-      ctx.moveTo(x, top);
-      ctx.lineTo(x, top + height);
-      ctx.stroke();
       // written upwards from the bottom, away from the accuracies near the top
       ctx.save();
       ctx.translate(x - px(4), top + height - px(4));
@@ -505,6 +499,17 @@ export function drawPixelMap(canvas, values) {
 export function clearPixelMap(canvas) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
+}
+
+/** A dashed reference line from `a` to `b` (canvas pixels) in `color`; leaves the dash set. */
+function dashedLine(ctx, a, b, color) {
+  ctx.strokeStyle = color;
+  ctx.lineWidth = px(1.5);
+  ctx.setLineDash([px(6), px(4)]);
+  ctx.beginPath();
+  ctx.moveTo(a[0], a[1]);
+  ctx.lineTo(b[0], b[1]);
+  ctx.stroke();
 }
 
 /**
@@ -594,14 +599,8 @@ export class CurvesChart {
     const y = u.valToPos(this.ref.y, 'y', true);
     if (y < top || y > top + height) return;
     ctx.save();
-    ctx.strokeStyle = '#0f766e';
+    dashedLine(ctx, [left, y], [left + width, y], '#0f766e');
     ctx.fillStyle = '#0f766e';
-    ctx.lineWidth = px(1.5);
-    ctx.setLineDash([px(6), px(4)]);
-    ctx.beginPath();
-    ctx.moveTo(left, y);
-    ctx.lineTo(left + width, y);
-    ctx.stroke();
     if (this.ref.label) {
       ctx.font = font(10, 600);
       ctx.textAlign = 'right';

@@ -82,6 +82,17 @@ function batcher(data, batch, seed = 1) {
 
 // ---------------------------------------------------------------- agq
 
+/** What both engines report of their timed steps: seconds, steps, images/s, first and last loss. */
+function timing(spec, seconds, losses) {
+  return {
+    seconds,
+    steps: spec.steps,
+    imagesPerS: (spec.steps * spec.batch) / seconds,
+    lossFirst: losses[0],
+    lossLast: losses[losses.length - 1],
+  };
+}
+
 /** agq's `Lab` exactly as www/worker.js drives it: create, loadMnist (the gz files), start, train. */
 async function runAgq(spec, gz) {
   await init();
@@ -111,11 +122,7 @@ async function runAgq(spec, gz) {
     config: { net: config.net, method: config.method, batch: config.batch, optimizer: config.optimizer, lr: config.lr, momentum: config.momentum, decay: config.decay },
     totalParams: Number(info.totalParams),
     createS,
-    seconds,
-    steps: spec.steps,
-    imagesPerS: (spec.steps * spec.batch) / seconds,
-    lossFirst: losses[0],
-    lossLast: losses[losses.length - 1],
+    ...timing(spec, seconds, losses),
   };
 }
 
@@ -251,11 +258,7 @@ async function runTfjs(spec, gz) {
     env,
     convGrad: spec.net === 'lenet5' ? (spec.convGrad ?? 'builtin') : undefined,
     totalParams,
-    seconds,
-    steps: spec.steps,
-    imagesPerS: (spec.steps * spec.batch) / seconds,
-    lossFirst: losses[0],
-    lossLast: losses[losses.length - 1],
+    ...timing(spec, seconds, losses),
   };
   optimizer.dispose();
   vars.forEach((t) => t.dispose());
