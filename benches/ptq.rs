@@ -1,5 +1,6 @@
 //! PTQ on VGG-16 for CIFAR-10 (15,245,130 parameters): quantile clustering of the full
-//! parameter set, `quantize_model`, CSR `account` and `.agq` `encode`.
+//! parameter set, `quantize_model`, CSR `account` and `.agq` `encode`; `compress`, the
+//! page's whole path for a snapshot (those plus the importance and its histogram).
 //!
 //! Shapes (weights `[out, in, 3, 3]` plus a bias `[out]` per conv, no batch norm):
 //! conv 3->64, 64->64, 64->128, 128->128, 128->256, 256->256, 256->256, 256->512,
@@ -16,6 +17,9 @@
 //! and the CRC-32 of the bitstream after the byte header there, so that the script can check
 //! that numpy produced the same bits.
 
+use agq::choices::Method;
+use agq::compress::{PtqSettings, compress_with};
+use agq::quant::ImportanceSource;
 use agq::quant::cluster::ClusterMethod;
 use agq::quant::layout::header_len;
 use agq::quant::importance::SplitMix64;
@@ -104,6 +108,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("quantize_model", |b| {
         b.iter(|| quantize_model("vgg16", black_box(&params), &w))
+    });
+    // the page's path (`compressSnapshot`): importance, PTQ, codes, the `.agq` file, its
+    // accounting and the importance histogram
+    let settings = PtqSettings { importance: ImportanceSource::Gradient, clusters: method.clone(), widths: widths.to_vec() };
+    g.bench_function("compress", |b| {
+        b.iter(|| compress_with("vgg16", black_box(&params), Method::Ptq, &settings).unwrap().bytes.len())
     });
     let kmeans = ClusterMethod::KMeans { k: 4 };
     g.bench_function("cluster_kmeans4", |b| {

@@ -7,6 +7,7 @@ use crate::quant::QuantError;
 use crate::quant::encoding::{Encoding, account_with, encode_with, encoding_of, sizes_with};
 use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
+use crate::quant::log_histogram::log10_histogram;
 use crate::quant::model::{QuantModel, quantize_model};
 use crate::quant::ptq::ptq;
 use crate::quant::report::{EncodingSize, Report};
@@ -113,25 +114,17 @@ struct Quantized {
 
 /// Importance, widths (PTQ, ITQ or combined) and fixed-point codes of `params`.
 fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Quantized, QuantError> {
-    let n: usize = params.iter().map(ParamTensor::len).sum();
-    let itq_widths: Vec<u8> = params
-        .iter()
-        .flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()]))
-        .collect();
-    if itq_widths.len() != n {
-        return Err(QuantError::TensorWidths);
-    }
     let importance = ptq_settings.importance.try_compute(params)?;
     let (widths, boundaries) = match method {
-        Method::None => (vec![32; n], Vec::new()),
-        Method::Itq => (itq_widths, Vec::new()),
+        Method::None => (vec![32; importance.len()], Vec::new()),
+        Method::Itq => (itq_widths(params)?, Vec::new()),
         Method::Ptq | Method::Combined => {
             let k = ptq_settings.clusters.k();
             if k != ptq_settings.widths.len() {
                 return Err(QuantError::WidthCount { clusters: k, widths: ptq_settings.widths.len() });
             }
             let plan = ptq(&importance, &ptq_settings.clusters, &ptq_settings.widths);
-            let widths = if method == Method::Combined { combine(&itq_widths, &plan.widths) } else { plan.widths };
+            let widths = if method == Method::Combined { combine(&itq_widths(params)?, &plan.widths) } else { plan.widths };
             (widths, plan.clustering.thresholds)
         }
     };
@@ -139,22 +132,27 @@ fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &Pt
     Ok(Quantized { model, widths, importance, boundaries })
 }
 
+/// The ITQ width of every flat parameter (32, float, for a tensor without ITQ widths).
+fn itq_widths(params: &[ParamTensor]) -> Result<Vec<u8>, QuantError> {
+    let mut widths = Vec::with_capacity(params.iter().map(ParamTensor::len).sum());
+    for p in params {
+        match &p.width {
+            Some(w) if w.len() == p.len() => widths.extend_from_slice(w),
+            Some(_) => return Err(QuantError::TensorWidths),
+            None => widths.resize(widths.len() + p.len(), 32),
+        }
+    }
+    Ok(widths)
+}
+
 /// Log10 histogram of positive importances, with the boundaries on the same axis.
 pub fn histogram(importance: &[f32], boundaries: &[f32]) -> ImportanceHistogram {
-    let positive = importance.iter().filter(|&&g| g > 0.0 && g.is_finite()).map(|&g| f64::from(g).log10());
-    let (lo, hi) = positive.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
     let zeros = importance.iter().filter(|&&g| g <= 0.0).count() as u64;
     let boundaries = boundaries.iter().filter(|b| b.is_finite() && **b > 0.0).map(|&b| f64::from(b).log10()).collect();
-    if !lo.is_finite() {
-        return ImportanceHistogram { zeros, boundaries, ..Default::default() };
+    match log10_histogram(importance, HISTOGRAM_BINS) {
+        Some(bins) => ImportanceHistogram { log10_edges: bins.log10_edges(), counts: bins.counts, zeros, boundaries },
+        None => ImportanceHistogram { zeros, boundaries, ..Default::default() },
     }
-    let width = ((hi - lo) / HISTOGRAM_BINS as f64).max(1e-9);
-    let mut counts = vec![0u64; HISTOGRAM_BINS];
-    for x in positive {
-        counts[(((x - lo) / width) as usize).min(HISTOGRAM_BINS - 1)] += 1;
-    }
-    let log10_edges = (0..=HISTOGRAM_BINS).map(|i| lo + width * i as f64).collect();
-    ImportanceHistogram { log10_edges, counts, zeros, boundaries }
 }
 
 /// Accumulated importance of each input pixel of LeNet-300-100 (`fc1.weight` `[300, 784]`

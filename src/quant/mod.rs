@@ -13,6 +13,7 @@ pub mod fixed_point;
 pub mod importance;
 pub mod itq;
 pub mod layout;
+pub mod log_histogram;
 pub mod model;
 pub mod ptq;
 pub mod reaccount;
