@@ -11,8 +11,10 @@ use crate::quant::QuantError;
 use crate::quant::layout::{MAX_HEADER, header_len_of};
 use crate::quant::report::EncodingSize;
 use crate::quant::tensor::{ParamTensor, rows_of};
-use crate::snapshot::Snapshot;
+use crate::choices::Net;
+use crate::snapshot::{Snapshot, SnapshotError};
 use serde::Serialize;
+use std::fmt;
 
 /// The largest snapshot file opened (256 MiB: about 32 million parameters in F32, twice
 /// that in F16). The page refuses a larger file before reading it; [`OpenedSnapshot::from_bytes`]
@@ -62,23 +64,18 @@ pub struct OpenedSnapshot {
 impl OpenedSnapshot {
     /// Parses and checks a snapshot file: at most [`MAX_SNAPSHOT_BYTES`], a valid
     /// `agq-snapshot/1` (docs/SNAPSHOT.md) that an `.agq` file can hold.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, OpenError> {
         if bytes.len() > MAX_SNAPSHOT_BYTES {
-            return Err(format!(
-                "the file has {} bytes, more than the {} MiB a snapshot may have here",
-                bytes.len(),
-                MAX_SNAPSHOT_BYTES >> 20
-            ));
+            return Err(OpenError::TooLarge { bytes: bytes.len() });
         }
         if bytes.is_empty() {
-            return Err("the file is empty".into());
+            return Err(OpenError::Empty);
         }
-        let snapshot = Snapshot::from_bytes(bytes).map_err(|e| format!("not a valid agq-snapshot/1 file: {e}"))?;
-        Self::new(snapshot)
+        Self::new(Snapshot::from_bytes(bytes).map_err(OpenError::Invalid)?)
     }
 
     /// Checks that an `.agq` file can hold `snapshot` (see [`check_encodable`]).
-    pub fn new(snapshot: Snapshot) -> Result<Self, String> {
+    pub fn new(snapshot: Snapshot) -> Result<Self, OpenError> {
         check_encodable(&snapshot.net, &snapshot.params)?;
         Ok(Self { snapshot, live: LiveAccount::default() })
     }
@@ -93,15 +90,15 @@ impl OpenedSnapshot {
         self.snapshot.params.iter().any(|p| p.width.is_some())
     }
 
-    /// The page's description; `builtin` is the outcome of [`match_network`] (`Ok(dataset)`
-    /// for a built-in network, else why it is not one).
-    pub fn info(&self, builtin: &Result<String, String>) -> SnapshotInfo {
+    /// The page's description; `builtin` is the built-in network it is, or why it is not
+    /// one ([`match_network`]).
+    pub fn info(&self, builtin: &Result<Net, NotBuiltin>) -> SnapshotInfo {
         let params = &self.snapshot.params;
         SnapshotInfo {
             net: self.snapshot.net.clone(),
             builtin: builtin.is_ok(),
-            not_builtin: builtin.as_ref().err().cloned(),
-            dataset: builtin.as_ref().ok().cloned(),
+            not_builtin: builtin.as_ref().err().map(ToString::to_string),
+            dataset: builtin.as_ref().ok().map(|k| k.dataset().to_string()),
             params: self.snapshot.num_values(),
             tensors: params.len(),
             has_widths: self.has_widths(),
@@ -147,29 +144,26 @@ impl OpenedSnapshot {
 /// name of at most 255 bytes, at most 255 dimensions, rows and columns (of the 2-D view:
 /// the first dimension, the product of the rest) below 2^32, and a file header (names and
 /// shapes) within the format's 4 KiB even with every value pruned.
-pub fn check_encodable(net: &str, params: &[ParamTensor]) -> Result<(), String> {
+pub fn check_encodable(net: &str, params: &[ParamTensor]) -> Result<(), OpenError> {
     if net.len() > 255 {
-        return Err(format!("the network name (agq.net) has {} bytes; an .agq file holds at most 255", net.len()));
+        return Err(OpenError::NetName { bytes: net.len() });
     }
     if let Some(p) = params.iter().find(|p| p.name.len() > 255) {
-        return Err(format!("the tensor name {:?}… has {} bytes; an .agq file holds at most 255", truncate(&p.name, 40), p.name.len()));
+        return Err(OpenError::TensorName { start: truncate(&p.name, 40).to_string(), bytes: p.name.len() });
     }
     if let Some(p) = params.iter().find(|p| p.shape.len() > 255) {
-        return Err(format!("{} has {} dimensions; an .agq file holds at most 255", p.name, p.shape.len()));
+        return Err(OpenError::Dimensions { tensor: p.name.clone(), dims: p.shape.len() });
     }
     let too_many = |d: usize| d > u32::MAX as usize;
     if let Some(p) = params.iter().find(|p| {
         let cols = p.shape.iter().skip(usize::from(p.shape.len() >= 2)).try_fold(1usize, |a, &d| a.checked_mul(d));
         too_many(rows_of(&p.shape)) || cols.is_none_or(too_many)
     }) {
-        return Err(format!("{} has shape {:?}; an .agq file holds at most 2^32 - 1 rows and columns", p.name, p.shape));
+        return Err(OpenError::RowsOrColumns { tensor: p.name.clone(), shape: p.shape.clone() });
     }
     let header = header_len_of(net, params.iter().map(|p| (p.name.as_str(), p.shape.as_slice(), 0)));
     if header > MAX_HEADER {
-        return Err(format!(
-            "the names and shapes of its {} tensors need a {header}-byte .agq header; the format allows {MAX_HEADER} bytes",
-            params.len()
-        ));
+        return Err(OpenError::Header { tensors: params.len(), bytes: header });
     }
     Ok(())
 }
@@ -182,24 +176,104 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Whether `params` are those of the built-in network `builtin` (named `builtin_name`),
-/// whose tensors are `expected` (name and output-major shape): the same names, each with
-/// the same shape, and no other tensor. The error says plainly why not.
-pub fn match_network(builtin_name: &str, params: &[ParamTensor], expected: &[LayerShape]) -> Result<(), String> {
+/// Whether `params` are those of the built-in network named `builtin_name`, whose tensors
+/// are `expected` (name and output-major shape): the same names, each with the same shape,
+/// and no other tensor. The error says plainly why not.
+pub fn match_network(builtin_name: &str, params: &[ParamTensor], expected: &[LayerShape]) -> Result<(), NotBuiltin> {
+    let net = || builtin_name.to_string();
     for e in expected {
         let p = params
             .iter()
             .find(|p| p.name == e.name)
-            .ok_or_else(|| format!("it is named {builtin_name:?} but has no tensor {}, which the built-in {builtin_name} has", e.name))?;
+            .ok_or_else(|| NotBuiltin::MissingTensor { net: net(), tensor: e.name.clone() })?;
         if p.shape != e.shape {
-            return Err(format!("it is named {builtin_name:?} but {} has shape {:?}; the built-in {builtin_name} has {:?}", e.name, p.shape, e.shape));
+            return Err(NotBuiltin::Shape { net: net(), tensor: e.name.clone(), shape: p.shape.clone(), expected: e.shape.clone() });
         }
     }
     if let Some(p) = params.iter().find(|p| !expected.iter().any(|e| e.name == p.name)) {
-        return Err(format!("it is named {builtin_name:?} but has a tensor {} that the built-in {builtin_name} does not have", p.name));
+        return Err(NotBuiltin::ExtraTensor { net: net(), tensor: p.name.clone() });
     }
     Ok(())
 }
+
+/// Why a snapshot file cannot be opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenError {
+    /// More than [`MAX_SNAPSHOT_BYTES`].
+    TooLarge { bytes: usize },
+    /// No byte at all.
+    Empty,
+    /// Not a valid `agq-snapshot/1` file.
+    Invalid(SnapshotError),
+    /// A network name (`agq.net`) longer than an `.agq` file holds (255 bytes).
+    NetName { bytes: usize },
+    /// A tensor name longer than 255 bytes (`start`: its first 40 bytes at most).
+    TensorName { start: String, bytes: usize },
+    /// A tensor with more than 255 dimensions.
+    Dimensions { tensor: String, dims: usize },
+    /// A tensor whose 2-D view has 2^32 or more rows or columns.
+    RowsOrColumns { tensor: String, shape: Vec<usize> },
+    /// Names and shapes that need an `.agq` header above [`MAX_HEADER`] bytes.
+    Header { tensors: usize, bytes: usize },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use OpenError::*;
+        match self {
+            TooLarge { bytes } => {
+                write!(f, "the file has {bytes} bytes, more than the {} MiB a snapshot may have here", MAX_SNAPSHOT_BYTES >> 20)
+            }
+            Empty => f.write_str("the file is empty"),
+            Invalid(e) => write!(f, "not a valid agq-snapshot/1 file: {e}"),
+            NetName { bytes } => write!(f, "the network name (agq.net) has {bytes} bytes; an .agq file holds at most 255"),
+            TensorName { start, bytes } => write!(f, "the tensor name {start:?}… has {bytes} bytes; an .agq file holds at most 255"),
+            Dimensions { tensor, dims } => write!(f, "{tensor} has {dims} dimensions; an .agq file holds at most 255"),
+            RowsOrColumns { tensor, shape } => {
+                write!(f, "{tensor} has shape {shape:?}; an .agq file holds at most 2^32 - 1 rows and columns")
+            }
+            Header { tensors, bytes } => write!(
+                f,
+                "the names and shapes of its {tensors} tensors need a {bytes}-byte .agq header; the format allows {MAX_HEADER} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// Why a snapshot is not one of the built-in networks (so its accuracy is not measured).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotBuiltin {
+    /// `agq.net` names no built-in network.
+    UnknownNet { net: String },
+    /// Named as the built-in `net` but without its tensor `tensor`.
+    MissingTensor { net: String, tensor: String },
+    /// Named as the built-in `net` but `tensor` has `shape`, not `expected`.
+    Shape { net: String, tensor: String, shape: Vec<usize>, expected: Vec<usize> },
+    /// Named as the built-in `net` but with a tensor it does not have.
+    ExtraTensor { net: String, tensor: String },
+}
+
+impl fmt::Display for NotBuiltin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use NotBuiltin::*;
+        match self {
+            UnknownNet { net } => write!(f, "{net:?} is not a built-in network ({})", Net::WORDS.join(", ")),
+            MissingTensor { net, tensor } => {
+                write!(f, "it is named {net:?} but has no tensor {tensor}, which the built-in {net} has")
+            }
+            Shape { net, tensor, shape, expected } => {
+                write!(f, "it is named {net:?} but {tensor} has shape {shape:?}; the built-in {net} has {expected:?}")
+            }
+            ExtraTensor { net, tensor } => {
+                write!(f, "it is named {net:?} but has a tensor {tensor} that the built-in {net} does not have")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NotBuiltin {}
 
 #[cfg(test)]
 mod tests {
@@ -278,17 +352,17 @@ mod tests {
     #[test]
     fn the_info_lists_every_tensor_and_the_reason() {
         let opened = OpenedSnapshot::new(custom(false)).unwrap();
-        let info = opened.info(&Err("\"custom-cnn\" is not a built-in network".into()));
+        let info = opened.info(&Err(NotBuiltin::UnknownNet { net: "custom-cnn".into() }));
         assert_eq!(info.net, "custom-cnn");
         assert!(!info.builtin && !info.has_widths && info.dataset.is_none());
-        assert_eq!(info.not_builtin.as_deref(), Some("\"custom-cnn\" is not a built-in network"));
+        assert_eq!(info.not_builtin.as_deref(), Some("\"custom-cnn\" is not a built-in network (lenet300, lenet5, alexnet, vgg16)"));
         assert_eq!(info.tensors, 5);
         assert_eq!(info.params, 36 + 4 + 640 + 10 + 1);
         assert_eq!(info.layers[0], LayerShape { name: "features.0.weight".into(), shape: vec![4, 1, 3, 3] });
         assert_eq!(info.provenance, Some(serde_json::json!({ "trained_with": "test" })));
         let json = serde_json::to_value(&info).unwrap();
         assert_eq!(json["hasWidths"], false);
-        assert_eq!(json["notBuiltin"], "\"custom-cnn\" is not a built-in network");
+        assert_eq!(json["notBuiltin"], info.not_builtin.as_deref().unwrap());
     }
 
     #[test]
@@ -308,11 +382,13 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_a_message() {
         let good = custom(true).to_bytes(StoreDtype::F16);
-        assert!(OpenedSnapshot::from_bytes(&[]).err().unwrap().contains("empty"));
-        assert!(OpenedSnapshot::from_bytes(b"not a safetensors file at all").err().unwrap().contains("not a valid agq-snapshot/1 file"));
+        assert_eq!(OpenedSnapshot::from_bytes(&[]).err(), Some(OpenError::Empty));
+        assert_eq!(OpenedSnapshot::from_bytes(&[]).err().unwrap().to_string(), "the file is empty");
+        assert!(matches!(OpenedSnapshot::from_bytes(b"not a safetensors file at all"), Err(OpenError::Invalid(_))));
         for cut in [1, 8, 9, 100, good.len() / 2, good.len() - 1] {
             let e = OpenedSnapshot::from_bytes(&good[..cut]).err().unwrap_or_else(|| panic!("cut at {cut} accepted"));
-            assert!(e.starts_with("not a valid agq-snapshot/1 file"), "{e}");
+            assert!(matches!(e, OpenError::Invalid(_)), "{e}");
+            assert!(e.to_string().starts_with("not a valid agq-snapshot/1 file"), "{e}");
         }
         // a safetensors file without the agq metadata
         let plain = safetensors::serialize(
@@ -320,7 +396,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(OpenedSnapshot::from_bytes(&plain).err().unwrap().contains("agq.format"));
+        assert!(matches!(OpenedSnapshot::from_bytes(&plain), Err(OpenError::Invalid(SnapshotError::WrongFormat(None)))));
         // a flipped byte anywhere never panics
         for i in (0..good.len()).step_by(7) {
             let mut b = good.clone();
@@ -333,13 +409,14 @@ mod tests {
     fn names_and_headers_an_agq_file_cannot_hold_are_refused() {
         let mut s = custom(false);
         s.params[0].name = "x".repeat(300);
-        assert!(OpenedSnapshot::new(s).err().unwrap().contains("at most 255"));
+        assert_eq!(OpenedSnapshot::new(s).err(), Some(OpenError::TensorName { start: "x".repeat(40), bytes: 300 }));
         let mut s = custom(false);
         s.net = "n".repeat(256);
-        assert!(OpenedSnapshot::new(s).err().unwrap().contains("agq.net"));
+        assert_eq!(OpenedSnapshot::new(s).err(), Some(OpenError::NetName { bytes: 256 }));
         let mut s = custom(false);
         s.params = (0..200).map(|i| ParamTensor::new(format!("block.{i}.a_rather_long_parameter_name.weight"), vec![1], vec![0.5])).collect();
-        assert!(OpenedSnapshot::new(s).err().unwrap().contains("4096 bytes"));
+        let e = OpenedSnapshot::new(s).err().unwrap();
+        assert!(matches!(e, OpenError::Header { tensors: 200, .. }) && e.to_string().contains("4096 bytes"), "{e}");
     }
 
     #[test]
@@ -367,18 +444,20 @@ mod tests {
         let same = vec![p("fc1.bias", vec![3]), p("fc1.weight", vec![3, 4])]; // any order
         assert_eq!(match_network("tiny", &same, &expected), Ok(()));
         let e = match_network("tiny", &[p("fc1.weight", vec![3, 4])], &expected).unwrap_err();
-        assert!(e.contains("no tensor fc1.bias"), "{e}");
+        assert_eq!(e, NotBuiltin::MissingTensor { net: "tiny".into(), tensor: "fc1.bias".into() });
+        assert!(e.to_string().contains("no tensor fc1.bias"), "{e}");
         let e = match_network("tiny", &[p("fc1.weight", vec![4, 3]), p("fc1.bias", vec![3])], &expected).unwrap_err();
-        assert!(e.contains("fc1.weight has shape [4, 3]") && e.contains("[3, 4]"), "{e}");
+        assert!(e.to_string().contains("fc1.weight has shape [4, 3]") && e.to_string().contains("[3, 4]"), "{e}");
         let mut more = same.clone();
         more.push(p("fc2.weight", vec![1]));
         let e = match_network("tiny", &more, &expected).unwrap_err();
-        assert!(e.contains("fc2.weight"), "{e}");
+        assert_eq!(e, NotBuiltin::ExtraTensor { net: "tiny".into(), tensor: "fc2.weight".into() });
     }
 
     #[test]
     fn too_large_a_file_is_refused_before_parsing() {
         let big = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
-        assert!(OpenedSnapshot::from_bytes(&big).err().unwrap().contains("256 MiB"));
+        let e = OpenedSnapshot::from_bytes(&big).err().unwrap();
+        assert!(matches!(e, OpenError::TooLarge { .. }) && e.to_string().contains("256 MiB"), "{e}");
     }
 }

@@ -57,8 +57,8 @@ pub enum QuantizeError {
     Settings(SettingsError),
     /// Importance `taylor` of a snapshot without Taylor values (the setting `importance`).
     NoTaylor(QuantError),
-    /// The snapshot cannot be quantized as asked (no ITQ widths for `itq` or `combined`).
-    Snapshot(String),
+    /// `itq` or `combined` asked of a snapshot without ITQ widths (`width/P`).
+    NoItqWidths,
     /// The snapshot's tensors could not be quantized or encoded.
     Quant(QuantError),
 }
@@ -69,7 +69,9 @@ impl fmt::Display for QuantizeError {
         match self {
             QuantizeError::Settings(e) => e.fmt(f),
             QuantizeError::NoTaylor(e) => write!(f, "importance: {e}"),
-            QuantizeError::Snapshot(m) => f.write_str(m),
+            QuantizeError::NoItqWidths => {
+                f.write_str("the snapshot has no width/P tensors, which --method itq and combined need (use --method ptq)")
+            }
             QuantizeError::Quant(e) => e.fmt(f),
         }
     }
@@ -135,9 +137,7 @@ pub struct Quantized {
 pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Result<Quantized, QuantizeError> {
     let s = request.resolve(&snapshot.net)?;
     if s.method.uses_itq() && snapshot.params.iter().all(|p| p.width.is_none()) {
-        return Err(QuantizeError::Snapshot(
-            "the snapshot has no width/P tensors, which --method itq and combined need (use --method ptq)".into(),
-        ));
+        return Err(QuantizeError::NoItqWidths);
     }
     s.importance.check(&snapshot.params).map_err(QuantizeError::NoTaylor)?;
     let ptq = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
@@ -192,7 +192,8 @@ mod tests {
     #[test]
     fn combined_without_itq_widths_is_refused() {
         let e = quantize_snapshot(&snapshot(false), &QuantizeRequest::default()).unwrap_err();
-        assert!(matches!(&e, QuantizeError::Snapshot(m) if m.contains("width/P")), "{e}");
+        assert_eq!(e, QuantizeError::NoItqWidths);
+        assert!(e.to_string().contains("width/P"), "{e}");
     }
 
     #[test]

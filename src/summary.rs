@@ -3,6 +3,7 @@
 //! each storage encoding side by side.
 
 use crate::compress::{Compressed, width_counts};
+use crate::quant::QuantError;
 use crate::quant::encoding::Encoding;
 use crate::quant::report::{EncodingSize, Report};
 use serde::Serialize;
@@ -45,7 +46,7 @@ pub struct LayerSummary {
 }
 
 /// The summary of a quantized network: every encoding's size, the file's encoding and size.
-pub fn summary(c: &Compressed) -> Result<Summary, String> {
+pub fn summary(c: &Compressed) -> Result<Summary, QuantError> {
     Ok(from_sizes(c.sizes()?, c.encoding(), c.report.bytes, width_counts(&c.widths)))
 }
 

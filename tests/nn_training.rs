@@ -171,5 +171,7 @@ fn a_session_refuses_data_of_the_wrong_shape() {
     data.truncate(200);
     let config = agq::config::RunConfig { net: agq::config::Net::AlexNet, ..Default::default() };
     let err = agq::nn::session::Session::start(&config, data.clone(), data, &Device::flex()).err().expect("refused");
-    assert!(err.contains("CIFAR-10") && err.contains("gradient snapshot"), "{err}");
+    assert_eq!(err, agq::nn::NnError::DataShape { net: agq::config::Net::AlexNet, data: [1, 28, 28] });
+    assert_eq!(err.field(), Some("net"));
+    assert!(err.to_string().contains("CIFAR-10") && err.to_string().contains("gradient snapshot"), "{err}");
 }

@@ -7,7 +7,7 @@
 use crate::Door;
 use crate::mutate::{INTERESTING, Pick, mutate_bytes, number, random_bytes};
 use agq::config::{Clusters, Method, RunConfig};
-use agq::opened_snapshot::OpenedSnapshot;
+use agq::opened_snapshot::{NotBuiltin, OpenedSnapshot};
 use agq::quant::codec::decode;
 use agq::quant::tensor::ParamTensor;
 use agq::rng::SplitMix64;
@@ -376,7 +376,7 @@ fn run(bytes: &[u8]) -> String {
     assert!(label == "ok", "OpenedSnapshot reads a file that Snapshot refuses");
     // what the page does with an opened snapshot
     let mut opened = opened;
-    let info = opened.info(&Err("not built in".into()));
+    let info = opened.info(&Err(NotBuiltin::UnknownNet { net: "not built in".into() }));
     assert_eq!(info.params, opened.snapshot.num_values());
     let written = opened.snapshot.to_bytes(StoreDtype::F32);
     assert!(Snapshot::from_bytes(&written).as_ref() == Ok(&opened.snapshot), "a snapshot read does not read back the same after writing");

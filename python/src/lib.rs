@@ -49,7 +49,7 @@ impl From<CoreError> for PyErr {
     fn from(e: CoreError) -> PyErr {
         match e {
             CoreError::Settings(e) => SettingsError::new_err(e.to_string()),
-            CoreError::Quantize(e @ (QuantizeError::Snapshot(_) | QuantizeError::Quant(_))) => {
+            CoreError::Quantize(e @ (QuantizeError::NoItqWidths | QuantizeError::Quant(_))) => {
                 SnapshotError::new_err(e.to_string())
             }
             CoreError::Quantize(e) => SettingsError::new_err(e.to_string()),

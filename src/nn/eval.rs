@@ -2,6 +2,7 @@
 //! back once.
 
 use super::batches::gather;
+use super::error::NnError;
 use super::models::Model;
 use super::params::param_tensors;
 use crate::data::Dataset;
@@ -17,8 +18,8 @@ pub trait Progress {
     fn report(&mut self, done: usize, total: usize);
 
     /// Between two batches: lets the host run (the page's worker answers its messages) and
-    /// says whether to go on; an `Err` (e.g. [`STOPPED`]) ends the evaluation with it.
-    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+    /// says whether to go on; an `Err` (e.g. [`NnError::Stopped`]) ends the evaluation with it.
+    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), NnError>> + '_>> {
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -29,12 +30,9 @@ impl<F: FnMut(usize, usize)> Progress for F {
     }
 }
 
-/// The error of an evaluation its host stopped.
-pub const STOPPED: &str = "stopped";
-
 /// Evaluates all of `evaluation`, `batches` batches at a time, reporting to `progress` and
 /// pausing between chunks; the top-1 accuracy in percent.
-pub async fn run_paced(mut evaluation: Evaluation<'_>, batches: usize, progress: &mut dyn Progress) -> Result<f64, String> {
+pub async fn run_paced(mut evaluation: Evaluation<'_>, batches: usize, progress: &mut dyn Progress) -> Result<f64, NnError> {
     while !evaluation.advance(batches) {
         let (done, total) = evaluation.progress();
         progress.report(done, total);
@@ -90,21 +88,18 @@ impl<'a> Evaluation<'a> {
     }
 
     /// Finishes the remaining batches and returns the top-1 accuracy in percent.
-    pub async fn finish(mut self) -> Result<f64, String> {
+    pub async fn finish(mut self) -> Result<f64, NnError> {
         while !self.advance(16) {}
         let Some(correct) = self.correct else {
-            return Err("accuracy of an empty data set".into());
+            return Err(NnError::EmptyDataset);
         };
-        let data = correct
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading the accuracy back failed: {e:?}"))?;
-        let count = data.try_into_vec_as::<i64>().map_err(|e| format!("{e:?}"))?[0];
+        let data = correct.into_data_async().await.map_err(|e| NnError::ReadBack(format!("{e:?}")))?;
+        let count = data.try_into_vec_as::<i64>().map_err(|e| NnError::ReadBack(format!("{e:?}")))?[0];
         Ok(100.0 * count as f64 / self.data.n as f64)
     }
 }
 
 /// Top-1 accuracy of `model` on `data`, in percent.
-pub async fn accuracy(model: &Model, data: &Dataset, batch: usize) -> Result<f64, String> {
+pub async fn accuracy(model: &Model, data: &Dataset, batch: usize) -> Result<f64, NnError> {
     Evaluation::new(model, data, batch).finish().await
 }

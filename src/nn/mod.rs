@@ -4,9 +4,13 @@
 pub mod accumulate;
 pub mod batches;
 pub mod constraint;
+pub mod error;
 pub mod eval;
+pub mod load;
 pub mod models;
 pub mod params;
 pub mod session;
 pub mod snapshot_eval;
 pub mod train;
+
+pub use error::NnError;

@@ -5,6 +5,7 @@
 //! snapshots and `.agq` files, tensors are output-major as in PyTorch (`Linear` `[out, in]`,
 //! `Conv2d` `[out, in, kh, kw]`, bias `[out]`). [`ParamInfo`] converts between the two.
 
+use super::error::NnError;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Tensor, TensorData, Transaction};
 
@@ -143,7 +144,7 @@ pub fn param_tensors<M: Module>(module: &M) -> Vec<Tensor<1>> {
 }
 
 /// Reads `tensors` back to the host in one transaction.
-pub async fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>, String> {
+pub async fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>, NnError> {
     let mut transaction = Transaction::default();
     for tensor in tensors {
         transaction = transaction.register(tensor);
@@ -151,14 +152,14 @@ pub async fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>, String> 
     let data = transaction
         .execute_async()
         .await
-        .map_err(|e| format!("reading tensors back failed: {e:?}"))?;
+        .map_err(|e| NnError::ReadBack(format!("{e:?}")))?;
     data.into_iter()
-        .map(|d| d.try_into_vec_as::<f32>().map_err(|e| format!("{e:?}")))
+        .map(|d| d.try_into_vec_as::<f32>().map_err(|e| NnError::ReadBack(format!("{e:?}"))))
         .collect()
 }
 
 /// Output-major host values of every parameter of `module`.
-pub async fn read_params<M: Module>(module: &M) -> Result<Vec<Vec<f32>>, String> {
+pub async fn read_params<M: Module>(module: &M) -> Result<Vec<Vec<f32>>, NnError> {
     let mut collector = Collector::default();
     module.visit(&mut collector);
     let native = read_all(collector.values).await?;
@@ -195,9 +196,9 @@ pub fn map_params<M: Module>(module: M, f: impl FnMut(usize, Tensor<1>) -> Tenso
 }
 
 /// Writes output-major host `values` into every parameter of `module`.
-pub fn write_params<M: Module>(module: M, infos: &[ParamInfo], values: &[Vec<f32>]) -> M {
+pub fn write_params<M: Module, V: AsRef<[f32]>>(module: M, infos: &[ParamInfo], values: &[V]) -> M {
     map_params(module, |i, old| {
-        let native = infos[i].to_native(&values[i]);
+        let native = infos[i].to_native(values[i].as_ref());
         Tensor::from_data(TensorData::new(native, [infos[i].len()]), &old.device())
     })
 }

@@ -1,9 +1,11 @@
 //! A whole run from a [`RunConfig`]: train with the configured method, report each epoch,
 //! and quantize at the end. Shared by the command line (`agq train`) and the page.
 
-use super::eval::{Evaluation, Progress, run_paced};
+use super::error::NnError;
+use super::eval::Progress;
+use super::load::{FROM_AGQ, Named, decoded_tensors, evaluate, load_into};
+use super::models::Model;
 use crate::choices::Net;
-use super::params::write_params;
 use super::train::{TrainSettings, Trainer};
 use crate::compress::{Compressed, compress};
 use crate::config::RunConfig;
@@ -42,30 +44,18 @@ pub struct Outcome {
 
 /// Why `data` cannot feed a network of `kind`, if it cannot (wrong image shape). The page
 /// loads MNIST only, so this is also what keeps it from training AlexNet or VGG-16.
-pub fn check_data(kind: Net, data: &Dataset) -> Result<(), String> {
-    let [c, h, w] = kind.input_shape();
-    if [data.channels, data.height, data.width] == [c, h, w] {
+pub fn check_data(kind: Net, data: &Dataset) -> Result<(), NnError> {
+    let shape = [data.channels, data.height, data.width];
+    if shape == kind.input_shape() {
         return Ok(());
     }
-    Err(format!(
-        "{} trains on {} ({c}x{h}x{w} images), the data given has {}x{}x{} images{}",
-        kind.as_str(),
-        kind.dataset(),
-        data.channels,
-        data.height,
-        data.width,
-        if c == 3 {
-            " (the page and `agq train` train only the LeNets, on MNIST): load its gradient snapshot, made by `agq snapshot`, instead"
-        } else {
-            ""
-        }
-    ))
+    Err(NnError::DataShape { net: kind, data: shape })
 }
 
 /// Trainer settings of a configuration (ITQ for methods `itq` and `combined`).
-pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, String> {
-    config.check().map_err(|e| e.to_string())?;
-    let itq = config.method.uses_itq().then(|| config.itq_settings().check()).transpose().map_err(|e| e.to_string())?;
+pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, NnError> {
+    config.check()?;
+    let itq = config.method.uses_itq().then(|| config.itq_settings().check()).transpose()?;
     Ok(TrainSettings {
         net: config.net,
         batch: config.batch as usize,
@@ -87,7 +77,7 @@ pub struct Session {
 
 impl Session {
     /// Starts a run on `device`; `train` is cut to `config.train_size` images.
-    pub fn start(config: &RunConfig, mut train: Dataset, test: Dataset, device: &Device) -> Result<Self, String> {
+    pub fn start(config: &RunConfig, mut train: Dataset, test: Dataset, device: &Device) -> Result<Self, NnError> {
         let settings = train_settings(config)?;
         check_data(settings.net, &train)?;
         check_data(settings.net, &test)?;
@@ -102,7 +92,7 @@ impl Session {
 
     /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.
     /// `progress(done, total)` follows the evaluation.
-    pub async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, String> {
+    pub async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, NnError> {
         self.trainer.end_epoch().await?;
         let accuracy = self.evaluate(self.trainer.model().clone(), progress).await?;
         let params = self.trainer.snapshot().await?;
@@ -113,12 +103,12 @@ impl Session {
     /// Quantizes the trained state with `config`'s PTQ settings (method, importance,
     /// clusters, widths; the training settings of `config` are ignored) and measures the
     /// accuracy of the decoded `.agq` file.
-    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn Progress) -> Result<Outcome, String> {
+    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn Progress) -> Result<Outcome, NnError> {
         let params = self.trainer.snapshot().await?;
         let compressed = compress(&params, config, config.method)?;
-        let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
+        let decoded = crate::quant::codec::decode(&compressed.bytes)?;
         let values = decoded.dequantized();
-        let model = write_params(self.trainer.model().clone(), self.trainer.infos(), &values);
+        let model = self.with_tensors(&decoded_tensors(&decoded, &values))?;
         let accuracy = self.evaluate(model, progress).await?;
         Ok(Outcome { accuracy, compressed, params })
     }
@@ -132,14 +122,15 @@ impl Session {
         source: &ImportanceSource,
         keep: f64,
         progress: &mut dyn Progress,
-    ) -> Result<SweepRow, String> {
+    ) -> Result<SweepRow, NnError> {
         let defaults = RunConfig::for_net(self.config.net);
-        let plan = SweepPlan::new(&(&defaults.clusters).into(), &defaults.widths, &[keep])?;
-        let (_, fractions) = plan.points.into_iter().next().ok_or("no sweep point")?;
+        let mut plan = SweepPlan::new(&(&defaults.clusters).into(), &defaults.widths, &[keep])?;
+        let (_, fractions) = plan.points.remove(0); // one point per kept fraction
         let params = self.trainer.snapshot().await?;
         let importance = source.try_compute(&params)?;
         let (quantized, sizes) = sweep_point(self.config.net.as_str(), &params, &importance, &fractions, &plan.widths)?;
-        let model = write_params(self.trainer.model().clone(), self.trainer.infos(), &quantized.dequantized());
+        let values = quantized.dequantized();
+        let model = self.with_tensors(&decoded_tensors(&quantized, &values))?;
         let accuracy = self.evaluate(model, progress).await?;
         Ok(SweepRow {
             importance: source_name(source).into(),
@@ -151,7 +142,12 @@ impl Session {
         })
     }
 
-    async fn evaluate(&self, model: super::models::Model, progress: &mut dyn Progress) -> Result<f64, String> {
-        run_paced(Evaluation::new(&model, &self.test, EVAL_BATCH), 4, progress).await
+    /// The trained network with the parameters of `tensors` (a quantized copy of its own).
+    fn with_tensors(&self, tensors: &[Named<'_>]) -> Result<Model, NnError> {
+        load_into(self.trainer.model().clone(), self.trainer.infos(), tensors, FROM_AGQ)
+    }
+
+    async fn evaluate(&self, model: Model, progress: &mut dyn Progress) -> Result<f64, NnError> {
+        evaluate(&model, &self.test, EVAL_BATCH, progress).await
     }
 }

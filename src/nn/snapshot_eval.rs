@@ -3,10 +3,12 @@
 //! trained offline (`agq snapshot`), and for a snapshot file the user opens (any
 //! architecture; evaluated only when it is a built-in network).
 
-use super::eval::{Evaluation, Progress, run_paced};
+use super::error::NnError;
+use super::eval::Progress;
+use super::load::{FROM_AGQ, decoded_tensors, evaluate, network_from};
 use super::models::Model;
 use crate::choices::Net;
-use super::params::{param_infos, write_params};
+use super::params::param_infos;
 use super::session::Outcome;
 use crate::compress::{Compressed, PtqSettings, compress, pixel_map, sizes_of};
 use crate::config::RunConfig;
@@ -14,7 +16,7 @@ use crate::data::Dataset;
 use crate::live_account::{Accounted, LiveAccount};
 use crate::quant::QuantError;
 use crate::quant::report::EncodingSize;
-use crate::opened_snapshot::{LayerShape, OpenedSnapshot, SnapshotInfo, match_network};
+use crate::opened_snapshot::{LayerShape, NotBuiltin, OpenError, OpenedSnapshot, SnapshotInfo, match_network};
 use crate::snapshot::Snapshot;
 use burn::tensor::Device;
 
@@ -34,11 +36,9 @@ pub fn builtin_layers(kind: Net, device: &Device) -> Vec<LayerShape> {
 }
 
 /// The built-in network `snapshot` is of (its `agq.net` names one AND every tensor name
-/// and shape matches), or why it is not one, in words.
-pub fn builtin_kind(snapshot: &Snapshot, device: &Device) -> Result<Net, String> {
-    let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| {
-        format!("{:?} is not a built-in network ({})", snapshot.net, Net::WORDS.join(", "))
-    })?;
+/// and shape matches), or why it is not one.
+pub fn builtin_kind(snapshot: &Snapshot, device: &Device) -> Result<Net, NotBuiltin> {
+    let kind = snapshot.net.parse::<Net>().map_err(|_| NotBuiltin::UnknownNet { net: snapshot.net.clone() })?;
     match_network(kind.as_str(), &snapshot.params, &builtin_layers(kind, device))?;
     Ok(kind)
 }
@@ -53,7 +53,7 @@ pub struct LoadedSnapshot {
 
 impl LoadedSnapshot {
     /// Checks that `snapshot` is a built-in network whose tensors match its shapes.
-    pub fn new(snapshot: Snapshot, device: &Device) -> Result<Self, String> {
+    pub fn new(snapshot: Snapshot, device: &Device) -> Result<Self, NnError> {
         let kind = builtin_kind(&snapshot, device)?;
         Ok(Self { kind, snapshot, live: LiveAccount::default() })
     }
@@ -86,7 +86,7 @@ impl LoadedSnapshot {
         test: &Dataset,
         device: &Device,
         progress: &mut dyn Progress,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, NnError> {
         super::session::check_data(self.kind, test)?;
         let compressed = self.compress(config)?;
         let accuracy = evaluate_file(self.kind, &compressed, test, device, progress).await?;
@@ -103,22 +103,11 @@ async fn evaluate_file(
     test: &Dataset,
     device: &Device,
     progress: &mut dyn Progress,
-) -> Result<f64, String> {
-    let decoded = crate::quant::codec::decode(&compressed.bytes).map_err(|e| e.to_string())?;
+) -> Result<f64, NnError> {
+    let decoded = crate::quant::codec::decode(&compressed.bytes)?;
     let values = decoded.dequantized();
-    let model = Model::new(kind, device);
-    let infos = param_infos(&model);
-    let mut ordered = Vec::with_capacity(infos.len());
-    for info in &infos {
-        let i = decoded
-            .tensors
-            .iter()
-            .position(|t| t.name == info.name)
-            .ok_or_else(|| format!("the .agq file has no tensor {}", info.name))?;
-        ordered.push(values[i].clone());
-    }
-    let model = write_params(model, &infos, &ordered);
-    run_paced(Evaluation::new(&model, test, eval_batch(kind)), 1, progress).await
+    let model = network_from(kind, &decoded_tensors(&decoded, &values), FROM_AGQ, device)?;
+    evaluate(&model, test, eval_batch(kind), progress).await
 }
 
 /// A snapshot file the user opened: any architecture, quantized under its own `agq.net`
@@ -126,7 +115,7 @@ async fn evaluate_file(
 pub struct UserSnapshot {
     pub opened: OpenedSnapshot,
     /// The built-in network it is, or why it is not one (then no accuracy is measured).
-    pub kind: Result<Net, String>,
+    pub kind: Result<Net, NotBuiltin>,
 }
 
 /// The test sets an opened built-in network may be evaluated on (whichever are loaded).
@@ -148,7 +137,7 @@ pub struct UserOutcome {
 impl UserSnapshot {
     /// Parses the bytes of a snapshot file (see [`OpenedSnapshot::from_bytes`]) and
     /// finds out whether it is a built-in network.
-    pub fn open(bytes: &[u8], device: &Device) -> Result<Self, String> {
+    pub fn open(bytes: &[u8], device: &Device) -> Result<Self, OpenError> {
         let opened = OpenedSnapshot::from_bytes(bytes)?;
         let kind = builtin_kind(&opened.snapshot, device);
         Ok(Self { opened, kind })
@@ -156,7 +145,7 @@ impl UserSnapshot {
 
     /// The page's description of the snapshot.
     pub fn info(&self) -> SnapshotInfo {
-        self.opened.info(&self.kind.as_ref().map(|k| k.dataset().to_string()).map_err(Clone::clone))
+        self.opened.info(&self.kind)
     }
 
     /// The exact accounting of `config`'s method and PTQ settings (no evaluation).
@@ -178,17 +167,17 @@ impl UserSnapshot {
         tests: TestSets<'_>,
         device: &Device,
         progress: &mut dyn Progress,
-    ) -> Result<UserOutcome, String> {
+    ) -> Result<UserOutcome, NnError> {
         let compressed = self.opened.compress(config)?;
         let pixel_map = pixel_map(&self.opened.snapshot.params);
-        let Ok(kind) = self.kind else {
+        let Ok(kind) = self.kind.clone() else {
             return Ok(UserOutcome { compressed, accuracy: None, pixel_map });
         };
         let test = match kind.dataset() {
             "MNIST" => tests.mnist,
             _ => tests.cifar10,
         }
-        .ok_or_else(|| format!("the {} test set is not loaded yet", kind.dataset()))?;
+        .ok_or(NnError::TestSetNotLoaded { dataset: kind.dataset() })?;
         super::session::check_data(kind, test)?;
         let accuracy = evaluate_file(kind, &compressed, test, device, progress).await?;
         Ok(UserOutcome { compressed, accuracy: Some(accuracy), pixel_map })
@@ -222,15 +211,16 @@ mod tests {
             assert_eq!(builtin_kind(&s, &device), Ok(kind));
             // the same tensors under another name: not built-in
             let e = builtin_kind(&snapshot_of("mynet", &layers), &device).unwrap_err();
-            assert!(e.contains("\"mynet\" is not a built-in network"), "{e}");
+            assert_eq!(e, NotBuiltin::UnknownNet { net: "mynet".into() });
+            assert!(e.to_string().contains("\"mynet\" is not a built-in network"), "{e}");
             // the name of a built-in network with a changed shape, a missing or an extra tensor
             let mut changed = layers.clone();
             changed[0].shape[0] += 1;
-            assert!(builtin_kind(&snapshot_of(kind.as_str(), &changed), &device).unwrap_err().contains("has shape"));
-            assert!(builtin_kind(&snapshot_of(kind.as_str(), &layers[1..]), &device).unwrap_err().contains("has no tensor"));
+            assert!(matches!(builtin_kind(&snapshot_of(kind.as_str(), &changed), &device), Err(NotBuiltin::Shape { .. })));
+            assert!(matches!(builtin_kind(&snapshot_of(kind.as_str(), &layers[1..]), &device), Err(NotBuiltin::MissingTensor { .. })));
             let mut extra = layers.clone();
             extra.push(LayerShape { name: "extra.weight".into(), shape: vec![2] });
-            assert!(builtin_kind(&snapshot_of(kind.as_str(), &extra), &device).unwrap_err().contains("extra.weight"));
+            assert!(matches!(builtin_kind(&snapshot_of(kind.as_str(), &extra), &device), Err(NotBuiltin::ExtraTensor { tensor, .. }) if tensor == "extra.weight"));
         }
         assert_eq!(builtin_layers(Net::LeNet300, &device)[0], LayerShape { name: "fc1.weight".into(), shape: vec![300, 784] });
     }
@@ -258,7 +248,8 @@ mod tests {
         let info = user.info();
         assert!(info.builtin && info.dataset.as_deref() == Some("MNIST"), "{info:?}");
         let e = pollster::block_on(user.finish(&config, TestSets::default(), &device, &mut |_: usize, _: usize| {})).err().unwrap();
-        assert!(e.contains("MNIST test set is not loaded"), "{e}");
+        assert_eq!(e, NnError::TestSetNotLoaded { dataset: "MNIST" });
+        assert!(e.to_string().contains("MNIST test set is not loaded"), "{e}");
         let test = Dataset { n: 3, channels: 1, height: 28, width: 28, images: vec![0.0; 3 * 784], labels: vec![1, 2, 3] };
         let tests = TestSets { mnist: Some(&test), cifar10: None };
         let outcome = pollster::block_on(user.finish(&config, tests, &device, &mut |_: usize, _: usize| {})).unwrap();

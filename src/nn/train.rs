@@ -5,6 +5,7 @@
 use super::accumulate::{ImportanceSums, accumulate_importances};
 use super::batches::Batches;
 use super::constraint::Constraint;
+use super::error::NnError;
 use super::models::Model;
 use crate::choices::Net;
 use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
@@ -145,7 +146,7 @@ impl Trainer {
     }
 
     /// The mini-batch losses of the steps run since the last call, in one read-back.
-    pub async fn take_losses(&mut self) -> Result<Vec<f32>, String> {
+    pub async fn take_losses(&mut self) -> Result<Vec<f32>, NnError> {
         if self.pending_losses.is_empty() {
             return Ok(Vec::new());
         }
@@ -166,7 +167,7 @@ impl Trainer {
 
     /// Ends the epoch: counts it, applies the ITQ step when due, and reshuffles the data.
     /// Returns whether an ITQ step was applied.
-    pub async fn end_epoch(&mut self) -> Result<bool, String> {
+    pub async fn end_epoch(&mut self) -> Result<bool, NnError> {
         self.epoch += 1;
         self.batches.next_epoch();
         let Some(itq) = self.settings.itq.as_ref().map(|i| i.get().clone()) else {
@@ -206,7 +207,7 @@ impl Trainer {
 
     /// Weights, accumulated importances (gradient and Taylor) and ITQ widths of every
     /// parameter, output-major.
-    pub async fn snapshot(&self) -> Result<Vec<ParamTensor>, String> {
+    pub async fn snapshot(&self) -> Result<Vec<ParamTensor>, NnError> {
         let weights = read_params(&self.model).await?;
         let (importance, taylor) = if self.importance.is_empty() {
             let zeros: Vec<Vec<f32>> = self.infos.iter().map(|i| vec![0.0; i.len()]).collect();

@@ -104,11 +104,3 @@ impl From<CodecError> for QuantError {
         QuantError::Codec(e)
     }
 }
-
-/// For the layers above that still report text (nn, the opened snapshot) until they have
-/// their own error type.
-impl From<QuantError> for String {
-    fn from(e: QuantError) -> Self {
-        e.to_string()
-    }
-}

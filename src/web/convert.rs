@@ -6,7 +6,8 @@ use crate::compress::Compressed;
 use crate::summary::{summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
-use crate::nn::eval::{Progress, STOPPED};
+use crate::nn::NnError;
+use crate::nn::eval::Progress;
 use serde::Serialize;
 use std::cell::Cell;
 use std::future::Future;
@@ -20,7 +21,7 @@ use wasm_bindgen::prelude::*;
 /// (as serde-wasm-bindgen does) costs one JS call per field, which took about 0.4 s for a 5 KB
 /// result once the module's memory held a large network (measured in Chromium).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
-    let text = serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))?;
+    let text = serde_json::to_string(value)?;
     js_sys::JSON::parse(&text).map_err(|_| JsError::new("could not build a result object"))
 }
 
@@ -55,11 +56,11 @@ impl Progress for Pacer<'_> {
         }
     }
 
-    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+    fn pause(&mut self) -> Pin<Box<dyn Future<Output = Result<(), NnError>> + '_>> {
         Box::pin(async move {
             next_task().await;
             match self.stop {
-                Some(stop) if stop.get() => Err(STOPPED.to_string()),
+                Some(stop) if stop.get() => Err(NnError::Stopped),
                 _ => Ok(()),
             }
         })
@@ -112,7 +113,7 @@ fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, JsError> {
 
 /// `{ epoch, accuracy, ...Summary }` (src/summary.rs).
 pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
-    let mut value = json(&summary(&info.compressed).map_err(|e| JsError::new(&e))?)?;
+    let mut value = json(&summary(&info.compressed)?)?;
     value["epoch"] = info.epoch.into();
     value["accuracy"] = info.accuracy.into();
     to_js(&value)
@@ -129,11 +130,11 @@ pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<Js
 }
 
 fn result_info(compressed: &Compressed, accuracy: Option<f64>, pixel_map: Option<Vec<f32>>, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = json(&summary(compressed).map_err(|e| JsError::new(&e))?)?;
+    let mut value = json(&summary(compressed)?)?;
     value["accuracy"] = accuracy.into();
     value["report"] = crate::compress::full_report(compressed, config, accuracy);
     value["importance"] = serde_json::to_value(&compressed.importance_histogram)
-        .map_err(|e| JsError::new(&e.to_string()))?;
+        ?;
     let js = to_js(&value)?;
     let pixel_js: JsValue = match pixel_map {
         Some(map) => js_sys::Float32Array::from(map.as_slice()).into(),
@@ -149,6 +150,6 @@ pub fn account_info(accounted: &Accounted, config: &RunConfig) -> Result<JsValue
     let mut value = json(&summary_of(&accounted.report, &accounted.widths))?;
     value["report"] = crate::compress::full_report_of(&accounted.report, config, None);
     value["importance"] = serde_json::to_value(&accounted.importance_histogram)
-        .map_err(|e| JsError::new(&e.to_string()))?;
+        ?;
     to_js(&value)
 }

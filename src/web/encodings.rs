@@ -52,12 +52,12 @@ impl Lab {
     /// bytes, report }` (`bytes`: the new file's size; `report`: its JSON report); `agqBytes`
     /// then gives the new file.
     pub fn reencode(&self, encoding: &str) -> Result<JsValue, JsError> {
-        let encoding: Encoding = encoding.parse().map_err(|e: crate::quant::encoding::UnknownEncoding| JsError::new(&e.to_string()))?;
+        let encoding: Encoding = encoding.parse()?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         let last = state.agq.as_mut().ok_or_else(|| JsError::new("no result yet"))?;
-        let model = decode(&last.bytes).map_err(|e| JsError::new(&e.to_string()))?;
-        let mut report = account_with(&model, encoding).map_err(|e| JsError::new(&e.to_string()))?;
-        last.bytes = encode_with(&model, encoding).map_err(|e| JsError::new(&e.to_string()))?;
+        let model = decode(&last.bytes)?;
+        let mut report = account_with(&model, encoding)?;
+        last.bytes = encode_with(&model, encoding)?;
         last.config.encoding = encoding;
         report.bytes = last.bytes.len() as u64;
         let mut value = crate::compress::full_report_of(&report, &last.config, last.accuracy);

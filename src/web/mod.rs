@@ -152,7 +152,7 @@ impl Lab {
         let mut state = self.state.borrow_mut();
         state.snapshot = None; // the old one is freed before the new one is checked
         state.agq = None;
-        let loaded = LoadedSnapshot::new(snapshot, &self.backend.device).map_err(|e| JsError::new(&e))?;
+        let loaded = LoadedSnapshot::new(snapshot, &self.backend.device)?;
         let info = serde_json::json!({
             "net": loaded.snapshot.net,
             "params": loaded.snapshot.num_values(),
@@ -191,7 +191,7 @@ impl Lab {
         let (Some(train), Some(test)) = (state.train.clone(), state.test.clone()) else {
             return Err(JsError::new("the MNIST data is not loaded yet"));
         };
-        let session = Session::start(&config, train, test, &self.backend.device).map_err(|e| JsError::new(&e))?;
+        let session = Session::start(&config, train, test, &self.backend.device)?;
         let info = convert::start_info(&session);
         state.session = Some(session);
         state.agq = None;
@@ -204,7 +204,7 @@ impl Lab {
         let mut state = state.borrow_mut();
         let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
         let steps = session.trainer.train_steps(max_steps);
-        let losses = session.trainer.take_losses().await.map_err(|e| JsError::new(&e))?;
+        let losses = session.trainer.take_losses().await?;
         convert::train_info(steps, &losses, session.trainer.epoch_done(), session.trainer.step)
     }
 
@@ -216,7 +216,7 @@ impl Lab {
         let mut state = state.borrow_mut();
         let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
         let mut report = convert::Pacer::new(progress.as_ref(), None);
-        let info = session.end_epoch(&mut report).await.map_err(|e| JsError::new(&e))?;
+        let info = session.end_epoch(&mut report).await?;
         convert::epoch_info(&info)
     }
 
@@ -233,10 +233,10 @@ impl Lab {
             let State { snapshot, cifar_test, .. } = &mut *state;
             let loaded = snapshot_for(snapshot.as_mut(), &config)?;
             let test = cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
-            loaded.finish(&config, test, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
+            loaded.finish(&config, test, &self.backend.device, &mut report).await?
         } else {
             let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
-            session.finish(&config, &mut report).await.map_err(|e| JsError::new(&e))?
+            session.finish(&config, &mut report).await?
         };
         let value = convert::outcome_info(&outcome, &config)?;
         state.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy: Some(outcome.accuracy) });
@@ -252,7 +252,7 @@ impl Lab {
     #[wasm_bindgen(js_name = openSnapshot)]
     pub fn open_snapshot(&self, bytes: &[u8], file_name: &str) -> Result<JsValue, JsError> {
         let opened = UserSnapshot::open(bytes, &self.backend.device).map_err(|e| JsError::new(&format!("{file_name}: {e}")))?;
-        let mut info = serde_json::to_value(opened.info()).map_err(|e| JsError::new(&e.to_string()))?;
+        let mut info = serde_json::to_value(opened.info())?;
         info["file"] = file_name.into();
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         state.opened = Some(opened);
@@ -293,7 +293,7 @@ impl Lab {
             let mut report = self.stoppable(progress.as_ref());
             let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
             let tests = TestSets { mnist: state.test.as_ref(), cifar10: state.cifar_test.as_ref() };
-            opened.finish(&config, tests, &self.backend.device, &mut report).await.map_err(|e| JsError::new(&e))?
+            opened.finish(&config, tests, &self.backend.device, &mut report).await?
         };
         let value = convert::user_outcome_info(&outcome, &config)?;
         let accuracy = outcome.accuracy;

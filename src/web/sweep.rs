@@ -32,7 +32,7 @@ impl Lab {
         let session = state.session.as_ref().ok_or_else(|| JsError::new("train a network first: the sweep quantizes the trained state"))?;
         let source = importance.source(session.config.seed);
         let mut report = self.stoppable(progress.as_ref());
-        let row = session.sweep_point(&source, keep, &mut report).await.map_err(|e| JsError::new(&e))?;
+        let row = session.sweep_point(&source, keep, &mut report).await?;
         convert::to_js(&row)
     }
 }

@@ -31,7 +31,7 @@ pub struct BenchTrainArgs {
 
 /// Runs the bench; the last line is one JSON object
 /// `{"engine", "net", "batch", "steps", "seconds", "images_per_s"}`.
-pub fn run(args: BenchTrainArgs) -> Result<(), String> {
+pub fn run(args: BenchTrainArgs) -> Result<(), crate::Failure> {
     let net = args.net;
     if args.batch == 0 || args.steps == 0 {
         return Err("--batch and --steps must be at least 1".into());

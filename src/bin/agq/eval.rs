@@ -3,15 +3,17 @@
 
 use super::files::read_test_dir;
 use crate::io::read_input as read_file;
-use agq::nn::eval::accuracy;
+use crate::Failure;
 use agq::choices::Net;
-use agq::nn::models::Model;
-use agq::nn::params::{param_infos, write_params};
+use agq::nn::load::{FROM_AGQ, FROM_SNAPSHOT, decoded_tensors, evaluate, network_from, snapshot_weights};
 use agq::quant::codec::decode;
 use agq::snapshot::Snapshot;
 use super::device::DeviceArgs;
 use clap::Args;
 use std::path::PathBuf;
+
+/// Images per evaluation batch (`agq snapshot` measures its accuracy the same way).
+pub const EVAL_BATCH: usize = 500;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -29,39 +31,20 @@ pub struct EvalArgs {
 }
 
 /// Runs `agq eval`; the last line printed is `accuracy: NN.NN%`.
-pub fn run(args: EvalArgs) -> Result<(), String> {
-    let snapshot = Snapshot::from_bytes(&read_file(&args.snapshot)?).map_err(|e| e.to_string())?;
+pub fn run(args: EvalArgs) -> Result<(), Failure> {
+    let snapshot = Snapshot::from_bytes(&read_file(&args.snapshot)?)?;
     let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| format!("no built-in network named {:?}", snapshot.net))?;
     let device = args.device.open()?.device;
-    let model = Model::new(kind, &device);
-    let infos = param_infos(&model);
-    let mut values: Vec<Vec<f32>> = Vec::with_capacity(infos.len());
-    let decoded = match &args.quantized {
-        Some(path) => Some(decode(&read_file(path)?).map_err(|e| format!("{}: {e}", path.display()))?),
-        None => None,
-    };
-    let decoded_values = decoded.as_ref().map(|m| m.dequantized());
-    for info in &infos {
-        let (shape, weight) = match (&decoded, &decoded_values) {
-            (Some(m), Some(v)) => {
-                let i = m.tensors.iter().position(|t| t.name == info.name)
-                    .ok_or_else(|| format!("the .agq file has no tensor {}", info.name))?;
-                (m.tensors[i].shape.clone(), v[i].clone())
-            }
-            _ => {
-                let p = snapshot.params.iter().find(|p| p.name == info.name)
-                    .ok_or_else(|| format!("the snapshot has no tensor {}", info.name))?;
-                (p.shape.clone(), p.weight.clone())
-            }
-        };
-        if shape != info.shape {
-            return Err(format!("{}: shape {shape:?}, the network needs {:?}", info.name, info.shape));
+    let model = match &args.quantized {
+        Some(path) => {
+            let decoded = decode(&read_file(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            let values = decoded.dequantized();
+            network_from(kind, &decoded_tensors(&decoded, &values), FROM_AGQ, &device)?
         }
-        values.push(weight);
-    }
-    let model = write_params(model, &infos, &values);
+        None => network_from(kind, &snapshot_weights(&snapshot), FROM_SNAPSHOT, &device)?,
+    };
     let test = read_test_dir(&args.data, kind)?;
-    let accuracy = pollster::block_on(accuracy(&model, &test, 500))?;
+    let accuracy = pollster::block_on(evaluate(&model, &test, EVAL_BATCH, &mut |_: usize, _: usize| {}))?;
     println!("images: {}", test.n);
     println!("accuracy: {accuracy:.2}%");
     Ok(())

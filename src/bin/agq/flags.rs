@@ -14,7 +14,7 @@ pub fn quantize_refused(e: &QuantizeError) -> String {
     match e {
         QuantizeError::Settings(e) => refused(e),
         QuantizeError::NoTaylor(e) => format!("--importance: {e}"),
-        QuantizeError::Snapshot(m) => m.clone(),
+        QuantizeError::NoItqWidths => e.to_string(),
         QuantizeError::Quant(e) => e.to_string(),
     }
 }

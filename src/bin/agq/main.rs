@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Declares the subcommand modules, the `Command` enum and its dispatch from one list:
 /// each entry is `[#[cfg(...)]] /// doc` then `module::ArgsType => Variant`, where the
-/// module has `pub fn run(args: ArgsType) -> Result<(), String>`.
+/// module has `pub fn run(args: ArgsType) -> Result<(), E>` with `E` a `String` or a [`Failure`].
 macro_rules! commands {
     ($( $(#[cfg($cfg:meta)])? $(#[doc = $doc:expr])* $module:ident :: $args:ident => $variant:ident ),+ $(,)?) => {
         $( $(#[cfg($cfg)])? mod $module; )+
@@ -18,9 +18,9 @@ macro_rules! commands {
             $( $(#[cfg($cfg)])? $(#[doc = $doc])* $variant($module::$args), )+
         }
 
-        fn dispatch(command: Command) -> Result<(), String> {
+        fn dispatch(command: Command) -> Result<(), Failure> {
             match command {
-                $( $(#[cfg($cfg)])? Command::$variant(args) => $module::run(args), )+
+                $( $(#[cfg($cfg)])? Command::$variant(args) => $module::run(args).map_err(Into::into), )+
             }
         }
     };
@@ -48,6 +48,9 @@ commands! {
 }
 
 mod flags;
+
+/// A failed command: its message is the one line printed (a typed library error or text).
+pub type Failure = Box<dyn std::error::Error>;
 
 // Shared helpers of `train`, `eval` and `snapshot` (they need burn).
 #[cfg(feature = "cpu")]
@@ -135,6 +138,6 @@ fn main() -> ExitCode {
     };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => report_error(&message),
+        Err(e) => report_error(&e.to_string()),
     }
 }

@@ -15,19 +15,16 @@ use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::config::{Method, RunConfig};
 use agq::data::Dataset;
-use agq::nn::eval::accuracy;
+use super::eval::EVAL_BATCH;
 use agq::choices::Net;
-use agq::nn::models::Model;
-use agq::nn::params::{param_infos, write_params};
+use agq::nn::NnError;
+use agq::nn::load::{FROM_SNAPSHOT, evaluate, network_from, snapshot_weights};
 use agq::nn::session::Session;
 use agq::snapshot::{Snapshot, StoreDtype};
 use burn::tensor::Device;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// Images per evaluation batch (the same as `agq eval`, so that the sums agree).
-const EVAL_BATCH: usize = 500;
 
 /// Settings take the page's link names (see docs/WORKER_PROTOCOL.md); unset ones keep the
 /// page's defaults, except `--train-size` (default: all 50,000 CIFAR-10 training images).
@@ -75,10 +72,10 @@ struct Common {
 }
 
 /// Runs `agq snapshot`.
-pub fn run(args: SnapshotArgs) -> Result<(), String> {
+pub fn run(args: SnapshotArgs) -> Result<(), crate::Failure> {
     let config = args.config()?;
     if args.out_float == args.out_itq {
-        return Err(format!("{} is named as two outputs", args.out_float.display()));
+        return Err(format!("{} is named as two outputs", args.out_float.display()).into());
     }
     let kind = config.net;
     let test = read_test_dir(&args.test, kind)?;
@@ -103,7 +100,7 @@ fn train_one(
     test: &Dataset,
     common: &Common,
     chosen: &ChosenDevice,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, crate::Failure> {
     let started = Instant::now();
     let device = &chosen.device;
     let images = train.n.min(config.train_size as usize);
@@ -202,17 +199,9 @@ fn low_fraction(params: &[agq::quant::tensor::ParamTensor]) -> f64 {
 }
 
 /// Top-1 accuracy (%) of `snapshot`'s weights on `test`, the same way as `agq eval`.
-fn stored_accuracy(kind: Net, snapshot: &Snapshot, test: &Dataset, device: &Device) -> Result<f64, String> {
-    let model = Model::new(kind, device);
-    let infos = param_infos(&model);
-    let mut values = Vec::with_capacity(infos.len());
-    for info in &infos {
-        let p = snapshot.params.iter().find(|p| p.name == info.name)
-            .ok_or_else(|| format!("the snapshot has no tensor {}", info.name))?;
-        values.push(p.weight.clone());
-    }
-    let model = write_params(model, &infos, &values);
-    pollster::block_on(accuracy(&model, test, EVAL_BATCH))
+fn stored_accuracy(kind: Net, snapshot: &Snapshot, test: &Dataset, device: &Device) -> Result<f64, NnError> {
+    let model = network_from(kind, &snapshot_weights(snapshot), FROM_SNAPSHOT, device)?;
+    pollster::block_on(evaluate(&model, test, EVAL_BATCH, &mut |_: usize, _: usize| {}))
 }
 
 fn accuracy_on(n: usize) -> String {

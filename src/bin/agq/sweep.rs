@@ -6,12 +6,14 @@ use super::device::DeviceArgs;
 use super::files::read_test_dir;
 use crate::io::{read_input, write_outputs};
 use agq::config::{Clusters, RunConfig};
-use agq::nn::eval::accuracy;
 use super::flags::refused;
 use agq::choices::{Importance, Net};
 use agq::quant::settings::parse_word;
+use crate::Failure;
+use agq::nn::NnError;
+use agq::nn::load::{FROM_AGQ, FROM_SNAPSHOT, Named, decoded_tensors, evaluate, load_into, network_from, snapshot_weights};
 use agq::nn::models::Model;
-use agq::nn::params::{param_infos, write_params};
+use agq::nn::params::{ParamInfo, param_infos};
 use agq::quant::settings::WidthList;
 use agq::quant::sweep::{DEFAULT_KEEP, SweepPlan, SweepRow, source_name, sweep_point};
 use agq::snapshot::Snapshot;
@@ -56,38 +58,30 @@ pub struct SweepArgs {
 
 /// Evaluates parameter values of a built-in network (the weight-loading path of `agq eval`).
 struct Evaluator {
+    /// The network with the snapshot's weights.
     model: Model,
-    infos: Vec<agq::nn::params::ParamInfo>,
-    /// Index into the snapshot's parameters of each network tensor.
-    order: Vec<usize>,
+    infos: Vec<ParamInfo>,
     test: agq::data::Dataset,
     batch: usize,
 }
 
 impl Evaluator {
-    fn new(snapshot: &Snapshot, data: &std::path::Path, device: &DeviceArgs, batch: usize) -> Result<Self, String> {
+    fn new(snapshot: &Snapshot, data: &std::path::Path, device: &DeviceArgs, batch: usize) -> Result<Self, Failure> {
         let kind = snapshot.net.parse::<Net>().ok().ok_or_else(|| format!("--data: no built-in network named {:?} to evaluate", snapshot.net))?;
         let device = device.open()?.device;
-        let model = Model::new(kind, &device);
+        let model = network_from(kind, &snapshot_weights(snapshot), FROM_SNAPSHOT, &device)?;
         let infos = param_infos(&model);
-        let mut order = Vec::with_capacity(infos.len());
-        for info in &infos {
-            let i = snapshot.params.iter().position(|p| p.name == info.name)
-                .ok_or_else(|| format!("the snapshot has no tensor {}", info.name))?;
-            if snapshot.params[i].shape != info.shape {
-                return Err(format!("{}: shape {:?}, the network needs {:?}", info.name, snapshot.params[i].shape, info.shape));
-            }
-            order.push(i);
-        }
         let test = read_test_dir(data, kind)?;
-        Ok(Self { model, infos, order, test, batch })
+        Ok(Self { model, infos, test, batch })
     }
 
-    /// Top-1 accuracy (%) with `values[i]` (snapshot order) as the parameters.
-    fn accuracy(&self, values: &[Vec<f32>]) -> Result<f64, String> {
-        let ordered: Vec<Vec<f32>> = self.order.iter().map(|&i| values[i].clone()).collect();
-        let model = write_params(self.model.clone(), &self.infos, &ordered);
-        pollster::block_on(accuracy(&model, &self.test, self.batch))
+    /// Top-1 accuracy (%) with `tensors` as the parameters (the snapshot's weights: `None`).
+    fn accuracy(&self, tensors: Option<&[Named<'_>]>) -> Result<f64, NnError> {
+        let model = match tensors {
+            Some(t) => load_into(self.model.clone(), &self.infos, t, FROM_AGQ)?,
+            None => self.model.clone(),
+        };
+        pollster::block_on(evaluate(&model, &self.test, self.batch, &mut |_: usize, _: usize| {}))
     }
 }
 
@@ -96,7 +90,7 @@ fn parse_list(what: &str, text: &str) -> Result<Vec<f64>, String> {
 }
 
 /// Runs `agq sweep`.
-pub fn run(args: SweepArgs) -> Result<(), String> {
+pub fn run(args: SweepArgs) -> Result<(), Failure> {
     let snapshot =
         Snapshot::from_bytes(&read_input(&args.snapshot)?).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     let defaults = RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::LeNet300));
@@ -136,7 +130,7 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
     };
     let started = Instant::now();
     let float_accuracy = match &evaluator {
-        Some(e) => Some(e.accuracy(&snapshot.params.iter().map(|p| p.weight.clone()).collect::<Vec<_>>())?),
+        Some(e) => Some(e.accuracy(None)?),
         None => None,
     };
     if let Some(a) = float_accuracy {
@@ -148,7 +142,7 @@ pub fn run(args: SweepArgs) -> Result<(), String> {
         for (keep, fractions) in &plan.points {
             let (model, sizes) = sweep_point(&snapshot.net, &snapshot.params, &importance, fractions, &plan.widths)?;
             let accuracy_percent = match &evaluator {
-                Some(e) => Some(e.accuracy(&model.dequantized())?),
+                Some(e) => Some(e.accuracy(Some(&decoded_tensors(&model, &model.dequantized())))?),
                 None => None,
             };
             println!(

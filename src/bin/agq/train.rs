@@ -70,7 +70,7 @@ impl TrainArgs {
 }
 
 /// Runs `agq train`.
-pub fn run(args: TrainArgs) -> Result<(), String> {
+pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
     let config = args.config()?;
     let (train, test) = read_mnist_dir(&args.data)?;
     let chosen = args.device.open()?;
