@@ -25,25 +25,39 @@ impl LogBins {
 /// Entries of the lookup table: one per value of the top 16 bits of a positive `f32`.
 const CELLS: usize = 1 << 15;
 
+/// Whether `bits` are those of a positive finite `f32` (not zero, not NaN). Such bit
+/// patterns order exactly as their values do.
+fn positive_finite(bits: u32) -> bool {
+    bits.wrapping_sub(1) < 0x7f80_0000 - 1
+}
+
 /// The bins of the positive finite values of `values` (zeros, negatives, infinities and
 /// NaN are left out), `bins` of them spanning the smallest to the largest value; `None`
 /// when no value is positive and finite or `bins` is 0.
 pub fn log10_histogram(values: &[f32], bins: usize) -> Option<LogBins> {
-    let (min, max) = values
-        .iter()
-        .filter(|x| **x > 0.0 && x.is_finite())
-        .fold((f32::INFINITY, 0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let (min, max) = values.iter().fold((u32::MAX, 0u32), |(lo, hi), x| {
+        let b = x.to_bits();
+        let ok = positive_finite(b);
+        (if ok { lo.min(b) } else { lo }, if ok { hi.max(b) } else { hi })
+    });
     if bins == 0 || min > max {
         return None;
     }
-    let lo = f64::from(min).log10();
-    let width = ((f64::from(max).log10() - lo) / bins as f64).max(1e-9);
-    // value-space edges: `edge[i]` is where bin `i` starts (bin 0 from the smallest value
-    // whatever the rounding of 10^lo; the last bin to the largest)
-    let edge: Vec<f64> = (0..bins).map(|i| 10f64.powf(lo + width * i as f64)).collect();
-    let bin_of = |x: f64, from: usize| {
+    let lo = f64::from(f32::from_bits(min)).log10();
+    let width = ((f64::from(f32::from_bits(max)).log10() - lo) / bins as f64).max(1e-9);
+    // `edge[i]`: the bits of the smallest f32 at or above 10^(lo + i width), where bin `i`
+    // starts (bin 0 from the smallest value, whatever the rounding of 10^lo); `edge[bins]`
+    // is above every finite value
+    let mut edge = vec![0u32; bins + 1];
+    for (i, e) in edge.iter_mut().enumerate().take(bins).skip(1) {
+        let at = 10f64.powf(lo + width * i as f64);
+        let f = at as f32;
+        *e = if f64::from(f) < at { f.to_bits() + 1 } else { f.to_bits() };
+    }
+    edge[bins] = u32::MAX;
+    let bin_of = |bits: u32, from: usize| {
         let mut b = from;
-        while b + 1 < bins && x >= edge[b + 1] {
+        while bits >= edge[b + 1] {
             b += 1;
         }
         b
@@ -52,16 +66,14 @@ pub fn log10_histogram(values: &[f32], bins: usize) -> Option<LogBins> {
     let mut table = vec![0u8; CELLS];
     let mut b = 0;
     for (cell, t) in table.iter_mut().enumerate() {
-        b = bin_of(f64::from(f32::from_bits((cell as u32) << 16)), b);
+        b = bin_of((cell as u32) << 16, b);
         *t = b.min(usize::from(u8::MAX)) as u8;
     }
     let mut counts = vec![0u64; bins];
-    for &x in values {
+    for x in values {
         let bits = x.to_bits();
-        // positive finite: sign clear, exponent not all ones, not zero
-        if bits.wrapping_sub(1) < 0x7f80_0000 - 1 {
-            let start = usize::from(table[(bits >> 16) as usize]);
-            counts[bin_of(f64::from(x), start)] += 1;
+        if positive_finite(bits) {
+            counts[bin_of(bits, usize::from(table[(bits >> 16) as usize]))] += 1;
         }
     }
     Some(LogBins { lo, width, counts })

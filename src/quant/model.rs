@@ -141,23 +141,21 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
         let (lo, hi) = code_range(w);
         tab[w as usize] = (pow2(frac[w as usize] as i32), lo as f64, hi as f64);
     }
-    let codes: Vec<i32> = widths
-        .iter()
-        .zip(&p.weight)
-        .map(|(&w, &x)| {
-            if w == FLOAT_WIDTH {
-                return if x == 0.0 { 0 } else { x.to_bits() as i32 };
-            }
+    // one pass: the code of every value, its effective width (0 where the code is 0) and
+    // the set of effective widths that occur
+    let mut codes = vec![0i32; widths.len()];
+    let mut out_w = vec![0u8; widths.len()];
+    let mut used = 0u64;
+    for (((&w, &x), k), o) in widths.iter().zip(&p.weight).zip(&mut codes).zip(&mut out_w) {
+        *k = if w == FLOAT_WIDTH {
+            if x == 0.0 { 0 } else { x.to_bits() as i32 }
+        } else {
             let (scale, lo, hi) = tab[w as usize];
             quantize_scaled(x, scale, lo, hi)
-        })
-        .collect();
-    let out_w: Vec<u8> = widths
-        .iter()
-        .zip(&codes)
-        .map(|(&w, &k)| if k == 0 { 0 } else { w })
-        .collect();
-    let used = out_w.iter().fold(0u64, |u, &w| u | 1 << w);
+        };
+        *o = if *k == 0 { 0 } else { w };
+        used |= 1 << *o;
+    }
     let fracs = (1..=32u8)
         .filter(|&w| used >> w & 1 == 1)
         .map(|w| (w, frac[w as usize]))

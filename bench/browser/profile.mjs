@@ -1,0 +1,70 @@
+// Where the page's wasm spends its time quantizing the VGG-16 snapshot: Chromium's sampling
+// profiler (DevTools protocol) around `runs` calls of `compressSnapshot` (after one untimed
+// warm-up call, as bench.js measures it), self time summed per function, printed as a table. Run after `make build` with the module's function names
+// kept (WASM_OPT_LEVEL=off, or copy target/wasm-opt/agq_bg.wasm over pkg/agq_bg.wasm):
+//
+//   node bench/browser/profile.mjs [--runs N] [--top N]
+//
+// Without names the rows read `wasm-function[N]`; the totals stay right.
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ARGS, CHROMIUM, ROOT, openLoggedPage, startServer } from '../../tests/e2e/harness.mjs';
+
+const argv = process.argv.slice(2);
+const arg = (name, dflt) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt);
+const runs = arg('--runs', 3);
+const top = arg('--top', 30);
+
+/** Self time (ms) per function name of a DevTools CPU profile. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const ms = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = byId.get(profile.samples[i]);
+    const name = node.callFrame.functionName || `(${path.basename(node.callFrame.url) || 'program'})`;
+    ms.set(name, (ms.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
+  }
+  return [...ms.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+const server = await startServer(ROOT);
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+try {
+  const { context, page } = await openLoggedPage(browser);
+  await page.goto(`${server.base}/bench/browser/index.html`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  await page.evaluate(async () => {
+    const { default: init, Lab, parseLink } = await import('../../pkg/agq.js');
+    await init();
+    const lab = await Lab.create(false);
+    const bytes = new Uint8Array(await (await fetch('../../www/snapshots/vgg16.safetensors')).arrayBuffer());
+    lab.loadSnapshot(bytes);
+    const config = parseLink('v=1&net=vgg16&method=ptq').config;
+    lab.compressSnapshot(config); // warm-up: the module's memory grows once
+    window.profiled = () => lab.compressSnapshot(config).length;
+  });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  const seconds = await page.evaluate((n) => {
+    const t = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      window.profiled();
+      t.push((performance.now() - t0) / 1000);
+    }
+    return t.sort((a, b) => a - b);
+  }, runs);
+  const { profile } = await cdp.send('Profiler.stop');
+  const rows = selfTimes(profile);
+  const total = rows.reduce((s, [, t]) => s + t, 0);
+  console.log(`compressSnapshot of VGG-16: ${seconds.map((t) => t.toFixed(3)).join(', ')} s (${runs} runs after a warm-up); profile ${(total / 1000).toFixed(2)} s in all`);
+  console.log('| self ms | share | function |\n|---:|---:|---|');
+  for (const [name, t] of rows.slice(0, top)) console.log(`| ${t.toFixed(0)} | ${((100 * t) / total).toFixed(1)}% | \`${name.replace(/\|/g, '\\|').slice(0, 110)}\` |`);
+  await context.close();
+} finally {
+  await browser.close();
+  server.stop();
+}
