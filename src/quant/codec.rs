@@ -12,7 +12,7 @@ use super::bits::{BitReader, BitWriter, EndOfInput};
 use super::encoding::{Encoding, encode_with};
 use super::fixed_point::{FLOAT_WIDTH, code_range};
 use super::layout::{DIM_BITS, FRAC_FIELD_BITS, MAGIC, MAX_HEADER, WIDTH_FIELD_BITS, bits_from_counts, field_bits, header_len};
-use super::model::{QuantModel, QuantTensor};
+use super::model::{QuantModel, QuantTensor, count_nonzero};
 use super::tensor::{cols_of, rows_of};
 
 /// Format version written and read (the low 4 bits of the version byte; the high 4 bits
@@ -246,7 +246,7 @@ pub(crate) fn write_prefix(w: &mut BitWriter, t: &QuantTensor) -> [u8; 33] {
         let mut p = 0u64;
         w.write(0, pb);
         for row in t.widths.chunks(cols) {
-            p += row.iter().filter(|&&x| x != 0).count() as u64;
+            p += count_nonzero(row) as u64;
             w.write(p, pb);
         }
     }

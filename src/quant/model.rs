@@ -34,7 +34,7 @@ impl QuantTensor {
     }
     /// Number of stored (nonzero) values.
     pub fn nnz(&self) -> usize {
-        self.widths.iter().filter(|&&w| w != 0).count()
+        count_nonzero(&self.widths)
     }
     /// Fractional length of `width` (0 if the width is not stored).
     pub fn frac_of(&self, width: u8) -> i8 {
@@ -52,6 +52,18 @@ impl QuantTensor {
             .map(|(&w, &k)| fixed_point::dequantize(k, w, frac[w as usize & 31]))
             .collect()
     }
+}
+
+/// Number of nonzero bytes of `bytes`, eight at a time (a byte is nonzero when adding
+/// 0x7f to its low seven bits, or its own high bit, sets the high bit).
+pub fn count_nonzero(bytes: &[u8]) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder().iter().filter(|&&b| b != 0).count();
+    words.fold(tail, |n, w| {
+        let v = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        n + (((v & LOW7) + LOW7 | v) & !LOW7).count_ones() as usize
+    })
 }
 
 /// A quantized network: its tensors in flat order.
@@ -211,6 +223,14 @@ mod tests {
         let p = tensor(vec![0.9, 3.0, 0.5, -0.2]);
         let m = quantize_model("n", &[p], &[4, 8, 4, 0]);
         assert_eq!(m.dequantized()[0], vec![0.875, 3.0, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn count_nonzero_counts_every_nonzero_byte() {
+        let bytes: Vec<u8> = (0..1003u32).map(|i| [0u8, 1, 0x80, 0x7f, 0, 0xff, 0, 0][(i * 7 % 8) as usize]).collect();
+        assert_eq!(count_nonzero(&bytes), bytes.iter().filter(|&&b| b != 0).count());
+        assert_eq!(count_nonzero(&[]), 0);
+        assert_eq!(count_nonzero(&[0, 0, 3]), 1);
     }
 
     #[test]
