@@ -11,7 +11,7 @@
 use super::bits::{BitReader, BitWriter, EndOfInput};
 use super::encoding::{Encoding, encode_with};
 use super::fixed_point::{FLOAT_WIDTH, code_range};
-use super::layout::{DIM_BITS, FRAC_FIELD_BITS, MAGIC, MAX_HEADER, WIDTH_FIELD_BITS, bits_from_counts, field_bits, header_len};
+use super::layout::{DIM_BITS, FRAC_FIELD_BITS, MAGIC, MAX_HEADER, WIDTH_FIELD_BITS, bits_from_counts, field_bits, header_len, width_counts};
 use super::model::{QuantModel, QuantTensor, count_nonzero};
 use super::tensor::{cols_of, rows_of};
 
@@ -156,13 +156,12 @@ pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], Codec
     }
     (lo[32], hi[32], mask[32]) = (i32::MIN as i64, i32::MAX as i64, 0x7fff_ffff);
     let mut ok = true;
-    let mut count = [0u64; 33];
     for (&w, &k) in t.widths.iter().zip(&t.codes) {
         let wi = w as usize;
         let stored_iff_nonzero = (w == 0) == (k & mask[wi] == 0);
         ok &= (k as i64 >= lo[wi]) & (k as i64 <= hi[wi]) & stored_iff_nonzero;
-        count[wi.min(32)] += 1;
     }
+    let count = width_counts(&t.widths);
     if !ok {
         return bad("invalid width, code out of range, zero where stored or nonzero where pruned");
     }

@@ -45,9 +45,22 @@ pub fn field_bits(cols: u64, distinct_widths: u64, nnz: u64) -> (u32, u32, u32) 
 
 /// Values per width (index = width, 0..=32; widths above 32 are counted as 32).
 pub fn width_counts(widths: &[u8]) -> [u64; 33] {
+    // four tables: runs of one width (mostly 0) do not wait on each other's increments
+    let mut tables = [[0u64; 256]; 4];
+    let quads = widths.chunks_exact(4);
+    for &w in quads.remainder() {
+        tables[0][w as usize] += 1;
+    }
+    for q in quads {
+        for (table, &w) in tables.iter_mut().zip(q) {
+            table[w as usize] += 1;
+        }
+    }
     let mut count = [0u64; 33];
-    for &w in widths {
-        count[(w as usize).min(32)] += 1;
+    for table in &tables {
+        for (w, &c) in table.iter().enumerate() {
+            count[w.min(32)] += c;
+        }
     }
     count
 }
