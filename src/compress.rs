@@ -2,10 +2,10 @@
 //! ITQ / combined widths, fixed-point quantization, CSR accounting and the `.agq` file.
 
 use crate::config::{Method, RunConfig};
-use crate::quant::cluster::ClusterMethod;
 use crate::quant::QuantError;
+pub use crate::quant::settings::PtqSettings;
+use crate::quant::settings::CheckedSettings;
 use crate::quant::encoding::{Encoding, account_with, encode_with, encoding_of, sizes_with};
-use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::combine;
 use crate::quant::log_histogram::log10_histogram;
 use crate::quant::model::{QuantModel, quantize_model};
@@ -46,49 +46,26 @@ pub struct ImportanceHistogram {
     pub boundaries: Vec<f64>,
 }
 
-/// Quantizes `params` with `method` and `config`'s PTQ settings (see [`compress_with`]);
-/// the `.agq` file and its report are in `config.encoding`.
-pub fn compress(params: &[ParamTensor], config: &RunConfig, method: Method) -> Result<Compressed, QuantError> {
-    compress_with_encoding(config.net.as_str(), params, method, &PtqSettings::of(config), config.encoding)
+/// Quantizes the parameters of network `net` (the name the `.agq` file carries) as
+/// `settings` say: method `none` keeps every value in float, `ptq` clusters the
+/// importances, `itq` takes each tensor's `width` (its ITQ widths; float when absent),
+/// `combined` the minimum of both. Encodes the `.agq` file in `settings.encoding()` and
+/// accounts it; the report's `bytes` is the file's size.
+pub fn compress(net: &str, params: &[ParamTensor], settings: &CheckedSettings) -> Result<Compressed, QuantError> {
+    encode(quantize(net, params, settings.method(), settings.ptq())?, settings.encoding())
 }
 
-/// The PTQ half of a quantization: where the importance comes from, the clusters, and one
-/// width per cluster (least important first).
-#[derive(Clone, Debug, PartialEq)]
-pub struct PtqSettings {
-    pub importance: ImportanceSource,
-    pub clusters: ClusterMethod,
-    pub widths: Vec<u8>,
+/// The engine below the pipeline: [`compress`] of raw parts in CSR, without the settings'
+/// rules (any valid widths, in any order; any fractions): for benches and for the tests
+/// that compare the re-accounting with it on settings a user cannot make. The page, the
+/// command line and Python reach it only through [`compress`].
+pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq: &PtqSettings) -> Result<Compressed, QuantError> {
+    encode(quantize(net, params, method, ptq)?, Encoding::Csr)
 }
 
-impl PtqSettings {
-    /// `config`'s importance source, clusters and widths.
-    pub fn of(config: &RunConfig) -> Self {
-        PtqSettings {
-            importance: config.importance.source(config.seed),
-            clusters: ClusterMethod::from(&config.clusters),
-            widths: config.widths.clone(),
-        }
-    }
-}
-
-/// Quantizes the parameters of network `net` with `method`: `none` keeps every value in
-/// float, `ptq` clusters the importances, `itq` takes each tensor's `width` (its ITQ
-/// widths; float when absent), `combined` the minimum of both. Encodes the `.agq` file (CSR)
-/// and accounts it; the report's `bytes` is the file's size.
-pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Compressed, QuantError> {
-    compress_with_encoding(net, params, method, ptq_settings, Encoding::Csr)
-}
-
-/// [`compress_with`] with the `.agq` file and its report in `encoding`.
-pub fn compress_with_encoding(
-    net: &str,
-    params: &[ParamTensor],
-    method: Method,
-    ptq_settings: &PtqSettings,
-    encoding: Encoding,
-) -> Result<Compressed, QuantError> {
-    let Quantized { model, widths, importance, boundaries } = quantize(net, params, method, ptq_settings)?;
+/// Encodes and accounts a quantized network in `encoding`.
+fn encode(quantized: Quantized, encoding: Encoding) -> Result<Compressed, QuantError> {
+    let Quantized { model, widths, importance, boundaries } = quantized;
     let bytes = encode_with(&model, encoding)?;
     let report = account_with(&model, encoding)?;
     debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
@@ -96,10 +73,10 @@ pub fn compress_with_encoding(
     Ok(Compressed { model, report, bytes, widths, importance_histogram })
 }
 
-/// The network quantized as [`compress_with`] does, sized in every encoding (CSR first)
+/// The network quantized as [`compress`] does, sized in every encoding (CSR first)
 /// without writing a file: what the page shows beside the live CSR accounting.
-pub fn sizes_of(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Vec<EncodingSize>, QuantError> {
-    let model = quantize(net, params, method, ptq_settings)?.model;
+pub fn sizes_of(net: &str, params: &[ParamTensor], settings: &CheckedSettings) -> Result<Vec<EncodingSize>, QuantError> {
+    let model = quantize(net, params, settings.method(), settings.ptq())?.model;
     let csr = crate::quant::csr::account(&model);
     Ok(sizes_with(&model, Encoding::Csr, &csr)?)
 }

@@ -12,66 +12,24 @@ pub use crate::choices::{Importance, ItqMode, Method, Net, Optimizer};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::encoding::Encoding;
 use crate::quant::importance::ImportanceSource;
-use crate::quant::settings::{ItqSettings, QuantSettings, SettingsError, check_ptq, format_widths, parse_widths, parse_word};
+use crate::quant::settings::{CheckedSettings, ItqSettings, PtqSettings, QuantSettings, SettingsError, check_ptq, format_widths, parse_widths, parse_word};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
 /// The link format version written by [`RunConfig::to_query`].
 pub const LINK_VERSION: u32 = 1;
 
-/// PTQ clustering, written `quantile:f1,f2,...` (cumulative fractions) or `kmeans:K`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Clusters {
-    /// Boundaries at these cumulative fractions of the sorted importances: `len + 1` clusters.
-    Quantile(Vec<f64>),
-    /// 1-D k-means on `log(G + eps)` with `K` clusters.
-    KMeans(usize),
-}
+/// Serde of the clusters as the link text `quantile:0.5,0.8,0.95` or `kmeans:4`.
+mod cluster_text {
+    use crate::quant::cluster::ClusterMethod;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl Clusters {
-    /// Number of clusters (= number of widths needed).
-    pub fn count(&self) -> usize {
-        ClusterMethod::from(self).k()
+    pub fn serialize<S: Serializer>(c: &ClusterMethod, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(c)
     }
-}
 
-impl fmt::Display for Clusters {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        ClusterMethod::from(self).fmt(f)
-    }
-}
-
-impl FromStr for Clusters {
-    type Err = SettingsError;
-    fn from_str(s: &str) -> Result<Self, SettingsError> {
-        Ok(match s.parse::<ClusterMethod>()? {
-            ClusterMethod::Quantile(f) => Clusters::Quantile(f),
-            ClusterMethod::KMeans { k } => Clusters::KMeans(k),
-        })
-    }
-}
-
-impl TryFrom<String> for Clusters {
-    type Error = SettingsError;
-    fn try_from(s: String) -> Result<Self, SettingsError> {
-        s.parse()
-    }
-}
-
-impl From<Clusters> for String {
-    fn from(c: Clusters) -> String {
-        c.to_string()
-    }
-}
-
-impl From<&Clusters> for ClusterMethod {
-    fn from(c: &Clusters) -> ClusterMethod {
-        match c {
-            Clusters::Quantile(f) => ClusterMethod::Quantile(f.clone()),
-            Clusters::KMeans(k) => ClusterMethod::KMeans { k: *k },
-        }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ClusterMethod, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -117,8 +75,10 @@ pub struct RunConfig {
     pub net: Net,
     pub method: Method,
     pub importance: Importance,
-    /// PTQ clusters, at most 17 (one per width); `clusters.count()` must equal `widths.len()`.
-    pub clusters: Clusters,
+    /// PTQ clusters, at most 17 (one per width); `clusters.k()` must equal `widths.len()`.
+    /// Serialized as the link text `quantile:0.5,0.8,0.95` or `kmeans:4`.
+    #[serde(with = "cluster_text")]
+    pub clusters: ClusterMethod,
     /// PTQ width (bits) per cluster, least important first; each 0, 2..=16 or 32, increasing.
     /// Serialized as the link text `"0,4,6,8"`.
     #[serde(with = "width_list")]
@@ -160,9 +120,9 @@ impl RunConfig {
     pub fn for_net(net: Net) -> RunConfig {
         let base = RunConfig { net, ..RunConfig::default() };
         match net {
-            Net::LeNet5 => RunConfig { clusters: Clusters::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
+            Net::LeNet5 => RunConfig { clusters: ClusterMethod::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
             Net::AlexNet => RunConfig { widths: vec![0, 3, 5, 7], ..base },
-            Net::Vgg16 => RunConfig { clusters: Clusters::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
+            Net::Vgg16 => RunConfig { clusters: ClusterMethod::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
             Net::LeNet300 => base,
         }
     }
@@ -174,7 +134,7 @@ impl Default for RunConfig {
             net: Net::LeNet300,
             method: Method::Combined,
             importance: Importance::Grad,
-            clusters: Clusters::Quantile(vec![0.5, 0.8, 0.95]),
+            clusters: ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]),
             widths: vec![0, 4, 6, 8],
             split: 0.95,
             warmup: 1,
@@ -258,7 +218,7 @@ impl RunConfig {
     pub fn errors(&self) -> Vec<SettingsError> {
         use SettingsError::*;
         let mut e = Vec::new();
-        e.extend(check_ptq(&ClusterMethod::from(&self.clusters), &self.widths).err());
+        e.extend(check_ptq(&self.clusters, &self.widths).err());
         e.extend(self.itq_settings().check().err());
         if self.warmup > 100 {
             e.push(WarmupOutOfRange(self.warmup));
@@ -294,16 +254,22 @@ impl RunConfig {
         self.errors().into_iter().next().map_or(Ok(()), Err)
     }
 
-    /// The core's post-training settings (`None` for method `none`); `random`
-    /// importance draws from `seed`. A config that passes `check()` gives settings
-    /// that pass `QuantSettings::check()`.
-    pub fn quant_settings(&self) -> Option<QuantSettings> {
-        (self.method != Method::None).then(|| QuantSettings {
-            method: self.method,
+    /// The quantization settings of this run, unchecked: method, importance (`random`
+    /// draws from `seed`), clusters, widths and encoding.
+    pub fn quant_settings(&self) -> QuantSettings {
+        let ptq = PtqSettings {
             importance: self.importance.source(self.seed),
-            cluster: ClusterMethod::from(&self.clusters),
+            clusters: self.clusters.clone(),
             widths: self.widths.clone(),
-        })
+        };
+        QuantSettings { method: self.method, ptq, encoding: self.encoding }
+    }
+
+    /// The whole configuration checked ([`RunConfig::check`]), then its quantization
+    /// settings as the pipeline takes them.
+    pub fn checked_quant(&self) -> Result<CheckedSettings, SettingsError> {
+        self.check()?;
+        self.quant_settings().check()
     }
 
     /// The core's in-training settings (used by methods `itq` and `combined`).
@@ -473,7 +439,7 @@ mod tests {
             net: Net::Vgg16,
             method: Method::Itq,
             importance: Importance::Random,
-            clusters: Clusters::KMeans(3),
+            clusters: ClusterMethod::KMeans { k: 3 },
             widths: vec![0, 4, 32],
             split: 0.75,
             warmup: 0,
@@ -623,7 +589,7 @@ mod tests {
     fn matching_kmeans_clusters_and_widths_are_kept() {
         let (c, fields) = issue_fields("clusters=kmeans:3&widths=0,4,8");
         assert!(fields.is_empty());
-        assert_eq!((c.clusters, c.widths), (Clusters::KMeans(3), vec![0, 4, 8]));
+        assert_eq!((c.clusters, c.widths), (ClusterMethod::KMeans { k: 3 }, vec![0, 4, 8]));
     }
 
     #[test]
@@ -643,7 +609,7 @@ mod tests {
     fn percent_encoded_values_are_decoded() {
         let (c, fields) = issue_fields("clusters=quantile%3A0.6%2C0.9&widths=0%2C4%2c8&net=lenet%35");
         assert!(fields.is_empty(), "{fields:?}");
-        assert_eq!((c.clusters, c.widths, c.net), (Clusters::Quantile(vec![0.6, 0.9]), vec![0, 4, 8], Net::LeNet5));
+        assert_eq!((c.clusters, c.widths, c.net), (ClusterMethod::Quantile(vec![0.6, 0.9]), vec![0, 4, 8], Net::LeNet5));
     }
 
     #[test]
@@ -687,20 +653,21 @@ mod tests {
         let c = RunConfig {
             importance: Importance::Random,
             seed: 9,
-            clusters: Clusters::KMeans(2),
+            clusters: ClusterMethod::KMeans { k: 2 },
             widths: vec![0, 8],
             ..RunConfig::default()
         };
-        let q = c.quant_settings().unwrap();
+        let q = c.checked_quant().unwrap();
         assert_eq!(
-            (q.method, q.importance, q.cluster.clone()),
-            (Method::Combined, ImportanceSource::Random { seed: 9 }, ClusterMethod::KMeans { k: 2 })
+            (q.method(), &q.ptq().importance, &q.ptq().clusters, q.encoding()),
+            (Method::Combined, &ImportanceSource::Random { seed: 9 }, &ClusterMethod::KMeans { k: 2 }, Encoding::Csr)
         );
-        assert!(q.check().is_ok());
         assert!(c.itq_settings().check().is_ok());
-        assert_eq!(RunConfig { method: Method::None, ..c }.quant_settings(), None);
+        assert_eq!(RunConfig { method: Method::None, ..c.clone() }.checked_quant().unwrap().method(), Method::None);
+        let bad = RunConfig { widths: vec![0, 4, 8], ..c };
+        assert_eq!(bad.checked_quant(), Err(SettingsError::WidthCount { widths: 3, clusters: 2 }));
         let k = crate::quant::settings::MAX_CLUSTERS + 1;
-        let too_many = RunConfig { clusters: Clusters::KMeans(k), widths: vec![0; k], ..RunConfig::default() };
+        let too_many = RunConfig { clusters: ClusterMethod::KMeans { k }, widths: vec![0; k], ..RunConfig::default() };
         assert_eq!(too_many.check(), Err(SettingsError::TooManyClusters(k)));
     }
 

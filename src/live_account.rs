@@ -3,12 +3,12 @@
 //! and every setting is then accounted from prefix sums in about a millisecond for
 //! VGG-16, with exactly the report that quantizing and encoding would give.
 
-use crate::compress::{Compressed, ImportanceHistogram, PtqSettings, compress_with, histogram, width_counts};
-use crate::config::{Method, RunConfig};
+use crate::compress::{Compressed, ImportanceHistogram, compress, histogram, width_counts};
 use crate::quant::QuantError;
-use crate::quant::cluster::ClusterMethod;
+use crate::quant::encoding::Encoding;
 use crate::quant::importance::ImportanceSource;
-use crate::quant::reaccount::{PtqPlan, Reaccounter};
+use crate::quant::reaccount::Reaccounter;
+use crate::quant::settings::CheckedSettings;
 use crate::quant::report::Report;
 use crate::quant::tensor::ParamTensor;
 use std::collections::BTreeMap;
@@ -51,38 +51,26 @@ pub struct LiveAccount {
 }
 
 impl LiveAccount {
-    /// Accounts `params` (of `config.net`) quantized with `config`'s method and PTQ settings.
-    pub fn account(&mut self, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, QuantError> {
-        self.account_as(config.net.as_str(), params, config)
-    }
-
-    /// [`LiveAccount::account`] of a network named `net` (any name: the `.agq` header
-    /// holds it, so it counts in `bytes`); `config.net` is not used.
-    pub fn account_as(&mut self, net: &str, params: &[ParamTensor], config: &RunConfig) -> Result<Accounted, QuantError> {
-        let source = config.importance.source(config.seed);
-        if self.index.as_ref().is_none_or(|i| i.source != source || i.net != net) {
+    /// Accounts `params` of a network named `net` (any name: the `.agq` header holds it, so
+    /// it counts in `bytes`) quantized as `settings` say, in CSR.
+    pub fn account(&mut self, net: &str, params: &[ParamTensor], settings: &CheckedSettings) -> Result<Accounted, QuantError> {
+        let source = &settings.ptq().importance;
+        if self.index.as_ref().is_none_or(|i| &i.source != source || i.net != net) {
             self.index = None; // the old index is freed before the new one is built
             let importance = source.try_compute(params)?;
             self.index = Reaccounter::new(net, params, &importance).map(|reaccounter| Index {
                 net: net.to_string(),
-                source,
+                source: source.clone(),
                 reaccounter,
                 histogram: histogram(&importance, &[]),
             });
         }
         let Some(index) = &self.index else {
-            let settings = PtqSettings {
-                importance: source,
-                clusters: ClusterMethod::from(&config.clusters),
-                widths: config.widths.clone(),
-            };
-            return compress_with(net, params, config.method, &settings).map(|c| Accounted::from(&c));
+            let csr = settings.clone().with_encoding(Encoding::Csr);
+            return compress(net, params, &csr).map(|c| Accounted::from(&c));
         };
-        let clusters = ClusterMethod::from(&config.clusters);
-        let plan = PtqPlan { clusters: &clusters, widths: &config.widths };
-        let ptq = matches!(config.method, Method::Ptq | Method::Combined).then_some(plan);
-        let itq = matches!(config.method, Method::Itq | Method::Combined);
-        let accounting = index.reaccounter.account(ptq, itq)?;
+        let itq = settings.method().uses_itq();
+        let accounting = index.reaccounter.account(settings.ptq_plan(), itq)?;
         let widths = (0..=32usize)
             .filter(|&w| accounting.assigned[w] > 0)
             .map(|w| (w.to_string(), accounting.assigned[w] as usize))
@@ -96,8 +84,7 @@ impl LiveAccount {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compress::compress;
-    use crate::config::Net;
+    use crate::config::{Net, RunConfig};
 
     fn params() -> Vec<ParamTensor> {
         let mut g = crate::rng::SplitMix64(3);
@@ -124,8 +111,9 @@ mod tests {
                     assert!(parsed.issues.is_empty(), "{query}");
                     let config = parsed.config;
                     assert_eq!(config.net, Net::LeNet300);
-                    let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
-                    assert_eq!(live.account(&params, &config).unwrap(), full, "{query}");
+                    let settings = config.checked_quant().unwrap();
+                    let full = Accounted::from(&compress("lenet300", &params, &settings).unwrap());
+                    assert_eq!(live.account("lenet300", &params, &settings).unwrap(), full, "{query}");
                 }
             }
         }
@@ -136,7 +124,8 @@ mod tests {
         let mut params = params();
         params[1].importance[5] = f32::NAN;
         let config = RunConfig::for_net(crate::config::Net::LeNet300);
-        let full = Accounted::from(&compress(&params, &config, config.method).unwrap());
-        assert_eq!(LiveAccount::default().account(&params, &config).unwrap(), full);
+        let settings = config.checked_quant().unwrap();
+        let full = Accounted::from(&compress("lenet300", &params, &settings).unwrap());
+        assert_eq!(LiveAccount::default().account("lenet300", &params, &settings).unwrap(), full);
     }
 }

@@ -4,8 +4,9 @@
 //! built-in network (and so can be evaluated) is decided by [`match_network`] against the
 //! network's parameter list, which the nn layer supplies.
 
-use crate::compress::{Compressed, PtqSettings, compress_with_encoding, sizes_of};
-use crate::config::{Method, RunConfig};
+use crate::compress::{Compressed, compress, sizes_of};
+use crate::config::Method;
+use crate::quant::settings::CheckedSettings;
 use crate::live_account::{Accounted, LiveAccount};
 use crate::quant::QuantError;
 use crate::quant::layout::{MAX_HEADER, header_len_of};
@@ -115,28 +116,26 @@ impl OpenedSnapshot {
         Ok(())
     }
 
-    /// The exact accounting of `config`'s method, importance, clusters and widths (its
-    /// network and training settings are not used), under the snapshot's own name: the
-    /// first call per importance source indexes the parameters, later ones take about a
+    /// The exact CSR accounting of `settings` under the snapshot's own name: the first
+    /// call per importance source indexes the parameters, later ones take about a
     /// millisecond per 15 million parameters.
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
-        self.check_method(config.method)?;
-        self.live.account_as(&self.snapshot.net, &self.snapshot.params, config)
+    pub fn account(&mut self, settings: &CheckedSettings) -> Result<Accounted, QuantError> {
+        self.check_method(settings.method())?;
+        self.live.account(&self.snapshot.net, &self.snapshot.params, settings)
     }
 
-    /// Quantizes with `config`'s method and PTQ settings: the `.agq` file (in
-    /// `config.encoding`) carries the snapshot's own `agq.net` name.
-    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, QuantError> {
-        self.check_method(config.method)?;
-        let settings = PtqSettings::of(config);
-        compress_with_encoding(&self.snapshot.net, &self.snapshot.params, config.method, &settings, config.encoding)
+    /// Quantizes as `settings` say: the `.agq` file (in `settings.encoding()`) carries the
+    /// snapshot's own `agq.net` name.
+    pub fn compress(&self, settings: &CheckedSettings) -> Result<Compressed, QuantError> {
+        self.check_method(settings.method())?;
+        compress(&self.snapshot.net, &self.snapshot.params, settings)
     }
 
-    /// The size of `config`'s quantization in every encoding, CSR first (no file written;
+    /// The size of `settings`' quantization in every encoding, CSR first (no file written;
     /// for VGG-16's size a few hundred milliseconds, so the page asks after the CSR accounting).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
-        self.check_method(config.method)?;
-        sizes_of(&self.snapshot.net, &self.snapshot.params, config.method, &PtqSettings::of(config))
+    pub fn sizes(&self, settings: &CheckedSettings) -> Result<Vec<EncodingSize>, QuantError> {
+        self.check_method(settings.method())?;
+        sizes_of(&self.snapshot.net, &self.snapshot.params, settings)
     }
 }
 
@@ -308,10 +307,10 @@ mod tests {
         s
     }
 
-    fn config(query: &str) -> RunConfig {
-        let parsed = RunConfig::parse_query(query);
+    fn config(query: &str) -> CheckedSettings {
+        let parsed = crate::config::RunConfig::parse_query(query);
         assert!(parsed.issues.is_empty(), "{query}: {:?}", parsed.issues);
-        parsed.config
+        parsed.config.checked_quant().unwrap()
     }
 
     #[test]

@@ -1,17 +1,17 @@
 //! Quantizing a gradient snapshot on request: the settings of `agq quantize` (and of the
 //! Python module's `quantize_snapshot`), typed, resolved against the snapshot's network,
-//! then the shared pipeline ([`compress_with_encoding`]) and the JSON report. The command
+//! then the shared pipeline ([`compress`]) and the JSON report. The command
 //! line and the Python module both call [`quantize_snapshot`], so their reports and `.agq`
 //! bytes are the same for the same request.
 
 use crate::choices::{Importance, Method, Net};
-use crate::compress::{Compressed, PtqSettings, compress_with_encoding};
+use crate::compress::{Compressed, compress};
 use crate::config::RunConfig;
 use crate::quant::QuantError;
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::encoding::Encoding;
 use crate::quant::report::Report;
-use crate::quant::settings::{QuantSettings, SettingsError};
+use crate::quant::settings::{CheckedSettings, PtqSettings, QuantSettings, SettingsError};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::fmt;
@@ -88,19 +88,17 @@ impl From<SettingsError> for QuantizeError {
 impl QuantizeRequest {
     /// Checks the settings; missing clusters or widths take the page's defaults for `net`
     /// (LeNet-300-100's, which are METHOD.md's, for a network the page does not have).
-    pub fn resolve(&self, net: &str) -> Result<QuantSettings, SettingsError> {
+    pub fn resolve(&self, net: &str) -> Result<CheckedSettings, SettingsError> {
         if self.method == Method::None {
             return Err(SettingsError::NotOneOf { field: "method", words: QUANTIZE_METHODS });
         }
         let defaults = RunConfig::for_net(net.parse().unwrap_or(Net::LeNet300));
-        let settings = QuantSettings {
-            method: self.method,
+        let ptq = PtqSettings {
             importance: self.importance.source(self.seed),
-            cluster: self.clusters.clone().unwrap_or_else(|| (&defaults.clusters).into()),
+            clusters: self.clusters.clone().unwrap_or(defaults.clusters),
             widths: self.widths.clone().unwrap_or(defaults.widths),
         };
-        settings.check()?;
-        Ok(settings)
+        QuantSettings { method: self.method, ptq, encoding: self.encoding }.check()
     }
 }
 
@@ -136,19 +134,17 @@ pub struct Quantized {
 /// widths (`width/P`).
 pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Result<Quantized, QuantizeError> {
     let s = request.resolve(&snapshot.net)?;
-    if s.method.uses_itq() && snapshot.params.iter().all(|p| p.width.is_none()) {
+    if s.method().uses_itq() && snapshot.params.iter().all(|p| p.width.is_none()) {
         return Err(QuantizeError::NoItqWidths);
     }
-    s.importance.check(&snapshot.params).map_err(QuantizeError::NoTaylor)?;
-    let ptq = PtqSettings { importance: s.importance, clusters: s.cluster.clone(), widths: s.widths.clone() };
-    let compressed = compress_with_encoding(&snapshot.net, &snapshot.params, s.method, &ptq, request.encoding)
-        .map_err(QuantizeError::Quant)?;
+    s.ptq().importance.check(&snapshot.params).map_err(QuantizeError::NoTaylor)?;
+    let compressed = compress(&snapshot.net, &snapshot.params, &s).map_err(QuantizeError::Quant)?;
     let report = QuantizeReport {
         report: compressed.report.clone(),
-        method: s.method,
+        method: s.method(),
         importance: request.importance,
-        clusters: s.cluster.to_string(),
-        widths: s.widths.clone(),
+        clusters: s.ptq().clusters.to_string(),
+        widths: s.ptq().widths.clone(),
         seed: request.seed,
         encoding: request.encoding.to_string(),
     };
@@ -186,7 +182,7 @@ mod tests {
         let mut s = snapshot(false);
         s.net = "vgg16".into();
         let r = QuantizeRequest { method: Method::Ptq, ..Default::default() }.resolve(&s.net).unwrap();
-        assert_eq!(r.widths, vec![0, 4, 5, 6]);
+        assert_eq!(r.ptq().widths, vec![0, 4, 5, 6]);
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn from_sizes(encodings: Vec<EncodingSize>, encoding: Encoding, bytes: u64, widt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compress::{PtqSettings, compress_with_encoding, sizes_of};
+    use crate::compress::{compress, sizes_of};
     use crate::config::{Method, RunConfig};
     use crate::quant::tensor::ParamTensor;
 
@@ -94,10 +94,11 @@ mod tests {
 
     #[test]
     fn the_ratio_is_csrs_and_the_bytes_are_the_files_in_every_encoding() {
-        let settings = PtqSettings::of(&RunConfig::default());
-        let live = sizes_of("n", &params(), Method::Ptq, &settings).unwrap();
+        let config = RunConfig { method: Method::Ptq, ..RunConfig::default() };
+        let settings = config.checked_quant().unwrap();
+        let live = sizes_of("n", &params(), &settings).unwrap();
         for e in Encoding::ALL {
-            let c = compress_with_encoding("n", &params(), Method::Ptq, &settings, e).unwrap();
+            let c = compress("n", &params(), &settings.clone().with_encoding(e)).unwrap();
             let s = summary(&c).unwrap();
             assert_eq!((s.encoding, s.bytes), (e, c.bytes.len() as u64));
             assert_eq!(s.encodings, live, "the file's encoding and the others, as sizes_of gives them");
@@ -105,7 +106,7 @@ mod tests {
             assert_eq!((s.ratio, s.total_bits), (live[0].ratio, live[0].total_bits), "{e}: CSR's");
             assert_eq!(s.layers.iter().map(|l| l.bits).sum::<u64>(), s.total_bits);
         }
-        let csr = compress_with_encoding("n", &params(), Method::Ptq, &settings, Encoding::Csr).unwrap();
+        let csr = compress("n", &params(), &settings.clone().with_encoding(Encoding::Csr)).unwrap();
         let accounted = summary_of(&csr.report, &width_counts(&csr.widths));
         assert_eq!(accounted.encodings, live[..1]);
         assert_eq!(accounted, Summary { encodings: live[..1].to_vec(), ..summary(&csr).unwrap() });

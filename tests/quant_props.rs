@@ -11,7 +11,7 @@ use agq::quant::itq::{itq_step, schedule_width};
 use agq::quant::layout;
 use agq::quant::model::{QuantModel, quantize_model};
 use agq::quant::ptq::ptq_widths;
-use agq::quant::settings::{ItqSettings, Method, QuantSettings, SettingsError};
+use agq::quant::settings::{ItqSettings, Method, PtqSettings, QuantSettings, SettingsError};
 use agq::quant::tensor::ParamTensor;
 use proptest::prelude::*;
 
@@ -193,11 +193,10 @@ proptest! {
 
 /// One valid setting with exactly one fault, and the error it must give.
 fn bad_setting() -> impl Strategy<Value = (QuantSettings, SettingsError)> {
-    let base = |cluster: ClusterMethod, widths: Vec<u8>| QuantSettings {
+    let base = |clusters: ClusterMethod, widths: Vec<u8>| QuantSettings {
         method: Method::Ptq,
-        importance: ImportanceSource::Magnitude,
-        cluster,
-        widths,
+        ptq: PtqSettings { importance: ImportanceSource::Magnitude, clusters, widths },
+        encoding: Default::default(),
     };
     prop_oneof![
         (1usize..6, 0usize..6)

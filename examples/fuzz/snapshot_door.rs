@@ -6,7 +6,8 @@
 
 use crate::Door;
 use crate::mutate::{INTERESTING, Pick, mutate_bytes, number, random_bytes};
-use agq::config::{Clusters, Method, RunConfig};
+use agq::config::{Method, RunConfig};
+use agq::quant::cluster::ClusterMethod;
 use agq::opened_snapshot::{NotBuiltin, OpenedSnapshot};
 use agq::quant::codec::decode;
 use agq::quant::tensor::ParamTensor;
@@ -386,9 +387,10 @@ fn run(bytes: &[u8]) -> String {
     for method in [Method::Ptq, other] {
         config.method = method;
         if method == Method::Ptq && opened.snapshot.num_values() % 2 == 1 {
-            (config.clusters, config.widths) = (Clusters::KMeans(3), vec![0, 2, 32]);
+            (config.clusters, config.widths) = (ClusterMethod::KMeans { k: 3 }, vec![0, 2, 32]);
         }
-        let (compressed, accounted) = (opened.compress(&config), opened.account(&config));
+        let settings = config.checked_quant().expect("the door's settings pass their checks");
+        let (compressed, accounted) = (opened.compress(&settings), opened.account(&settings));
         assert_eq!(compressed.is_ok(), accounted.is_ok(), "compress and account disagree on {method:?}");
         if let Ok(c) = compressed {
             assert!(decode(&c.bytes).as_ref() == Ok(&c.model), "the .agq file of an opened snapshot does not decode to its model");

@@ -11,6 +11,7 @@ use crate::compress::{Compressed, compress};
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::quant::importance::ImportanceSource;
+use crate::quant::settings::CheckedSettings;
 use crate::quant::sweep::{SweepPlan, SweepRow, source_name, sweep_point};
 use crate::quant::tensor::ParamTensor;
 use burn::tensor::Device;
@@ -71,6 +72,8 @@ pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, NnError> {
 /// A run in progress.
 pub struct Session {
     pub config: RunConfig,
+    /// `config`'s quantization settings (what each epoch end accounts).
+    quant: CheckedSettings,
     pub trainer: Trainer,
     test: Dataset,
 }
@@ -79,10 +82,11 @@ impl Session {
     /// Starts a run on `device`; `train` is cut to `config.train_size` images.
     pub fn start(config: &RunConfig, mut train: Dataset, test: Dataset, device: &Device) -> Result<Self, NnError> {
         let settings = train_settings(config)?;
+        let quant = config.checked_quant()?;
         check_data(settings.net, &train)?;
         check_data(settings.net, &test)?;
         train.truncate(config.train_size as usize);
-        Ok(Self { config: config.clone(), trainer: Trainer::new(settings, train, device), test })
+        Ok(Self { config: config.clone(), quant, trainer: Trainer::new(settings, train, device), test })
     }
 
     /// Whether every configured epoch has run.
@@ -96,16 +100,15 @@ impl Session {
         self.trainer.end_epoch().await?;
         let accuracy = self.evaluate(self.trainer.model().clone(), progress).await?;
         let params = self.trainer.snapshot().await?;
-        let compressed = compress(&params, &self.config, self.config.method)?;
+        let compressed = compress(self.config.net.as_str(), &params, &self.quant)?;
         Ok(EpochInfo { epoch: self.trainer.epoch, accuracy, ratio: compressed.report.ratio, compressed })
     }
 
-    /// Quantizes the trained state with `config`'s PTQ settings (method, importance,
-    /// clusters, widths; the training settings of `config` are ignored) and measures the
-    /// accuracy of the decoded `.agq` file.
-    pub async fn finish(&self, config: &RunConfig, progress: &mut dyn Progress) -> Result<Outcome, NnError> {
+    /// Quantizes the trained state as `settings` say (the run's own, or any other) and
+    /// measures the accuracy of the decoded `.agq` file.
+    pub async fn finish(&self, settings: &CheckedSettings, progress: &mut dyn Progress) -> Result<Outcome, NnError> {
         let params = self.trainer.snapshot().await?;
-        let compressed = compress(&params, config, config.method)?;
+        let compressed = compress(self.config.net.as_str(), &params, settings)?;
         let decoded = crate::quant::codec::decode(&compressed.bytes)?;
         let values = decoded.dequantized();
         let model = self.with_tensors(&decoded_tensors(&decoded, &values))?;
@@ -124,7 +127,7 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<SweepRow, NnError> {
         let defaults = RunConfig::for_net(self.config.net);
-        let mut plan = SweepPlan::new(&(&defaults.clusters).into(), &defaults.widths, &[keep])?;
+        let mut plan = SweepPlan::new(&defaults.clusters, &defaults.widths, &[keep])?;
         let (_, fractions) = plan.points.remove(0); // one point per kept fraction
         let params = self.trainer.snapshot().await?;
         let importance = source.try_compute(&params)?;

@@ -10,8 +10,8 @@ use super::models::Model;
 use crate::choices::Net;
 use super::params::param_infos;
 use super::session::Outcome;
-use crate::compress::{Compressed, PtqSettings, compress, pixel_map, sizes_of};
-use crate::config::RunConfig;
+use crate::compress::{Compressed, compress, pixel_map, sizes_of};
+use crate::quant::settings::CheckedSettings;
 use crate::data::Dataset;
 use crate::live_account::{Accounted, LiveAccount};
 use crate::quant::QuantError;
@@ -58,37 +58,36 @@ impl LoadedSnapshot {
         Ok(Self { kind, snapshot, live: LiveAccount::default() })
     }
 
-    /// Accounts `config`'s method and PTQ settings without quantizing (no evaluation): the
-    /// first call for an importance source sorts the parameters once (about a second for
-    /// VGG-16), every later one takes milliseconds. Run on every change of the clusters or
-    /// widths.
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
-        self.live.account(&self.snapshot.params, config)
+    /// Accounts `settings` without quantizing (no evaluation): the first call for an
+    /// importance source sorts the parameters once (about a second for VGG-16), every
+    /// later one takes milliseconds. Run on every change of the clusters or widths.
+    pub fn account(&mut self, settings: &CheckedSettings) -> Result<Accounted, QuantError> {
+        self.live.account(self.kind.as_str(), &self.snapshot.params, settings)
     }
 
-    /// The size of `config`'s quantization in every encoding, CSR first (no evaluation, no
+    /// The size of `settings`' quantization in every encoding, CSR first (no evaluation, no
     /// file; a few hundred milliseconds for VGG-16: the page asks after `account`).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
-        sizes_of(config.net.as_str(), &self.snapshot.params, config.method, &PtqSettings::of(config))
+    pub fn sizes(&self, settings: &CheckedSettings) -> Result<Vec<EncodingSize>, QuantError> {
+        sizes_of(self.kind.as_str(), &self.snapshot.params, settings)
     }
 
-    /// The `.agq` file of `config`'s quantization: PTQ (or the ITQ widths), accounting and
+    /// The `.agq` file of `settings`' quantization: PTQ (or the ITQ widths), accounting and
     /// encoding, without evaluation.
-    pub fn compress(&self, config: &RunConfig) -> Result<Compressed, QuantError> {
-        compress(&self.snapshot.params, config, config.method)
+    pub fn compress(&self, settings: &CheckedSettings) -> Result<Compressed, QuantError> {
+        compress(self.kind.as_str(), &self.snapshot.params, settings)
     }
 
     /// Quantizes, decodes the `.agq` file into a fresh network and measures its top-1
     /// accuracy on `test`; `progress(done, total)` follows the evaluation.
     pub async fn finish(
         &self,
-        config: &RunConfig,
+        settings: &CheckedSettings,
         test: &Dataset,
         device: &Device,
         progress: &mut dyn Progress,
     ) -> Result<Outcome, NnError> {
         super::session::check_data(self.kind, test)?;
-        let compressed = self.compress(config)?;
+        let compressed = self.compress(settings)?;
         let accuracy = evaluate_file(self.kind, &compressed, test, device, progress).await?;
         // `params` stays empty: the snapshot is kept by `self` (no copy of a large network).
         Ok(Outcome { accuracy, compressed, params: Vec::new() })
@@ -148,27 +147,27 @@ impl UserSnapshot {
         self.opened.info(&self.kind)
     }
 
-    /// The exact accounting of `config`'s method and PTQ settings (no evaluation).
-    pub fn account(&mut self, config: &RunConfig) -> Result<Accounted, QuantError> {
-        self.opened.account(config)
+    /// The exact accounting of `settings` (no evaluation).
+    pub fn account(&mut self, settings: &CheckedSettings) -> Result<Accounted, QuantError> {
+        self.opened.account(settings)
     }
 
-    /// The size of `config`'s quantization in every encoding (see [`OpenedSnapshot::sizes`]).
-    pub fn sizes(&self, config: &RunConfig) -> Result<Vec<EncodingSize>, QuantError> {
-        self.opened.sizes(config)
+    /// The size of `settings`' quantization in every encoding (see [`OpenedSnapshot::sizes`]).
+    pub fn sizes(&self, settings: &CheckedSettings) -> Result<Vec<EncodingSize>, QuantError> {
+        self.opened.sizes(settings)
     }
 
-    /// Quantizes with `config`'s method and PTQ settings; a built-in network is then
+    /// Quantizes as `settings` say; a built-in network is then
     /// decoded from its `.agq` file and evaluated on its test set in `tests` (an error
     /// when that test set is not loaded).
     pub async fn finish(
         &self,
-        config: &RunConfig,
+        settings: &CheckedSettings,
         tests: TestSets<'_>,
         device: &Device,
         progress: &mut dyn Progress,
     ) -> Result<UserOutcome, NnError> {
-        let compressed = self.opened.compress(config)?;
+        let compressed = self.opened.compress(settings)?;
         let pixel_map = pixel_map(&self.opened.snapshot.params);
         let Ok(kind) = self.kind.clone() else {
             return Ok(UserOutcome { compressed, accuracy: None, pixel_map });
@@ -228,8 +227,9 @@ mod tests {
     #[test]
     fn an_opened_lenet300_is_evaluated_and_a_custom_network_is_not() {
         let device = Device::flex();
-        let mut config = RunConfig::for_net(crate::config::Net::LeNet5);
+        let mut config = crate::config::RunConfig::for_net(crate::config::Net::LeNet5);
         config.method = crate::config::Method::Ptq;
+        let config = config.checked_quant().unwrap();
         // a custom network: compressed under its own name, no accuracy
         let layers = [LayerShape { name: "conv.weight".into(), shape: vec![2, 1, 3, 3] }, LayerShape { name: "fc.weight".into(), shape: vec![10, 8] }];
         let bytes = snapshot_of("custom-cnn", &layers).to_bytes(crate::snapshot::StoreDtype::F32);

@@ -36,6 +36,6 @@ pub use model::{QuantModel, QuantTensor, quantize_model};
 pub use ptq::{Ptq, ptq, ptq_widths};
 pub use report::{Report, TensorReport};
 pub use settings::{
-    CheckedItqSettings, CheckedSettings, ItqSettings, QuantSettings, SettingsError,
+    CheckedItqSettings, CheckedSettings, ItqSettings, PtqSettings, QuantSettings, SettingsError,
 };
 pub use tensor::ParamTensor;

@@ -4,6 +4,8 @@
 //! (`0,4,6,8`). The words (method, importance, ITQ mode, ...) are `crate::choices`.
 
 use super::cluster::ClusterMethod;
+use super::encoding::Encoding;
+use super::reaccount::PtqPlan;
 use super::fixed_point::is_valid_width;
 use super::importance::ImportanceSource;
 use super::itq::{DEFAULT_SCHEDULE, ItqMode};
@@ -16,26 +18,45 @@ use std::str::FromStr;
 /// Most clusters: one per valid width (0, 2..=16, 32).
 pub const MAX_CLUSTERS: usize = 17;
 
-/// Post-training settings as they arrive (from the CLI, a link or JSON).
+/// The PTQ half of a quantization as it arrives: where the importance comes from, the
+/// clusters, and one width per cluster (least important first). Unchecked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QuantSettings {
-    /// `none` is refused by `quantize` before it gets here.
-    pub method: Method,
+pub struct PtqSettings {
     pub importance: ImportanceSource,
-    pub cluster: ClusterMethod,
+    pub clusters: ClusterMethod,
     /// One width per cluster, strictly increasing (cluster 0 = least important).
     pub widths: Vec<u8>,
 }
 
-impl Default for QuantSettings {
-    /// PTQ, gradient importance, quantile `[0.5, 0.8, 0.95]`, widths `[0, 4, 6, 8]`.
+impl Default for PtqSettings {
+    /// Gradient importance, quantile `[0.5, 0.8, 0.95]`, widths `[0, 4, 6, 8]`.
     fn default() -> Self {
-        QuantSettings {
-            method: Method::Ptq,
+        PtqSettings {
             importance: ImportanceSource::Gradient,
-            cluster: ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]),
+            clusters: ClusterMethod::Quantile(vec![0.5, 0.8, 0.95]),
             widths: vec![0, 4, 6, 8],
         }
+    }
+}
+
+/// Everything one quantization needs, as it arrives (from a link, the command line,
+/// Python or JSON): unchecked. [`QuantSettings::check`] is the one way to the
+/// [`CheckedSettings`] that the pipeline (`compress`, `LiveAccount`, the snapshots, the
+/// session's result) accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantSettings {
+    /// `none` keeps every value in float; `quantize` refuses it before it gets here.
+    pub method: Method,
+    /// Used by `ptq` and `combined`, checked for every method.
+    pub ptq: PtqSettings,
+    /// The `.agq` file's encoding (and its report's).
+    pub encoding: Encoding,
+}
+
+impl Default for QuantSettings {
+    /// PTQ with the default [`PtqSettings`], CSR.
+    fn default() -> Self {
+        QuantSettings { method: Method::Ptq, ptq: PtqSettings::default(), encoding: Encoding::Csr }
     }
 }
 
@@ -177,7 +198,7 @@ impl fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
-/// Settings that passed [`QuantSettings::check`].
+/// Settings that passed [`QuantSettings::check`]: the PTQ rules ([`check_ptq`]) hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedSettings(QuantSettings);
 
@@ -187,6 +208,25 @@ impl CheckedSettings {
     }
     pub fn into_inner(self) -> QuantSettings {
         self.0
+    }
+    pub fn method(&self) -> Method {
+        self.0.method
+    }
+    pub fn ptq(&self) -> &PtqSettings {
+        &self.0.ptq
+    }
+    pub fn encoding(&self) -> Encoding {
+        self.0.encoding
+    }
+    /// The same settings with another encoding (every encoding is valid).
+    pub fn with_encoding(mut self, encoding: Encoding) -> Self {
+        self.0.encoding = encoding;
+        self
+    }
+    /// The clusters and widths for re-accounting, when the method clusters (`ptq`, `combined`).
+    pub fn ptq_plan(&self) -> Option<PtqPlan<'_>> {
+        let p = &self.0.ptq;
+        self.0.method.uses_ptq().then_some(PtqPlan { clusters: &p.clusters, widths: &p.widths })
     }
 }
 
@@ -201,10 +241,17 @@ impl CheckedItqSettings {
 }
 
 impl QuantSettings {
-    /// Validate the clusters and widths ([`check_ptq`]).
+    /// The one check of quantization settings: the PTQ rules ([`check_ptq`]).
     pub fn check(&self) -> Result<CheckedSettings, SettingsError> {
-        check_ptq(&self.cluster, &self.widths)?;
+        self.ptq.check()?;
         Ok(CheckedSettings(self.clone()))
+    }
+}
+
+impl PtqSettings {
+    /// The PTQ rules ([`check_ptq`]) of these clusters and widths.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        check_ptq(&self.clusters, &self.widths)
     }
 }
 
@@ -340,12 +387,8 @@ mod tests {
     use SettingsError::*;
 
     fn with(cluster: &str, widths: &[u8]) -> Result<CheckedSettings, SettingsError> {
-        QuantSettings {
-            cluster: cluster.parse().unwrap(),
-            widths: widths.to_vec(),
-            ..Default::default()
-        }
-        .check()
+        let ptq = PtqSettings { clusters: cluster.parse().unwrap(), widths: widths.to_vec(), ..Default::default() };
+        QuantSettings { ptq, ..Default::default() }.check()
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::compress::Compressed;
 use crate::summary::{summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
+use crate::quant::settings::CheckedSettings;
 use crate::nn::NnError;
 use crate::nn::eval::Progress;
 use serde::Serialize;
@@ -32,6 +33,14 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
         .and_then(|s| s.as_string())
         .ok_or_else(|| JsError::new("invalid configuration: not a plain object"))?;
     serde_json::from_str(&text).map_err(|e| JsError::new(&format!("invalid configuration: {e}")))
+}
+
+/// A JS configuration, checked: the configuration (its network and link) and its
+/// quantization settings, the only form the pipeline takes them in.
+pub fn checked(value: JsValue) -> Result<(RunConfig, CheckedSettings), JsError> {
+    let config: RunConfig = from_js(value)?;
+    let settings = config.checked_quant()?;
+    Ok((config, settings))
 }
 
 /// The page's side of a long evaluation ([`Progress`]): `progress(done, total)` in JS (when

@@ -3,17 +3,9 @@
 //! result's `.agq` file re-encoded in the encoding the user picks.
 
 use super::{Lab, busy, convert, snapshot_for};
-use crate::config::RunConfig;
 use crate::quant::codec::decode;
 use crate::quant::encoding::{Encoding, account_with, encode_with};
 use wasm_bindgen::prelude::*;
-
-/// A JS config, checked.
-fn checked(config: JsValue) -> Result<RunConfig, JsError> {
-    let config: RunConfig = convert::from_js(config)?;
-    config.check()?;
-    Ok(config)
-}
 
 #[wasm_bindgen]
 impl Lab {
@@ -21,9 +13,9 @@ impl Lab {
     /// encoding; no evaluation): what `finish` writes, without its minutes of evaluation.
     #[wasm_bindgen(js_name = compressSnapshot)]
     pub fn compress_snapshot(&self, config: JsValue) -> Result<js_sys::Uint8Array, JsError> {
-        let config = checked(config)?;
+        let (config, settings) = convert::checked(config)?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&config)?;
+        let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&settings)?;
         Ok(js_sys::Uint8Array::from(compressed.bytes.as_slice()))
     }
 
@@ -32,19 +24,19 @@ impl Lab {
     /// network (a few hundred milliseconds for VGG-16), so the page asks after `account`.
     #[wasm_bindgen(js_name = accountEncodings)]
     pub fn account_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
-        let config = checked(config)?;
+        let (config, settings) = convert::checked(config)?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&config)?;
+        let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&settings)?;
         convert::to_js(&sizes)
     }
 
     /// `accountEncodings` of the opened snapshot file.
     #[wasm_bindgen(js_name = accountOpenedEncodings)]
     pub fn account_opened_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
-        let config = checked(config)?;
+        let (_, settings) = convert::checked(config)?;
         let state = self.state.try_borrow().map_err(|_| busy())?;
         let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
-        convert::to_js(&opened.sizes(&config)?)
+        convert::to_js(&opened.sizes(&settings)?)
     }
 
     /// Writes the last result's `.agq` file again in `encoding` (`csr`, `relative` or

@@ -177,10 +177,9 @@ impl Lab {
     /// Accounts the loaded snapshot quantized with `config` without evaluating it: the
     /// result object of `finish` without `accuracy`, `report`'s accuracy and `pixelMap`.
     pub fn account(&self, config: JsValue) -> Result<JsValue, JsError> {
-        let config: RunConfig = convert::from_js(config)?;
-        config.check()?;
+        let (config, settings) = convert::checked(config)?;
         let mut state = self.state.borrow_mut();
-        let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&config)?;
+        let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&settings)?;
         convert::account_info(&accounted, &config)
     }
 
@@ -224,8 +223,7 @@ impl Lab {
     /// method and PTQ settings and evaluates the decoded result (AlexNet, VGG-16: on the
     /// loaded CIFAR-10 test images); callable again with other settings. See docs/WORKER_PROTOCOL.md for the shape.
     pub async fn finish(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let config: RunConfig = convert::from_js(config)?;
-        config.check()?;
+        let (config, settings) = convert::checked(config)?;
         let state = self.state.clone();
         let mut state = state.borrow_mut();
         let mut report = self.stoppable(progress.as_ref());
@@ -233,10 +231,10 @@ impl Lab {
             let State { snapshot, cifar_test, .. } = &mut *state;
             let loaded = snapshot_for(snapshot.as_mut(), &config)?;
             let test = cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
-            loaded.finish(&config, test, &self.backend.device, &mut report).await?
+            loaded.finish(&settings, test, &self.backend.device, &mut report).await?
         } else {
             let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
-            session.finish(&config, &mut report).await?
+            session.finish(&settings, &mut report).await?
         };
         let value = convert::outcome_info(&outcome, &config)?;
         state.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy: Some(outcome.accuracy) });
@@ -272,11 +270,10 @@ impl Lab {
     /// snapshot has no ITQ widths.
     #[wasm_bindgen(js_name = accountOpened)]
     pub fn account_opened(&self, config: JsValue) -> Result<JsValue, JsError> {
-        let config: RunConfig = convert::from_js(config)?;
-        config.check()?;
+        let (config, settings) = convert::checked(config)?;
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         let opened = state.opened.as_mut().ok_or_else(|| JsError::new("no snapshot file is open"))?;
-        let accounted = opened.account(&config)?;
+        let accounted = opened.account(&settings)?;
         convert::account_info(&accounted, &config)
     }
 
@@ -285,15 +282,14 @@ impl Lab {
     /// file (`agqBytes`) carries the snapshot's own `agq.net`.
     #[wasm_bindgen(js_name = finishOpened)]
     pub async fn finish_opened(&self, config: JsValue, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let config: RunConfig = convert::from_js(config)?;
-        config.check()?;
+        let (config, settings) = convert::checked(config)?;
         let cell = self.state.clone();
         let outcome = {
             let state = cell.try_borrow().map_err(|_| busy())?;
             let mut report = self.stoppable(progress.as_ref());
             let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
             let tests = TestSets { mnist: state.test.as_ref(), cifar10: state.cifar_test.as_ref() };
-            opened.finish(&config, tests, &self.backend.device, &mut report).await?
+            opened.finish(&settings, tests, &self.backend.device, &mut report).await?
         };
         let value = convert::user_outcome_info(&outcome, &config)?;
         let accuracy = outcome.accuracy;

@@ -5,7 +5,8 @@
 use super::device::DeviceArgs;
 use super::files::read_test_dir;
 use crate::io::{read_input, write_outputs};
-use agq::config::{Clusters, RunConfig};
+use agq::config::RunConfig;
+use agq::quant::cluster::ClusterMethod;
 use super::flags::refused;
 use agq::choices::{Importance, Net};
 use agq::quant::settings::parse_word;
@@ -42,7 +43,7 @@ pub struct SweepArgs {
     /// Cluster shape quantile:F1,...: F1 pruned, the kept split as the rest split it
     /// [default: the page's default for the network]
     #[arg(long)]
-    clusters: Option<Clusters>,
+    clusters: Option<ClusterMethod>,
     /// One width per cluster, least important first, the first 0 [default: the page's]
     #[arg(long)]
     widths: Option<WidthList>,
@@ -100,7 +101,7 @@ pub fn run(args: SweepArgs) -> Result<(), Failure> {
         None => DEFAULT_KEEP.to_vec(),
         Some(k) => parse_list("keep", k)?,
     };
-    let plan = SweepPlan::new(&(&shape).into(), &widths, &keeps).map_err(|e| format!("--clusters/--widths/--keep: {e}"))?;
+    let plan = SweepPlan::new(&shape, &widths, &keeps).map_err(|e| format!("--clusters/--widths/--keep: {e}"))?;
 
     let has_taylor = snapshot.params.iter().all(|p| p.taylor.is_some());
     let mut skipped = Vec::new();
@@ -175,7 +176,7 @@ pub fn run(args: SweepArgs) -> Result<(), Failure> {
         "images": evaluator.as_ref().map(|e| e.test.n),
         "float_accuracy_percent": float_accuracy,
         "params": snapshot.num_values(),
-        "clusters_base": match &shape { Clusters::Quantile(base) => base.clone(), Clusters::KMeans(_) => Vec::new() },
+        "clusters_base": match &shape { ClusterMethod::Quantile(base) => base.clone(), ClusterMethod::KMeans { .. } => Vec::new() },
         "widths": widths,
         "seed": args.seed,
         "skipped": skipped,

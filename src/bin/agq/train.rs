@@ -7,7 +7,8 @@ use super::device::DeviceArgs;
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
 use agq::compress::full_report;
-use agq::config::{Clusters, Importance, Method, Net, RunConfig};
+use agq::config::{Importance, Method, Net, RunConfig};
+use agq::quant::cluster::ClusterMethod;
 use agq::quant::settings::WidthList;
 use agq::nn::session::Session;
 use agq::snapshot::{Snapshot, StoreDtype};
@@ -29,7 +30,7 @@ pub struct TrainArgs {
     importance: Option<Importance>,
     /// quantile:F1,F2,... | kmeans:K
     #[arg(long)]
-    clusters: Option<Clusters>,
+    clusters: Option<ClusterMethod>,
     /// PTQ widths per cluster, e.g. 0,4,6,8
     #[arg(long)]
     widths: Option<WidthList>,
@@ -92,7 +93,7 @@ pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
         println!("epoch {:>3}/{}  loss {mean_loss:.4}  accuracy {:.2}%  ratio {:.2}x  {seconds:.1} s",
             info.epoch, config.epochs, info.accuracy, info.ratio);
     }
-    let outcome = pollster::block_on(session.finish(&config, &mut |_: usize, _: usize| {}))?;
+    let outcome = pollster::block_on(session.finish(&config.checked_quant()?, &mut |_: usize, _: usize| {}))?;
     let mut report = full_report(&outcome.compressed, &config, Some(outcome.accuracy));
     report["config"] = config.to_query().into();
     report["seconds_per_epoch"] = serde_json::to_value(&epoch_seconds).unwrap_or_default();
