@@ -1,7 +1,7 @@
 //! The compression pipeline shared by the command line and the page: importance, PTQ /
 //! ITQ / combined widths, fixed-point quantization, CSR accounting and the `.agq` file.
 
-use crate::config::{Method, RunConfig};
+use crate::config::Method;
 use crate::quant::QuantError;
 pub use crate::quant::settings::PtqSettings;
 use crate::quant::settings::CheckedSettings;
@@ -132,19 +132,6 @@ pub fn histogram(importance: &[f32], boundaries: &[f32]) -> ImportanceHistogram 
     }
 }
 
-/// Accumulated importance of each input pixel of LeNet-300-100 (`fc1.weight` `[300, 784]`
-/// summed over its 300 rows): 784 values, row-major 28x28. `None` for other networks.
-pub fn pixel_map(params: &[ParamTensor]) -> Option<Vec<f32>> {
-    let fc1 = params.iter().find(|p| p.name == "fc1.weight" && p.shape == [300, 784])?;
-    let mut map = vec![0.0f32; 784];
-    for row in fc1.importance.chunks(784) {
-        for (m, g) in map.iter_mut().zip(row) {
-            *m += g;
-        }
-    }
-    Some(map)
-}
-
 /// Counts of each final width, keyed by the width as text (for JSON objects).
 pub fn width_counts(widths: &[u8]) -> BTreeMap<String, usize> {
     let mut counts = [0usize; 33];
@@ -152,14 +139,6 @@ pub fn width_counts(widths: &[u8]) -> BTreeMap<String, usize> {
         counts[w as usize] += 1;
     }
     counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(w, c)| (w.to_string(), *c)).collect()
-}
-
-/// The JSON report: the core's report (in the file's encoding, named in `encoding`) plus
-/// the method, its settings and the accuracy.
-pub fn full_report(c: &Compressed, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
-    let mut value = full_report_of(&c.report, config, accuracy);
-    value["encoding"] = c.encoding().as_str().into();
-    value
 }
 
 impl Compressed {
@@ -172,17 +151,4 @@ impl Compressed {
     pub fn sizes(&self) -> Result<Vec<EncodingSize>, QuantError> {
         Ok(sizes_with(&self.model, self.encoding(), &self.report)?)
     }
-}
-
-/// [`full_report`] of a report.
-pub fn full_report_of(report: &Report, config: &RunConfig, accuracy: Option<f64>) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).unwrap_or_default();
-    value["method"] = config.method.as_str().into();
-    value["importance"] = config.importance.as_str().into();
-    value["clusters"] = config.clusters.to_string().into();
-    value["widths"] = serde_json::to_value(&config.widths).unwrap_or_default();
-    if let Some(a) = accuracy {
-        value["accuracy"] = a.into();
-    }
-    value
 }

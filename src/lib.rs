@@ -12,6 +12,7 @@ pub mod snapshot;
 pub mod rng;
 pub mod compress;
 pub mod summary;
+pub mod pixel_map;
 pub mod quantize;
 pub mod live_account;
 pub mod opened_snapshot;

@@ -1,8 +1,9 @@
 //! The page's summaries of a quantized network (docs/WORKER_PROTOCOL.md): the thesis's CSR
 //! ratio, the parameters per width, the bits and sparsity of each tensor, and the size under
-//! each storage encoding side by side.
+//! each storage encoding side by side; and the JSON report of a result ([`RunReport`]).
 
 use crate::compress::{Compressed, width_counts};
+use crate::config::{Importance, Method, RunConfig};
 use crate::quant::QuantError;
 use crate::quant::encoding::Encoding;
 use crate::quant::report::{EncodingSize, Report};
@@ -45,6 +46,46 @@ pub struct LayerSummary {
     pub ratio: f64,
 }
 
+/// The JSON report of a result or an accounting (`report` in the page's result, `agq train
+/// --report`): the core's [`Report`] plus the settings that made it and the accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    pub method: Method,
+    pub importance: Importance,
+    /// The clusters as link text (`quantile:0.5,0.8,0.95`).
+    pub clusters: String,
+    /// PTQ width per cluster, in bits.
+    pub widths: &'a [u8],
+    /// Top-1 accuracy (%) of the decoded file, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// The `.agq` file's encoding (a result's report; an accounting is CSR and has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+}
+
+impl<'a> RunReport<'a> {
+    /// The report of an accounting (`report`, CSR) made with `config`'s settings.
+    pub fn of(report: &'a Report, config: &'a RunConfig, accuracy: Option<f64>) -> Self {
+        RunReport {
+            report,
+            method: config.method,
+            importance: config.importance,
+            clusters: config.clusters.to_string(),
+            widths: &config.widths,
+            accuracy,
+            encoding: None,
+        }
+    }
+
+    /// The report of a written `.agq` file: its accounting, in its encoding.
+    pub fn of_file(c: &'a Compressed, config: &'a RunConfig, accuracy: Option<f64>) -> Self {
+        RunReport { encoding: Some(c.encoding()), ..Self::of(&c.report, config, accuracy) }
+    }
+}
+
 /// The summary of a quantized network: every encoding's size, the file's encoding and size.
 pub fn summary(c: &Compressed) -> Result<Summary, QuantError> {
     Ok(from_sizes(c.sizes()?, c.encoding(), c.report.bytes, width_counts(&c.widths)))
@@ -75,7 +116,6 @@ fn from_sizes(encodings: Vec<EncodingSize>, encoding: Encoding, bytes: u64, widt
 mod tests {
     use super::*;
     use crate::compress::{compress, sizes_of};
-    use crate::config::{Method, RunConfig};
     use crate::quant::tensor::ParamTensor;
 
     fn params() -> Vec<ParamTensor> {
@@ -110,5 +150,32 @@ mod tests {
         let accounted = summary_of(&csr.report, &width_counts(&csr.widths));
         assert_eq!(accounted.encodings, live[..1]);
         assert_eq!(accounted, Summary { encodings: live[..1].to_vec(), ..summary(&csr).unwrap() });
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn the_run_report_is_the_core_report_with_the_settings() {
+        let params = vec![{
+            let mut p = crate::quant::tensor::ParamTensor::new("t", vec![4, 5], (0..20).map(|i| i as f32 / 20.0 - 0.5).collect());
+            p.importance = (0..20).map(|i| i as f32).collect();
+            p
+        }];
+        let config = RunConfig { method: Method::Ptq, ..RunConfig::default() };
+        let c = crate::compress::compress("n", &params, &config.checked_quant().unwrap()).unwrap();
+        let json = serde_json::to_value(RunReport::of_file(&c, &config, Some(97.5))).unwrap();
+        let mut want = serde_json::to_value(&c.report).unwrap();
+        want["method"] = "ptq".into();
+        want["importance"] = "grad".into();
+        want["clusters"] = "quantile:0.5,0.8,0.95".into();
+        want["widths"] = serde_json::json!([0, 4, 6, 8]);
+        want["accuracy"] = 97.5.into();
+        want["encoding"] = "csr".into();
+        assert_eq!(json, want);
+        let accounted = serde_json::to_value(RunReport::of(&c.report, &config, None)).unwrap();
+        assert!(accounted.get("accuracy").is_none() && accounted.get("encoding").is_none());
     }
 }

@@ -159,7 +159,9 @@ async fn an_alexnet_snapshot_is_accounted_and_quantized_on_cifar_images() {
     assert!((0.0..=100.0).contains(&accuracy), "accuracy {accuracy}");
     assert!((get(&result, "ratio").as_f64().unwrap() - wide_ratio).abs() < 1e-9, "finish accounts as account does");
     assert_eq!(get(&result, "bytes").as_f64(), Some(lab.agq_bytes().unwrap().length() as f64));
-    assert!(get(&result, "pixelMap").is_null());
+    // the first layer is a convolution: its 11x11 kernel offsets
+    assert_eq!(js_sys::Float32Array::from(get(&result, "pixelMap")).length(), 11 * 11);
+    assert_eq!(get(&get(&result, "pixelGrid"), "grid").as_string().as_deref(), Some("kernel"));
     assert!(calls.get() > 0, "the evaluation reports its progress");
 
     // Every encoding sized beside the CSR accounting; the file re-encoded has the size shown.

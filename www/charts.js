@@ -473,19 +473,18 @@ function colour(t) {
   return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * f));
 }
 
-/** Draws 28x28 values (row-major) on a 28x28 canvas, scaled min..max (not a chart). */
-export function drawPixelMap(canvas, values) {
+/** Draws `width` x `height` values (row-major) on a canvas of that many pixels, scaled min..max (not a chart). */
+export function drawPixelMap(canvas, values, width = 28, height = 28) {
   const ctx = canvas.getContext('2d');
-  const n = 28;
-  canvas.width = n;
-  canvas.height = n;
-  const img = ctx.createImageData(n, n);
+  canvas.width = width;
+  canvas.height = height;
+  const img = ctx.createImageData(width, height);
   const v = Array.from(values ?? [], Number);
   const finite = v.filter(Number.isFinite);
   const lo = finite.length ? Math.min(...finite) : 0;
   const hi = finite.length ? Math.max(...finite) : 1;
   const span = hi - lo || 1;
-  for (let i = 0; i < n * n; i++) {
+  for (let i = 0; i < width * height; i++) {
     const x = v[i];
     const [r, g, b] = Number.isFinite(x) ? colour((x - lo) / span) : [230, 232, 238];
     img.data[i * 4] = r;

@@ -343,6 +343,14 @@ function onEpoch(m) {
 /** The widths of a config as "0,4,6,8" (the config holds the link text; a list also works). */
 const widthsText = (w) => (Array.isArray(w) || ArrayBuffer.isView(w) ? Array.from(w).join(',') : String(w ?? ''));
 
+/** What the first layer's map shows (`pixelGrid`: src/pixel_map.rs). */
+function pixelNote({ grid, tensor, width, height }) {
+  if (grid === 'pixels') {
+    return `Accumulated |gradient| of the first layer's weights, summed for each of the ${width}×${height} input pixels (scaled min to max): where the network looks.`;
+  }
+  return `Accumulated |gradient| of the first convolution (${tensor}), summed over its output and input channels for each of its ${width}×${height} kernel offsets (scaled min to max): which part of its receptive field it uses. A convolution shares its weights over positions, so there is no per-pixel map.`;
+}
+
 function runLabel(config, { requantized, stopped }) {
   const net = NET_NAMES[config?.net] ?? String(config?.net);
   const method = METHOD_NAMES[config?.method] ?? String(config?.method);
@@ -390,12 +398,13 @@ function onResult(m) {
   setSizes(m.encodings, chosenEncoding(), '(the result)');
   setImportance(m.importance, config);
   const canvas = $('pixel-map');
-  if (m.pixelMap && m.pixelMap.length === 784) {
-    drawPixelMap(canvas, m.pixelMap);
-    $('pixel-note').textContent = 'Accumulated |gradient| of the first layer\'s weights, summed for each of the 28×28 input pixels (scaled min to max): where the network looks.';
+  const grid = m.pixelGrid;
+  if (m.pixelMap && grid && m.pixelMap.length === grid.width * grid.height) {
+    drawPixelMap(canvas, m.pixelMap, grid.width, grid.height);
+    $('pixel-note').textContent = pixelNote(grid);
   } else {
     clearPixelMap(canvas);
-    $('pixel-note').textContent = 'No pixel map for this network (it is drawn for LeNet-300-100).';
+    $('pixel-note').textContent = 'No pixel map for this network (its first weight tensor does not read an image).';
   }
   if (Number.isFinite(accuracy) && Number.isFinite(ratio)) {
     charts.scatter.addRun({ ratio, accuracy, tag });

@@ -123,8 +123,14 @@ function onStop() {
   }
 }
 
-/** Whether `e` is the end of an evaluation stopped by `requestStop`. */
-const isStopped = (e) => stopRequested && errText(e) === 'stopped';
+/** Whether the call that threw was an evaluation ended by `requestStop` (the module says so). */
+function isStopped() {
+  try {
+    return stopRequested && !!lab?.endedByStop();
+  } catch {
+    return false; // a crashed module
+  }
+}
 
 /**
  * Reports what a call into the module threw: a WebAssembly trap (a Rust panic, a lost
@@ -138,7 +144,7 @@ function postError(e, prefix = '') {
 
 /** Ends a run that threw: a stopped evaluation ends quietly (`done`), anything else is reported. */
 function endWithError(e) {
-  if (isStopped(e)) {
+  if (isStopped()) {
     status('stopped; the accuracy was not measured');
     post({ type: 'done' });
   } else {
@@ -723,7 +729,7 @@ async function onSweep() {
       progress: evalProgress,
     });
   } catch (e) {
-    if (isStopped(e)) {
+    if (isStopped()) {
       post({ type: 'sweepDone', stopped: true });
     } else {
       post({ type: 'sweepDone', error: errText(e) });

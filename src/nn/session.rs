@@ -94,6 +94,28 @@ impl Session {
         self.trainer.epoch >= self.config.epochs as usize
     }
 
+    /// The epoch driver of the command line (`agq train`, `agq snapshot`): trains the rest
+    /// of the epoch `chunk` steps at a time, calling `on_chunk(done, steps_per_epoch,
+    /// losses)` after each chunk with its mini-batch losses, then ends the epoch
+    /// ([`Session::end_epoch`]). Returns the epoch's report and all its losses. (The page's
+    /// worker drives the same steps and epoch end from JS, between its messages.)
+    pub async fn run_epoch(
+        &mut self,
+        chunk: usize,
+        on_chunk: &mut dyn FnMut(usize, usize, &[f32]),
+        progress: &mut dyn Progress,
+    ) -> Result<(EpochInfo, Vec<f32>), NnError> {
+        let steps = self.trainer.steps_per_epoch();
+        let (mut done, mut losses) = (0, Vec::new());
+        while !self.trainer.epoch_done() {
+            done += self.trainer.train_steps(chunk.max(1));
+            let part = self.trainer.take_losses().await?;
+            on_chunk(done, steps, &part);
+            losses.extend(part);
+        }
+        Ok((self.end_epoch(progress).await?, losses))
+    }
+
     /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.
     /// `progress(done, total)` follows the evaluation.
     pub async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, NnError> {

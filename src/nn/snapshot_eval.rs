@@ -10,7 +10,8 @@ use super::models::Model;
 use crate::choices::Net;
 use super::params::param_infos;
 use super::session::Outcome;
-use crate::compress::{Compressed, compress, pixel_map, sizes_of};
+use crate::compress::{Compressed, compress, sizes_of};
+use crate::pixel_map::{PixelMap, pixel_map};
 use crate::quant::settings::CheckedSettings;
 use crate::data::Dataset;
 use crate::live_account::{Accounted, LiveAccount};
@@ -129,8 +130,8 @@ pub struct UserOutcome {
     pub compressed: Compressed,
     /// Top-1 accuracy (%) of the decoded file; None when it is not a built-in network.
     pub accuracy: Option<f64>,
-    /// LeNet-300-100's input pixel map (see [`pixel_map`]), when the tensors have one.
-    pub pixel_map: Option<Vec<f32>>,
+    /// The first layer's importance map (see [`pixel_map`]), when it reads an image.
+    pub pixel_map: Option<PixelMap>,
 }
 
 impl UserSnapshot {
@@ -240,7 +241,9 @@ mod tests {
         assert_eq!(outcome.accuracy, None);
         assert_eq!(outcome.compressed.report, accounted.report);
         assert_eq!(crate::quant::codec::decode(&outcome.compressed.bytes).unwrap().net, "custom-cnn");
-        assert!(outcome.pixel_map.is_none());
+        // its first layer is a convolution: the map is of its 3x3 kernel offsets
+        let map = outcome.pixel_map.unwrap();
+        assert_eq!((map.grid, map.width, map.height, map.tensor.as_str()), (crate::pixel_map::Grid::Kernel, 3, 3, "conv.weight"));
 
         // a LeNet-300-100: evaluated on its test set, which must be loaded
         let bytes = snapshot_of("lenet300", &builtin_layers(Net::LeNet300, &device)).to_bytes(crate::snapshot::StoreDtype::F16);
@@ -255,6 +258,6 @@ mod tests {
         let outcome = pollster::block_on(user.finish(&config, tests, &device, &mut |_: usize, _: usize| {})).unwrap();
         let accuracy = outcome.accuracy.unwrap();
         assert!((0.0..=100.0).contains(&accuracy));
-        assert_eq!(outcome.pixel_map.map(|m| m.len()), Some(784));
+        assert_eq!(outcome.pixel_map.map(|m| (m.width, m.height, m.values.len())), Some((28, 28, 784)));
     }
 }

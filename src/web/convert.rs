@@ -2,8 +2,10 @@
 
 use crate::nn::session::{EpochInfo, Outcome, Session};
 use crate::nn::snapshot_eval::UserOutcome;
-use crate::compress::Compressed;
-use crate::summary::{summary, summary_of};
+use crate::compress::{Compressed, ImportanceHistogram};
+use crate::opened_snapshot::LayerShape;
+use crate::pixel_map::PixelMap;
+use crate::summary::{RunReport, Summary, summary, summary_of};
 use crate::live_account::Accounted;
 use crate::config::RunConfig;
 use crate::quant::settings::CheckedSettings;
@@ -43,17 +45,25 @@ pub fn checked(value: JsValue) -> Result<(RunConfig, CheckedSettings), JsError> 
     Ok((config, settings))
 }
 
+/// A Stop request and whether it ended the last stoppable evaluation (`Lab.requestStop`,
+/// `Lab.endedByStop`): the worker asks the second instead of reading an error's text.
+#[derive(Default)]
+pub struct StopState {
+    pub requested: Cell<bool>,
+    pub ended: Cell<bool>,
+}
+
 /// The page's side of a long evaluation ([`Progress`]): `progress(done, total)` in JS (when
 /// given, JS errors ignored) and, between batches, a `setTimeout(0)` wait so the worker
-/// answers its messages meanwhile; then `stop` (set by `Lab.requestStop`) ends it.
+/// answers its messages meanwhile; then a Stop request ends it ([`NnError::Stopped`]).
 pub struct Pacer<'a> {
     callback: Option<&'a js_sys::Function>,
     /// `None`: never stopped (an epoch's evaluation runs to its end).
-    stop: Option<&'a Cell<bool>>,
+    stop: Option<&'a StopState>,
 }
 
 impl<'a> Pacer<'a> {
-    pub fn new(callback: Option<&'a js_sys::Function>, stop: Option<&'a Cell<bool>>) -> Self {
+    pub fn new(callback: Option<&'a js_sys::Function>, stop: Option<&'a StopState>) -> Self {
         Self { callback, stop }
     }
 }
@@ -69,7 +79,10 @@ impl Progress for Pacer<'_> {
         Box::pin(async move {
             next_task().await;
             match self.stop {
-                Some(stop) if stop.get() => Err(NnError::Stopped),
+                Some(stop) if stop.requested.get() => {
+                    stop.ended.set(true);
+                    Err(NnError::Stopped)
+                }
                 _ => Ok(()),
             }
         })
@@ -88,77 +101,130 @@ async fn next_task() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// `{ params: [{name, shape}], stepsPerEpoch, totalParams }` of a started run.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ParamShape {
-    name: String,
-    shape: Vec<usize>,
+pub struct StartView {
+    /// Every parameter tensor, output-major shapes, in network order.
+    params: Vec<LayerShape>,
+    steps_per_epoch: usize,
+    total_params: usize,
 }
 
-/// `{ params: [{name, shape}], stepsPerEpoch, totalParams }` of a started run.
-pub fn start_info(session: &Session) -> serde_json::Value {
+pub fn start_info(session: &Session) -> StartView {
     let infos = session.trainer.infos();
-    let params: Vec<ParamShape> =
-        infos.iter().map(|i| ParamShape { name: i.name.clone(), shape: i.shape.clone() }).collect();
-    serde_json::json!({
-        "params": params,
-        "stepsPerEpoch": session.trainer.steps_per_epoch(),
-        "totalParams": infos.iter().map(|i| i.len()).sum::<usize>(),
-    })
+    StartView {
+        params: infos.iter().map(|i| LayerShape { name: i.name.clone(), shape: i.shape.clone() }).collect(),
+        steps_per_epoch: session.trainer.steps_per_epoch(),
+        total_params: infos.iter().map(|i| i.len()).sum(),
+    }
+}
+
+/// `{ net, params, tensors, hasWidths, provenance }` of a loaded built-in snapshot.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedView {
+    /// `agq.net`.
+    pub net: String,
+    /// Values over all tensors.
+    pub params: usize,
+    pub tensors: usize,
+    /// Whether any tensor has ITQ widths (itq and combined need them).
+    pub has_widths: bool,
+    /// `agq.provenance` parsed as JSON, or null.
+    pub provenance: Option<serde_json::Value>,
+}
+
+/// `{ steps, losses, epochDone, step }` of `Lab.train`, without its typed array `losses`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepsView {
+    /// Steps run by this call.
+    steps: usize,
+    epoch_done: bool,
+    /// Steps run since the start.
+    step: usize,
 }
 
 /// `{ steps, losses: Float32Array, epochDone, step }`.
 pub fn train_info(steps: usize, losses: &[f32], epoch_done: bool, step: usize) -> Result<JsValue, JsError> {
-    let value = to_js(&serde_json::json!({ "steps": steps, "epochDone": epoch_done, "step": step }))?;
+    let value = to_js(&StepsView { steps, epoch_done, step })?;
     js_sys::Reflect::set(&value, &"losses".into(), &js_sys::Float32Array::from(losses))
         .map_err(|_| JsError::new("could not build the step result"))?;
     Ok(value)
 }
 
-/// A serializable value as a JSON value (for adding fields before it crosses to JS).
-fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, JsError> {
-    serde_json::to_value(value).map_err(|e| JsError::new(&e.to_string()))
+/// `{ epoch, accuracy, ...Summary }` of an epoch end.
+#[derive(Serialize)]
+struct EpochView {
+    epoch: usize,
+    accuracy: f64,
+    #[serde(flatten)]
+    summary: Summary,
+}
+
+/// The result object (docs/WORKER_PROTOCOL.md, `Result`), without its typed array.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultView<'a> {
+    #[serde(flatten)]
+    summary: Summary,
+    /// Top-1 accuracy (%) of the decoded file; null when not measured.
+    accuracy: Option<f64>,
+    /// A [`RunReport`] as a JSON value: its keys sorted, as the page's report download has them.
+    report: serde_json::Value,
+    importance: &'a ImportanceHistogram,
+    /// What `pixelMap` is (its tensor, grid and size); null without a map.
+    pixel_grid: Option<&'a PixelMap>,
+}
+
+/// An accounting: the CSR `Summary` (its `encodings` has CSR only) with `report` and `importance`.
+#[derive(Serialize)]
+struct AccountView<'a> {
+    #[serde(flatten)]
+    summary: Summary,
+    /// A [`RunReport`], keys sorted (see [`ResultView`]).
+    report: serde_json::Value,
+    importance: &'a ImportanceHistogram,
 }
 
 /// `{ epoch, accuracy, ...Summary }` (src/summary.rs).
 pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
-    let mut value = json(&summary(&info.compressed)?)?;
-    value["epoch"] = info.epoch.into();
-    value["accuracy"] = info.accuracy.into();
-    to_js(&value)
+    to_js(&EpochView { epoch: info.epoch, accuracy: info.accuracy, summary: summary(&info.compressed)? })
 }
 
-/// The final result object (see docs/WORKER_PROTOCOL.md); `pixelMap` only for LeNet-300-100.
-pub fn outcome_info(outcome: &Outcome, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, Some(outcome.accuracy), crate::compress::pixel_map(&outcome.params), config)
+/// The final result object (see docs/WORKER_PROTOCOL.md) with the first layer's `map`.
+pub fn outcome_info(outcome: &Outcome, map: Option<&PixelMap>, config: &RunConfig) -> Result<JsValue, JsError> {
+    result_info(&outcome.compressed, Some(outcome.accuracy), map, config)
 }
 
 /// The result object of an opened snapshot (`accuracy` null when it was not evaluated).
 pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, outcome.accuracy, outcome.pixel_map.clone(), config)
+    result_info(&outcome.compressed, outcome.accuracy, outcome.pixel_map.as_ref(), config)
 }
 
-fn result_info(compressed: &Compressed, accuracy: Option<f64>, pixel_map: Option<Vec<f32>>, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = json(&summary(compressed)?)?;
-    value["accuracy"] = accuracy.into();
-    value["report"] = crate::compress::full_report(compressed, config, accuracy);
-    value["importance"] = serde_json::to_value(&compressed.importance_histogram)
-        ?;
-    let js = to_js(&value)?;
-    let pixel_js: JsValue = match pixel_map {
-        Some(map) => js_sys::Float32Array::from(map.as_slice()).into(),
+fn result_info(compressed: &Compressed, accuracy: Option<f64>, map: Option<&PixelMap>, config: &RunConfig) -> Result<JsValue, JsError> {
+    let view = ResultView {
+        summary: summary(compressed)?,
+        accuracy,
+        report: serde_json::to_value(RunReport::of_file(compressed, config, accuracy))?,
+        importance: &compressed.importance_histogram,
+        pixel_grid: map,
+    };
+    let js = to_js(&view)?;
+    let pixel_js: JsValue = match map {
+        Some(map) => js_sys::Float32Array::from(map.values.as_slice()).into(),
         None => JsValue::NULL,
     };
     js_sys::Reflect::set(&js, &"pixelMap".into(), &pixel_js).map_err(|_| JsError::new("could not build the result"))?;
     Ok(js)
 }
 
-/// The accounting of a snapshot's setting without an evaluation: the CSR `Summary` (its
-/// `encodings` has CSR only) with `report` and `importance`.
+/// The accounting of a snapshot's setting without an evaluation.
 pub fn account_info(accounted: &Accounted, config: &RunConfig) -> Result<JsValue, JsError> {
-    let mut value = json(&summary_of(&accounted.report, &accounted.widths))?;
-    value["report"] = crate::compress::full_report_of(&accounted.report, config, None);
-    value["importance"] = serde_json::to_value(&accounted.importance_histogram)
-        ?;
-    to_js(&value)
+    to_js(&AccountView {
+        summary: summary_of(&accounted.report, &accounted.widths),
+        report: serde_json::to_value(RunReport::of(&accounted.report, config, None))?,
+        importance: &accounted.importance_histogram,
+    })
 }

@@ -4,6 +4,7 @@
 
 use super::{Lab, busy, convert, snapshot_for};
 use crate::quant::codec::decode;
+use crate::summary::RunReport;
 use crate::quant::encoding::{Encoding, account_with, encode_with};
 use wasm_bindgen::prelude::*;
 
@@ -52,8 +53,7 @@ impl Lab {
         last.bytes = encode_with(&model, encoding)?;
         last.config.encoding = encoding;
         report.bytes = last.bytes.len() as u64;
-        let mut value = crate::compress::full_report_of(&report, &last.config, last.accuracy);
-        value["encoding"] = encoding.as_str().into();
-        convert::to_js(&serde_json::json!({ "encoding": encoding, "bytes": report.bytes, "report": value }))
+        let full = RunReport { encoding: Some(encoding), ..RunReport::of(&report, &last.config, last.accuracy) };
+        convert::to_js(&serde_json::json!({ "encoding": encoding, "bytes": report.bytes, "report": full }))
     }
 }

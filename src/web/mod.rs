@@ -12,9 +12,10 @@ use crate::data::{Dataset, cifar10, mnist};
 use crate::choices::Net;
 use crate::nn::session::Session;
 use crate::nn::snapshot_eval::{LoadedSnapshot, TestSets, UserSnapshot};
+use crate::pixel_map::pixel_map;
 use crate::snapshot::Snapshot;
 use backend::Backend;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -92,7 +93,8 @@ fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig
 impl Lab {
     /// The pacer of a stoppable evaluation: clears an earlier stop request first.
     fn stoppable<'a>(&'a self, progress: Option<&'a js_sys::Function>) -> convert::Pacer<'a> {
-        self.stop.set(false);
+        self.stop.requested.set(false);
+        self.stop.ended.set(false);
         convert::Pacer::new(progress, Some(&self.stop))
     }
 }
@@ -108,7 +110,7 @@ pub struct Lab {
     backend: Backend,
     state: Rc<RefCell<State>>,
     /// Set by `requestStop`: the evaluation in progress ends at its next batch.
-    stop: Rc<Cell<bool>>,
+    stop: Rc<convert::StopState>,
 }
 
 #[wasm_bindgen]
@@ -124,7 +126,13 @@ impl Lab {
     /// stopped (the run stops after it).
     #[wasm_bindgen(js_name = requestStop)]
     pub fn request_stop(&self) {
-        self.stop.set(true);
+        self.stop.requested.set(true);
+    }
+
+    /// Whether a Stop ended the last stoppable evaluation (its call threw `stopped`).
+    #[wasm_bindgen(js_name = endedByStop)]
+    pub fn ended_by_stop(&self) -> bool {
+        self.stop.ended.get()
     }
 
     /// `{ kind: 'webgpu' | 'cpu', adapter, note }`.
@@ -153,13 +161,13 @@ impl Lab {
         state.snapshot = None; // the old one is freed before the new one is checked
         state.agq = None;
         let loaded = LoadedSnapshot::new(snapshot, &self.backend.device)?;
-        let info = serde_json::json!({
-            "net": loaded.snapshot.net,
-            "params": loaded.snapshot.num_values(),
-            "tensors": loaded.snapshot.params.len(),
-            "hasWidths": loaded.snapshot.params.iter().any(|p| p.width.is_some()),
-            "provenance": loaded.snapshot.provenance(),
-        });
+        let info = convert::LoadedView {
+            net: loaded.snapshot.net.clone(),
+            params: loaded.snapshot.num_values(),
+            tensors: loaded.snapshot.params.len(),
+            has_widths: loaded.snapshot.params.iter().any(|p| p.width.is_some()),
+            provenance: loaded.snapshot.provenance(),
+        };
         state.snapshot = Some(loaded);
         convert::to_js(&info)
     }
@@ -227,16 +235,19 @@ impl Lab {
         let state = self.state.clone();
         let mut state = state.borrow_mut();
         let mut report = self.stoppable(progress.as_ref());
-        let outcome = if from_snapshot(&config) {
+        let (outcome, map) = if from_snapshot(&config) {
             let State { snapshot, cifar_test, .. } = &mut *state;
             let loaded = snapshot_for(snapshot.as_mut(), &config)?;
             let test = cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
-            loaded.finish(&settings, test, &self.backend.device, &mut report).await?
+            let outcome = loaded.finish(&settings, test, &self.backend.device, &mut report).await?;
+            (outcome, pixel_map(&loaded.snapshot.params))
         } else {
             let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
-            session.finish(&settings, &mut report).await?
+            let outcome = session.finish(&settings, &mut report).await?;
+            let map = pixel_map(&outcome.params);
+            (outcome, map)
         };
-        let value = convert::outcome_info(&outcome, &config)?;
+        let value = convert::outcome_info(&outcome, map.as_ref(), &config)?;
         state.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy: Some(outcome.accuracy) });
         Ok(value)
     }

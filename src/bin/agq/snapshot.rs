@@ -111,18 +111,14 @@ fn train_one(
     let chunk = steps.div_ceil(10).max(1);
     while !session.finished() {
         let epoch_started = Instant::now();
-        let mut losses = Vec::new();
-        let mut done = 0;
-        while !session.trainer.epoch_done() {
-            done += session.trainer.train_steps(chunk);
-            let part = pollster::block_on(session.trainer.take_losses())?;
-            if steps >= 50 && !session.trainer.epoch_done() {
-                println!("  step {done:>5}/{steps}  loss {:.4}  {:.0} s", mean(&part), epoch_started.elapsed().as_secs_f64());
+        let mut train_seconds = 0.0;
+        let mut on_chunk = |done: usize, steps: usize, part: &[f32]| {
+            if done < steps && steps >= 50 {
+                println!("  step {done:>5}/{steps}  loss {:.4}  {:.0} s", mean(part), epoch_started.elapsed().as_secs_f64());
             }
-            losses.extend(part);
-        }
-        let train_seconds = epoch_started.elapsed().as_secs_f64();
-        let info = pollster::block_on(session.end_epoch(&mut |_: usize, _: usize| {}))?;
+            train_seconds = epoch_started.elapsed().as_secs_f64();
+        };
+        let (info, losses) = pollster::block_on(session.run_epoch(chunk, &mut on_chunk, &mut |_: usize, _: usize| {}))?;
         println!("epoch {:>3}/{}  loss {:.4}  test accuracy {:.2}%  ratio {:.2}x  {:.1} s ({train_seconds:.1} s training)",
             info.epoch, config.epochs, mean(&losses), info.accuracy, info.ratio, epoch_started.elapsed().as_secs_f64());
     }

@@ -6,7 +6,7 @@ use super::flags::refused;
 use super::device::DeviceArgs;
 use super::training_args::TrainingArgs;
 use crate::io::write_outputs;
-use agq::compress::full_report;
+use agq::summary::RunReport;
 use agq::config::{Importance, Method, Net, RunConfig};
 use agq::quant::cluster::ClusterMethod;
 use agq::quant::settings::WidthList;
@@ -70,6 +70,16 @@ impl TrainArgs {
     }
 }
 
+/// The JSON report of `agq train --report`: the page's result report, the link of the
+/// run and each epoch's wall time (s).
+#[derive(serde::Serialize)]
+struct TrainReport<'a> {
+    #[serde(flatten)]
+    run: RunReport<'a>,
+    config: String,
+    seconds_per_epoch: &'a [f64],
+}
+
 /// Runs `agq train`.
 pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
     let config = args.config()?;
@@ -83,9 +93,8 @@ pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
     let mut trained_accuracy = 0.0;
     while !session.finished() {
         let started = Instant::now();
-        session.trainer.train_steps(usize::MAX);
-        let losses = pollster::block_on(session.trainer.take_losses())?;
-        let info = pollster::block_on(session.end_epoch(&mut |_: usize, _: usize| {}))?;
+        let (info, losses) =
+            pollster::block_on(session.run_epoch(usize::MAX, &mut |_, _, _| {}, &mut |_: usize, _: usize| {}))?;
         let seconds = started.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);
         trained_accuracy = info.accuracy;
@@ -94,10 +103,13 @@ pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
             info.epoch, config.epochs, info.accuracy, info.ratio);
     }
     let outcome = pollster::block_on(session.finish(&config.checked_quant()?, &mut |_: usize, _: usize| {}))?;
-    let mut report = full_report(&outcome.compressed, &config, Some(outcome.accuracy));
-    report["config"] = config.to_query().into();
-    report["seconds_per_epoch"] = serde_json::to_value(&epoch_seconds).unwrap_or_default();
-    let report_text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    let report = TrainReport {
+        run: RunReport::of_file(&outcome.compressed, &config, Some(outcome.accuracy)),
+        config: config.to_query(),
+        seconds_per_epoch: &epoch_seconds,
+    };
+    // through a JSON value: its keys are written sorted, as in the committed reports
+    let report_text = serde_json::to_string_pretty(&serde_json::to_value(&report)?)?;
     let mut snapshot_bytes = Vec::new();
     if args.snapshot.is_some() {
         let mut metadata = std::collections::BTreeMap::new();
