@@ -214,14 +214,12 @@ fn quantile(importance: &[f32], fractions: &[f64]) -> Clustering {
     let mut cuts = select_cuts(importance, &pos);
     cuts.sort_unstable(); // positions are non-decreasing for increasing fractions anyway
     let c: Vec<u64> = cuts.iter().map(|c| c.0).collect();
-    let cluster = importance
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let key = ((sort_key(x) as u64) << 32) | i as u64;
-            c.iter().map(|&cut| (key >= cut) as u8).sum::<u8>()
-        })
-        .collect();
+    let cluster = match c.len() {
+        0..=3 => assign::<3>(importance, &c),
+        4..=7 => assign::<7>(importance, &c),
+        8..=15 => assign::<15>(importance, &c),
+        _ => assign::<255>(importance, &c),
+    };
     let mut bounds = vec![0];
     bounds.extend(pos.iter().copied());
     bounds.push(n);
@@ -231,6 +229,22 @@ fn quantile(importance: &[f32], fractions: &[f64]) -> Clustering {
         thresholds: cuts.iter().map(|c| c.importance()).collect(),
         counts: bounds.windows(2).map(|w| w[1] - w[0]).collect(),
     }
+}
+
+/// The cluster of every parameter: how many of the ascending raw `cuts` (at most `N`) its
+/// key `(sort_key(importance) << 32) | flat index` reaches. The cuts are padded to `N` with
+/// [`Cut::ALL`], which no key reaches, so that the inner loop has a fixed length.
+fn assign<const N: usize>(importance: &[f32], cuts: &[u64]) -> Vec<u8> {
+    let mut c = [Cut::ALL.0; N];
+    c[..cuts.len()].copy_from_slice(cuts);
+    importance
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let key = ((sort_key(x) as u64) << 32) | i as u64;
+            c.iter().map(|&cut| u8::from(key >= cut)).sum::<u8>()
+        })
+        .collect()
 }
 
 /// The value k-means clusters on: NaN and negatives read as 0, +inf as `f32::MAX`.
