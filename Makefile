@@ -10,11 +10,12 @@ serve: build
 	@echo "agq: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	python3 -m http.server $(PORT) --bind 127.0.0.1
 
-## Build the wasm module into pkg/ with wasm-pack (its own wasm-opt off: Debian's corrupts
-## the module), then shrink it with npm binaryen's wasm-opt (scripts/wasm-opt.sh,
-## docs/BENCHMARKS.md "wasm size"; WASM_OPT_LEVEL=off skips it).
+## Build the wasm module into pkg/ with wasm-pack (Cargo profile `web`: WebGPU path optimised
+## for size, CPU path for speed; WebAssembly SIMD from .cargo/config.toml; wasm-pack's own
+## wasm-opt off: Debian's corrupts the module), then remove its name section
+## (scripts/wasm-opt.sh, docs/BENCHMARKS.md "wasm size"; WASM_OPT_LEVEL=off skips it).
 build: tools
-	wasm-pack build --mode no-install --target web --release --out-dir pkg --out-name agq . $(WASM_FEATURES)
+	wasm-pack build --mode no-install --target web --profile web --out-dir pkg --out-name agq . $(WASM_FEATURES)
 	scripts/wasm-opt.sh pkg/agq_bg.wasm
 
 tools:
@@ -41,8 +42,8 @@ test-python: python-env
 
 test-wasm: tools
 	scripts/install-tools.sh test
-	wasm-pack test --mode no-install --release --headless --chrome . $(WASM_FEATURES) --test web
-	wasm-pack test --mode no-install --release --headless --firefox . $(WASM_FEATURES) --test web
+	wasm-pack test --mode no-install --headless --chrome . $(WASM_FEATURES) --profile web --test web
+	wasm-pack test --mode no-install --headless --firefox . $(WASM_FEATURES) --profile web --test web
 
 test-e2e: build python-env
 	scripts/install-tools.sh test

@@ -76,7 +76,19 @@ function plain(v) {
   return v;
 }
 
+/**
+ * Whether this browser's WebAssembly has fixed-width SIMD, which the module is built with
+ * (.cargo/config.toml): a tiny module using `i8x16.splat` and `i8x16.popcnt` validates.
+ */
+function hasWasmSimd() {
+  const bytes = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11];
+  return WebAssembly.validate(new Uint8Array(bytes));
+}
+
 const wasmReady = (async () => {
+  if (!hasWasmSimd()) {
+    throw new Error('This browser runs WebAssembly without SIMD, which agq needs (Chrome and Edge 91+, Firefox 89+, Safari 16.4+): please update it.');
+  }
   let mod;
   try {
     mod = await import('../pkg/agq.js');
