@@ -12,6 +12,7 @@
 //! other string entries such as `agq.provenance` (a JSON object).
 
 mod width_pack;
+pub use width_pack::WidthTableError;
 
 use crate::quant::fixed_point::is_valid_width;
 pub use width_pack::KEY_WIDTH_TABLE;
@@ -84,7 +85,7 @@ pub enum SnapshotError {
     /// A width that is not 0, 2..=16 or 32.
     InvalidWidth { tensor: String, index: usize, value: u8 },
     /// `width_index/P` without a valid `agq.width_table`, or an index outside it.
-    WidthTable(String),
+    WidthTable(WidthTableError),
     /// A shape whose 2-D view cannot be sized: with a zero dimension the values are none,
     /// but the product of the dimensions after the first (its columns) overflows.
     ShapeTooLarge { tensor: String, shape: Vec<usize> },
@@ -249,7 +250,7 @@ fn read_width_index(
     table: Option<&str>,
 ) -> Result<Vec<u8>, SnapshotError> {
     let tensor = format!("width_index/{name}");
-    let table = table.ok_or_else(|| SnapshotError::WidthTable(format!("missing, and {tensor} needs it")))?;
+    let table = table.ok_or_else(|| SnapshotError::WidthTable(WidthTableError::Missing { tensor: tensor.clone() }))?;
     let table = width_pack::parse_table(table).map_err(SnapshotError::WidthTable)?;
     if v.dtype() != Dtype::U8 {
         return Err(SnapshotError::WrongDtype { tensor, dtype: v.dtype().to_string() });
@@ -260,7 +261,7 @@ fn read_width_index(
         return Err(SnapshotError::ShapeMismatch { tensor, expected: vec![expected], found: v.shape().to_vec() });
     }
     width_pack::unpack(v.data(), n, &table).map_err(|(index, value)| {
-        SnapshotError::WidthTable(format!("{tensor}[{index}] is index {value}, the table has {} widths", table.len()))
+        SnapshotError::WidthTable(WidthTableError::Index { tensor: tensor.clone(), index, value, widths: table.len() })
     })
 }
 
@@ -716,8 +717,8 @@ mod tests {
             Snapshot::from_bytes(&raw_file(tensors, &extra))
         };
         assert_eq!(file(vec![0b10_01_00], Some("0,4,8")).unwrap().params[0].width, Some(vec![0, 4, 8]));
-        assert!(matches!(file(vec![0b11_01_00], Some("0,4,8")), Err(SnapshotError::WidthTable(e)) if e.contains("index 3")));
-        assert!(matches!(file(vec![0], None), Err(SnapshotError::WidthTable(e)) if e.contains("missing")));
+        assert!(matches!(file(vec![0b11_01_00], Some("0,4,8")), Err(SnapshotError::WidthTable(WidthTableError::Index { index: 2, value: 3, widths: 3, .. }))));
+        assert!(matches!(file(vec![0], None), Err(SnapshotError::WidthTable(WidthTableError::Missing { .. }))));
         assert!(matches!(file(vec![0], Some("8,4")), Err(SnapshotError::WidthTable(_))));
         assert!(matches!(file(vec![0, 0], Some("0,4,8")), Err(SnapshotError::ShapeMismatch { .. })));
         assert!(matches!(file(vec![0b01_01_01], Some("0,17")), Err(SnapshotError::InvalidWidth { value: 17, .. })));

@@ -70,19 +70,50 @@ pub fn unpack(data: &[u8], n: usize, table: &[u8]) -> Result<Vec<u8>, (usize, u8
 }
 
 /// Parses `agq.width_table`: 1 to 16 distinct widths, ascending.
-pub fn parse_table(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_table(text: &str) -> Result<Vec<u8>, WidthTableError> {
     let table: Vec<u8> = text
         .split(',')
-        .map(|s| s.trim().parse::<u8>().map_err(|_| format!("{s:?} is not a width")))
+        .map(|s| s.trim().parse::<u8>().map_err(|_| WidthTableError::NotAWidth(s.to_string())))
         .collect::<Result<_, _>>()?;
     if table.is_empty() || table.len() > MAX_TABLE {
-        return Err(format!("{} widths, expected 1 to {MAX_TABLE}", table.len()));
+        return Err(WidthTableError::Count(table.len()));
     }
     if !table.windows(2).all(|w| w[0] < w[1]) {
-        return Err("the widths are not strictly ascending".into());
+        return Err(WidthTableError::NotAscending);
     }
     Ok(table)
 }
+
+/// Why `agq.width_table` or a `width_index/P` tensor cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WidthTableError {
+    /// An entry that is not a number 0..=255 (the entry's text).
+    NotAWidth(String),
+    /// Not 1 to 16 widths.
+    Count(usize),
+    /// Widths not strictly ascending.
+    NotAscending,
+    /// No table, though `tensor` (`width_index/P`) needs one.
+    Missing { tensor: String },
+    /// `tensor[index]` holds `value`, outside a table of `widths` widths.
+    Index { tensor: String, index: usize, value: u8, widths: usize },
+}
+
+impl std::fmt::Display for WidthTableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WidthTableError::NotAWidth(s) => write!(f, "{s:?} is not a width"),
+            WidthTableError::Count(n) => write!(f, "{n} widths, expected 1 to {MAX_TABLE}"),
+            WidthTableError::NotAscending => f.write_str("the widths are not strictly ascending"),
+            WidthTableError::Missing { tensor } => write!(f, "missing, and {tensor} needs it"),
+            WidthTableError::Index { tensor, index, value, widths } => {
+                write!(f, "{tensor}[{index}] is index {value}, the table has {widths} widths")
+            }
+        }
+    }
+}
+
+impl std::error::Error for WidthTableError {}
 
 /// The text of a table for `agq.width_table`.
 pub fn table_text(table: &[u8]) -> String {
