@@ -18,7 +18,9 @@
 //! that numpy produced the same bits.
 
 use agq::choices::Method;
-use agq::compress::{PtqSettings, compress_with};
+use agq::compress::compress;
+use agq::quant::settings::{PtqSettings, QuantSettings};
+use agq::quant::encoding::Encoding;
 use agq::quant::ImportanceSource;
 use agq::quant::cluster::ClusterMethod;
 use agq::quant::layout::header_len;
@@ -111,9 +113,10 @@ fn bench(c: &mut Criterion) {
     });
     // the page's path (`compressSnapshot`): importance, PTQ, codes, the `.agq` file, its
     // accounting and the importance histogram
-    let settings = PtqSettings { importance: ImportanceSource::Gradient, clusters: method.clone(), widths: widths.to_vec() };
+    let ptq = PtqSettings { importance: ImportanceSource::Gradient, clusters: method.clone(), widths: widths.to_vec() };
+    let settings = QuantSettings { method: Method::Ptq, ptq, encoding: Encoding::Csr }.check().expect("the bench's settings pass the rules");
     g.bench_function("compress", |b| {
-        b.iter(|| compress_with("vgg16", black_box(&params), Method::Ptq, &settings).unwrap().bytes.len())
+        b.iter(|| compress("vgg16", black_box(&params), &settings).unwrap().bytes.len())
     });
     let kmeans = ClusterMethod::KMeans { k: 4 };
     g.bench_function("cluster_kmeans4", |b| {
