@@ -127,6 +127,32 @@ test('without the wasm module the page shows a clear error, never a blank page',
   }
 });
 
+test('a browser without WebAssembly SIMD is told so, and the page stays usable', { timeout: 60_000 }, async () => {
+  requireWasm();
+  const { context, page, log } = await openPage();
+  try {
+    // the worker as a browser without SIMD sees it: its feature probe fails to validate
+    await context.route(/\/www\/worker\.js(\?.*)?$/, async (route) => {
+      const original = await route.fetch();
+      const body = `WebAssembly.validate = () => false;\n${await original.text()}`;
+      await route.fulfill({ response: original, body });
+    });
+    await page.goto(`${base}/?v=1&net=lenet300&run=1`);
+    const status = await waitForEnd(page, 30_000);
+    assert.ok(status.endsWith('error'), `status: ${status}`);
+    const message = page.locator('#message');
+    assert.ok(await message.isVisible(), 'the error message is visible');
+    assert.match(await message.textContent(), /WebAssembly without SIMD/);
+    assert.ok(await page.locator('[data-testid="net"]').isVisible(), 'the controls are still there');
+    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), true);
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
 test('a link with invalid fields names them and keeps the defaults', { timeout: 120_000 }, async () => {
   requireWasm();
   const { context, page, log } = await openPage();
