@@ -270,13 +270,10 @@ async function runTfjs(spec, gz) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
- * The VGG-16 snapshot (www/snapshots/vgg16.safetensors) in agq's wasm module, on the main
- * thread of this page (as the worker runs it): load, then PTQ + accounting + encoding of the
- * `.agq` file (`compressSnapshot`, 1 warm-up and `runs` timed, the median), re-accounting
- * after a slider change (`account` with alternating widths, `runs` timed, the median), and
- * the module's memory at the end (a wasm memory never shrinks: its peak).
+ * A lab on the CPU backend with the VGG-16 snapshot loaded (`loadS`: seconds of
+ * `loadSnapshot`), and the page's default PTQ settings for it (`config`).
  */
-async function runQuantize({ runs = 5 } = {}) {
+async function openVgg16() {
   const wasm = await init();
   const lab = await Lab.create(false);
   const r = await fetch('../../www/snapshots/vgg16.safetensors');
@@ -285,7 +282,18 @@ async function runQuantize({ runs = 5 } = {}) {
   const t0 = performance.now();
   const info = lab.loadSnapshot(bytes);
   const loadS = (performance.now() - t0) / 1000;
-  const config = parseLink('v=1&net=vgg16&method=ptq').config;
+  return { wasm, lab, info, loadS, config: parseLink('v=1&net=vgg16&method=ptq').config };
+}
+
+/**
+ * The VGG-16 snapshot (www/snapshots/vgg16.safetensors) in agq's wasm module, on the main
+ * thread of this page (as the worker runs it): load, then PTQ + accounting + encoding of the
+ * `.agq` file (`compressSnapshot`, 1 warm-up and `runs` timed, the median), re-accounting
+ * after a slider change (`account` with alternating widths, `runs` timed, the median), and
+ * the module's memory at the end (a wasm memory never shrinks: its peak).
+ */
+async function runQuantize({ runs = 5 } = {}) {
+  const { wasm, lab, info, loadS, config } = await openVgg16();
   const compress = [];
   let fileBytes = 0;
   for (let i = 0; i <= runs; i++) {
@@ -325,5 +333,5 @@ async function run(spec) {
   return r;
 }
 
-window.agqBench = { run, quantize: (o) => runQuantize(o) };
+window.agqBench = { run, quantize: (o) => runQuantize(o), openVgg16 };
 document.body.dataset.ready = 'true';

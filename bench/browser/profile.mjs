@@ -47,12 +47,7 @@ try {
     headline = `${train} training on the CPU backend: ${r.imagesPerS.toFixed(1)} images/s (${steps} steps after 3 warm-up steps, batch 64)`;
   } else {
     await page.evaluate(async () => {
-      const { default: init, Lab, parseLink } = await import('../../pkg/agq.js');
-      await init();
-      const lab = await Lab.create(false);
-      const bytes = new Uint8Array(await (await fetch('../../www/snapshots/vgg16.safetensors')).arrayBuffer());
-      lab.loadSnapshot(bytes);
-      const config = parseLink('v=1&net=vgg16&method=ptq').config;
+      const { lab, config } = await window.agqBench.openVgg16();
       lab.compressSnapshot(config); // warm-up: the module's memory grows once
       window.profiled = () => lab.compressSnapshot(config).length;
     });

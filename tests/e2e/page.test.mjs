@@ -107,18 +107,26 @@ function requireWasm() {
     `www/data/mnist/ is missing under ${ROOT}: make build copies MNIST there`);
 }
 
+/**
+ * Opens a link that trains at once and checks that the page ends in an error whose message
+ * matches `pattern`, with its controls still there and Train disabled (never a blank page).
+ */
+async function expectStartError(page, pattern) {
+  await page.goto(`${base}/?v=1&net=lenet300&run=1`);
+  const status = await waitForEnd(page, 30_000);
+  assert.ok(status.endsWith('error'), `status: ${status}`);
+  const message = page.locator('#message');
+  assert.ok(await message.isVisible(), 'the error message is visible');
+  assert.match(await message.textContent(), pattern);
+  assert.ok(await page.locator('[data-testid="net"]').isVisible(), 'the controls are still there');
+  assert.equal(await page.locator('[data-testid="train"]').isDisabled(), true);
+}
+
 test('without the wasm module the page shows a clear error, never a blank page', { timeout: 60_000 }, async () => {
   const { context, page, log } = await openPage();
   try {
     await context.route(/\/pkg\/agq\.js(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'not built' }));
-    await page.goto(`${base}/?v=1&net=lenet300&run=1`);
-    const status = await waitForEnd(page, 30_000);
-    assert.ok(status.endsWith('error'), `status: ${status}`);
-    const message = await page.locator('#message');
-    assert.ok(await message.isVisible(), 'the error message is visible');
-    assert.match(await message.textContent(), /pkg\/agq\.js/);
-    assert.ok(await page.locator('[data-testid="net"]').isVisible(), 'the controls are still there');
-    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), true);
+    await expectStartError(page, /pkg\/agq\.js/);
   } catch (e) {
     e.message += `\n${await describe(page, log)}`;
     throw e;
@@ -137,14 +145,7 @@ test('a browser without WebAssembly SIMD is told so, and the page stays usable',
       const body = `WebAssembly.validate = () => false;\n${await original.text()}`;
       await route.fulfill({ response: original, body });
     });
-    await page.goto(`${base}/?v=1&net=lenet300&run=1`);
-    const status = await waitForEnd(page, 30_000);
-    assert.ok(status.endsWith('error'), `status: ${status}`);
-    const message = page.locator('#message');
-    assert.ok(await message.isVisible(), 'the error message is visible');
-    assert.match(await message.textContent(), /WebAssembly without SIMD/);
-    assert.ok(await page.locator('[data-testid="net"]').isVisible(), 'the controls are still there');
-    assert.equal(await page.locator('[data-testid="train"]').isDisabled(), true);
+    await expectStartError(page, /WebAssembly without SIMD/);
   } catch (e) {
     e.message += `\n${await describe(page, log)}`;
     throw e;
