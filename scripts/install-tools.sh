@@ -16,7 +16,10 @@ wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3}'
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version$"; then
   cargo install wasm-bindgen-cli --version "$wb_version"
 fi
-have wasm-pack || cargo install wasm-pack --version 0.15.1
+# wasm-pack 0.15.1: `make build` and `make test-wasm` use its `--profile web`.
+if ! wasm-pack --version 2>/dev/null | grep -q " 0.15.1$"; then
+  cargo install wasm-pack --version 0.15.1
+fi
 # wasm-opt from npm binaryen (tools/binaryen/package.json), run by scripts/wasm-opt.sh; never
 # Debian's binaryen 108, which corrupts wasm-bindgen output.
 if ! tools/binaryen/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version 132 "; then
