@@ -29,7 +29,9 @@ pub struct Compressed {
     pub bytes: Vec<u8>,
     /// Final width of every flat parameter (0 pruned, 32 float).
     pub widths: Vec<u8>,
-    pub importance_histogram: ImportanceHistogram,
+    /// The PTQ cluster boundaries in importance units (K-1, ascending; empty without PTQ):
+    /// what [`Compressed::importance_histogram`] marks.
+    pub boundaries: Vec<f32>,
 }
 
 /// The distribution of the importances on a log10 axis, with the PTQ cluster boundaries.
@@ -65,12 +67,11 @@ pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq: &Pt
 
 /// Encodes and accounts a quantized network in `encoding`.
 fn encode(quantized: Quantized, encoding: Encoding) -> Result<Compressed, QuantError> {
-    let Quantized { model, widths, importance, boundaries } = quantized;
+    let Quantized { model, widths, boundaries } = quantized;
     let bytes = encode_with(&model, encoding)?;
     let report = account_with(&model, encoding)?;
     debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
-    let importance_histogram = histogram(&importance, &boundaries);
-    Ok(Compressed { model, report, bytes, widths, importance_histogram })
+    Ok(Compressed { model, report, bytes, widths, boundaries })
 }
 
 /// The network quantized as [`compress`] does, sized in every encoding (CSR first)
@@ -81,11 +82,10 @@ pub fn sizes_of(net: &str, params: &[ParamTensor], settings: &CheckedSettings) -
     Ok(sizes_with(&model, Encoding::Csr, &csr)?)
 }
 
-/// A quantized network with the flat widths, importances and PTQ thresholds behind it.
+/// A quantized network with the flat widths and PTQ thresholds behind it.
 struct Quantized {
     model: QuantModel,
     widths: Vec<u8>,
-    importance: Vec<f32>,
     boundaries: Vec<f32>,
 }
 
@@ -106,7 +106,7 @@ fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &Pt
         }
     };
     let model = quantize_model(net, params, &widths);
-    Ok(Quantized { model, widths, importance, boundaries })
+    Ok(Quantized { model, widths, boundaries })
 }
 
 /// The ITQ width of every flat parameter (32, float, for a tensor without ITQ widths).
@@ -145,6 +145,14 @@ impl Compressed {
     /// The encoding of the `.agq` file (and of `report`).
     pub fn encoding(&self) -> Encoding {
         encoding_of(&self.bytes).unwrap_or_default()
+    }
+
+    /// The page's view of `importance` (the importance the network was quantized by, flat)
+    /// with this quantization's cluster boundaries. Not part of [`compress`]: the page
+    /// shows it beside a result, and for a loaded snapshot takes the bins from its index
+    /// ([`crate::live_account::LiveAccount::histogram`]) instead of two more passes.
+    pub fn importance_histogram(&self, importance: &[f32]) -> ImportanceHistogram {
+        histogram(importance, &self.boundaries)
     }
 
     /// The size of the model in every encoding (CSR first), `report` reused for its own.

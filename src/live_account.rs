@@ -23,12 +23,14 @@ pub struct Accounted {
     pub importance_histogram: ImportanceHistogram,
 }
 
-impl From<&Compressed> for Accounted {
-    fn from(c: &Compressed) -> Self {
+impl Accounted {
+    /// The accounting of a compressed network, with the histogram of `importance` (flat,
+    /// what it was quantized by).
+    pub fn of(c: &Compressed, importance: &[f32]) -> Self {
         Accounted {
             report: c.report.clone(),
             widths: width_counts(&c.widths),
-            importance_histogram: c.importance_histogram.clone(),
+            importance_histogram: c.importance_histogram(importance),
         }
     }
 }
@@ -55,19 +57,9 @@ impl LiveAccount {
     /// it counts in `bytes`) quantized as `settings` say, in CSR.
     pub fn account(&mut self, net: &str, params: &[ParamTensor], settings: &CheckedSettings) -> Result<Accounted, QuantError> {
         let source = &settings.ptq().importance;
-        if self.index.as_ref().is_none_or(|i| &i.source != source || i.net != net) {
-            self.index = None; // the old index is freed before the new one is built
-            let importance = source.try_compute(params)?;
-            self.index = Reaccounter::new(net, params, &importance).map(|reaccounter| Index {
-                net: net.to_string(),
-                source: source.clone(),
-                reaccounter,
-                histogram: histogram(&importance, &[]),
-            });
-        }
-        let Some(index) = &self.index else {
+        let Some(index) = self.index_for(net, params, source)? else {
             let csr = settings.clone().with_encoding(Encoding::Csr);
-            return compress(net, params, &csr).map(|c| Accounted::from(&c));
+            return Ok(Accounted::of(&compress(net, params, &csr)?, &source.try_compute(params)?));
         };
         let itq = settings.method().uses_itq();
         let accounting = index.reaccounter.account(settings.ptq_plan(), itq)?;
@@ -78,6 +70,40 @@ impl LiveAccount {
         let mut importance_histogram = index.histogram.clone();
         importance_histogram.boundaries = histogram(&[], &accounting.thresholds).boundaries;
         Ok(Accounted { report: accounting.report, widths, importance_histogram })
+    }
+
+    /// The importance histogram of `params` under `source`, marked with `boundaries`: the
+    /// bins of the index when it is of network `net` and this source (no pass over the
+    /// parameters: the page's result for a loaded snapshot), else computed.
+    pub fn histogram(
+        &self,
+        net: &str,
+        params: &[ParamTensor],
+        source: &ImportanceSource,
+        boundaries: &[f32],
+    ) -> Result<ImportanceHistogram, QuantError> {
+        match &self.index {
+            Some(i) if &i.source == source && i.net == net => {
+                Ok(ImportanceHistogram { boundaries: histogram(&[], boundaries).boundaries, ..i.histogram.clone() })
+            }
+            _ => Ok(histogram(&source.try_compute(params)?, boundaries)),
+        }
+    }
+
+    /// The index of `params` under `source`, built anew when the network or the source
+    /// changed; `None` when the parameters cannot be indexed.
+    fn index_for(&mut self, net: &str, params: &[ParamTensor], source: &ImportanceSource) -> Result<Option<&Index>, QuantError> {
+        if self.index.as_ref().is_none_or(|i| &i.source != source || i.net != net) {
+            self.index = None; // the old index is freed before the new one is built
+            let importance = source.try_compute(params)?;
+            self.index = Reaccounter::new(net, params, &importance).map(|reaccounter| Index {
+                net: net.to_string(),
+                source: source.clone(),
+                reaccounter,
+                histogram: histogram(&importance, &[]),
+            });
+        }
+        Ok(self.index.as_ref())
     }
 }
 
@@ -112,10 +138,28 @@ mod tests {
                     let config = parsed.config;
                     assert_eq!(config.net, Net::LeNet300);
                     let settings = config.checked_quant().unwrap();
-                    let full = Accounted::from(&compress("lenet300", &params, &settings).unwrap());
+                    let importance = settings.ptq().importance.try_compute(&params).unwrap();
+                    let full = Accounted::of(&compress("lenet300", &params, &settings).unwrap(), &importance);
                     assert_eq!(live.account("lenet300", &params, &settings).unwrap(), full, "{query}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_histogram_of_the_index_is_the_computed_one() {
+        let params = params();
+        let mut live = LiveAccount::default();
+        for importance in ["grad", "magnitude", "grad"] {
+            let query = format!("net=lenet300&method=ptq&importance={importance}&clusters=quantile:0.3,0.6,0.9&widths=0,4,6,8");
+            let settings = RunConfig::parse_query(&query).config.checked_quant().unwrap();
+            let source = &settings.ptq().importance;
+            let c = compress("lenet300", &params, &settings).unwrap();
+            let computed = c.importance_histogram(&source.try_compute(&params).unwrap());
+            assert_eq!(live.histogram("lenet300", &params, source, &c.boundaries).unwrap(), computed, "{query}, no index");
+            live.account("lenet300", &params, &settings).unwrap();
+            assert_eq!(live.histogram("lenet300", &params, source, &c.boundaries).unwrap(), computed, "{query}, indexed");
+            assert_eq!(computed.boundaries.len(), 3);
         }
     }
 
@@ -125,7 +169,8 @@ mod tests {
         params[1].importance[5] = f32::NAN;
         let config = RunConfig::for_net(crate::config::Net::LeNet300);
         let settings = config.checked_quant().unwrap();
-        let full = Accounted::from(&compress("lenet300", &params, &settings).unwrap());
+        let importance = settings.ptq().importance.try_compute(&params).unwrap();
+        let full = Accounted::of(&compress("lenet300", &params, &settings).unwrap(), &importance);
         assert_eq!(LiveAccount::default().account("lenet300", &params, &settings).unwrap(), full);
     }
 }

@@ -4,7 +4,7 @@
 //! built-in network (and so can be evaluated) is decided by [`match_network`] against the
 //! network's parameter list, which the nn layer supplies.
 
-use crate::compress::{Compressed, compress, sizes_of};
+use crate::compress::{Compressed, ImportanceHistogram, compress, sizes_of};
 use crate::config::Method;
 use crate::quant::settings::CheckedSettings;
 use crate::live_account::{Accounted, LiveAccount};
@@ -129,6 +129,12 @@ impl OpenedSnapshot {
     pub fn compress(&self, settings: &CheckedSettings) -> Result<Compressed, QuantError> {
         self.check_method(settings.method())?;
         compress(&self.snapshot.net, &self.snapshot.params, settings)
+    }
+
+    /// The importance histogram of `settings`' importance source, marked with `boundaries`
+    /// (from the accounting's index when it has one: no pass over the parameters).
+    pub fn importance_histogram(&self, settings: &CheckedSettings, boundaries: &[f32]) -> Result<ImportanceHistogram, QuantError> {
+        self.live.histogram(&self.snapshot.net, &self.snapshot.params, &settings.ptq().importance, boundaries)
     }
 
     /// The size of `settings`' quantization in every encoding, CSR first (no file written;

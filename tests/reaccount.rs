@@ -105,7 +105,7 @@ fn reaccounting_equals_the_full_pipeline() {
             if ptq.is_some() {
                 let boundaries: Vec<f64> =
                     fast.thresholds.iter().filter(|b| b.is_finite() && **b > 0.0).map(|&b| f64::from(b).log10()).collect();
-                assert_eq!(boundaries, full.importance_histogram.boundaries, "{context}");
+                assert_eq!(boundaries, full.importance_histogram(&[]).boundaries, "{context}");
             }
         }
     }

@@ -7,7 +7,7 @@ use super::load::{FROM_AGQ, Named, decoded_tensors, evaluate, load_into};
 use super::models::Model;
 use crate::choices::Net;
 use super::train::{TrainSettings, Trainer};
-use crate::compress::{Compressed, compress};
+use crate::compress::{Compressed, ImportanceHistogram, compress};
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::quant::importance::ImportanceSource;
@@ -39,6 +39,8 @@ pub struct Outcome {
     /// Test accuracy (%) of the network as quantized (decoded from the `.agq` bitstream).
     pub accuracy: f64,
     pub compressed: Compressed,
+    /// The importances the network was quantized by, binned, with the PTQ boundaries.
+    pub importance: ImportanceHistogram,
     /// The trained parameters with their importances and ITQ widths.
     pub params: Vec<ParamTensor>,
 }
@@ -135,7 +137,8 @@ impl Session {
         let values = decoded.dequantized();
         let model = self.with_tensors(&decoded_tensors(&decoded, &values))?;
         let accuracy = self.evaluate(model, progress).await?;
-        Ok(Outcome { accuracy, compressed, params })
+        let importance = compressed.importance_histogram(&settings.ptq().importance.try_compute(&params)?);
+        Ok(Outcome { accuracy, compressed, importance, params })
     }
 
     /// One point of the importance sweep of the trained state (`agq sweep` on it, live):

@@ -10,7 +10,7 @@ use super::models::Model;
 use crate::choices::Net;
 use super::params::param_infos;
 use super::session::Outcome;
-use crate::compress::{Compressed, compress, sizes_of};
+use crate::compress::{Compressed, ImportanceHistogram, compress, sizes_of};
 use crate::pixel_map::{PixelMap, pixel_map};
 use crate::quant::settings::CheckedSettings;
 use crate::data::Dataset;
@@ -90,8 +90,10 @@ impl LoadedSnapshot {
         super::session::check_data(self.kind, test)?;
         let compressed = self.compress(settings)?;
         let accuracy = evaluate_file(self.kind, &compressed, test, device, progress).await?;
+        let source = &settings.ptq().importance;
+        let importance = self.live.histogram(self.kind.as_str(), &self.snapshot.params, source, &compressed.boundaries)?;
         // `params` stays empty: the snapshot is kept by `self` (no copy of a large network).
-        Ok(Outcome { accuracy, compressed, params: Vec::new() })
+        Ok(Outcome { accuracy, compressed, importance, params: Vec::new() })
     }
 }
 
@@ -128,6 +130,8 @@ pub struct TestSets<'a> {
 /// The result of quantizing an opened snapshot.
 pub struct UserOutcome {
     pub compressed: Compressed,
+    /// The importances the network was quantized by, binned, with the PTQ boundaries.
+    pub importance: ImportanceHistogram,
     /// Top-1 accuracy (%) of the decoded file; None when it is not a built-in network.
     pub accuracy: Option<f64>,
     /// The first layer's importance map (see [`pixel_map`]), when it reads an image.
@@ -169,9 +173,10 @@ impl UserSnapshot {
         progress: &mut dyn Progress,
     ) -> Result<UserOutcome, NnError> {
         let compressed = self.opened.compress(settings)?;
+        let importance = self.opened.importance_histogram(settings, &compressed.boundaries)?;
         let pixel_map = pixel_map(&self.opened.snapshot.params);
         let Ok(kind) = self.kind.clone() else {
-            return Ok(UserOutcome { compressed, accuracy: None, pixel_map });
+            return Ok(UserOutcome { compressed, importance, accuracy: None, pixel_map });
         };
         let test = match kind.dataset() {
             "MNIST" => tests.mnist,
@@ -180,7 +185,7 @@ impl UserSnapshot {
         .ok_or(NnError::TestSetNotLoaded { dataset: kind.dataset() })?;
         super::session::check_data(kind, test)?;
         let accuracy = evaluate_file(kind, &compressed, test, device, progress).await?;
-        Ok(UserOutcome { compressed, accuracy: Some(accuracy), pixel_map })
+        Ok(UserOutcome { compressed, importance, accuracy: Some(accuracy), pixel_map })
     }
 }
 

@@ -147,19 +147,21 @@ pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], Codec
     {
         return bad("rows, cols or size of 2^32 or more");
     }
-    // per width byte: code range (empty for invalid widths) and the bits that make a code nonzero
-    let (mut lo, mut hi, mut mask) = ([1i64; 256], [0i64; 256], [-1i32; 256]);
-    (lo[0], hi[0]) = (0, 0);
+    // per width byte: the code range as `lo` and `span` (a code is in range when `k - lo`,
+    // wrapping, is at most `span` as u32), invalid widths, and the bits that make a code nonzero
+    let (mut lo, mut span, mut invalid, mut mask) = ([0i32; 256], [0u32; 256], [true; 256], [-1i32; 256]);
+    invalid[0] = false;
     for w in 2..=16u8 {
         let (l, h) = code_range(w);
-        (lo[w as usize], hi[w as usize]) = (l as i64, h as i64);
+        (lo[w as usize], span[w as usize], invalid[w as usize]) = (l, h.abs_diff(l), false);
     }
-    (lo[32], hi[32], mask[32]) = (i32::MIN as i64, i32::MAX as i64, 0x7fff_ffff);
+    (lo[32], span[32], invalid[32], mask[32]) = (i32::MIN, u32::MAX, false, 0x7fff_ffff);
     let mut ok = true;
     for (&w, &k) in t.widths.iter().zip(&t.codes) {
         let wi = w as usize;
+        let in_range = k.wrapping_sub(lo[wi]) as u32 <= span[wi];
         let stored_iff_nonzero = (w == 0) == (k & mask[wi] == 0);
-        ok &= (k as i64 >= lo[wi]) & (k as i64 <= hi[wi]) & stored_iff_nonzero;
+        ok &= in_range & stored_iff_nonzero & !invalid[wi];
     }
     let count = width_counts(&t.widths);
     if !ok {
@@ -638,12 +640,36 @@ mod tests {
 
     #[test]
     fn a_non_canonical_model_is_not_encoded() {
-        let mut m = model();
-        m.tensors[0].codes[1] = 0;
-        assert!(matches!(
-            encode(&m),
-            Err(CodecError::InvalidModel { tensor: 0, .. })
-        ));
+        let m = model();
+        let (w, k) = (&m.tensors[0].widths, &m.tensors[0].codes);
+        assert_eq!((w[1], w[2], w[3], w[7], w[8]), (4, 8, 32, 16, 2), "the cases below assume these widths");
+        // (index, width, code): each breaks one rule of the canonical form
+        let cases: [(usize, Option<u8>, i32); 10] = [
+            (1, None, 0),            // stored (width 4) with code 0
+            (0, None, 1),            // pruned (width 0) with a nonzero code
+            (1, None, 8),            // above width 4's range [-8, 7]
+            (1, None, -9),           // below it
+            (8, None, 2),            // above width 2's range [-2, 1]
+            (7, None, 32768),        // above width 16's range
+            (3, None, i32::MIN),     // width 32 with the bits of -0.0
+            (1, Some(1), k[1]),      // width 1 does not exist
+            (1, Some(17), k[1]),     // nor 17 to 31
+            (2, Some(33), k[2]),     // nor above 32
+        ];
+        for (i, width, code) in cases {
+            let mut bad = m.clone();
+            bad.tensors[0].codes[i] = code;
+            if let Some(width) = width {
+                bad.tensors[0].widths[i] = width;
+            }
+            assert!(
+                matches!(encode(&bad), Err(CodecError::InvalidModel { tensor: 0, .. })),
+                "value {i} at width {width:?} with code {code}"
+            );
+        }
+        let mut edge = m.clone();
+        (edge.tensors[0].codes[1], edge.tensors[0].codes[7]) = (-8, -32768); // the ranges' ends
+        assert!(encode(&edge).is_ok());
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> 
     }
 }
 
+#[inline(never)] // one call per tensor; named in profiles
 fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
     let mut valid = [false; 256];
     for w in (0..=255u8).filter(|&w| fixed_point::is_valid_width(w)) {
@@ -145,27 +146,25 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
     let max_abs: Vec<f32> = (0..33)
         .map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w])))
         .collect();
-    // per width: (scale 2^f, lo, hi) in f64; width 0 has scale 0 and range [0, 0]
-    let mut tab = [(0f64, 0f64, 0f64); 33];
+    // per width: (scale 2^f, lo, hi) in f64; widths 0 and 32 have scale 0 and range [0, 0]
+    let mut tab = [(0f64, 0f64, 0f64); 64];
     let mut frac = [0i8; 33];
     for w in 2..=16u8 {
         frac[w as usize] = frac_len(max_abs[w as usize], w);
         let (lo, hi) = code_range(w);
         tab[w as usize] = (pow2(frac[w as usize] as i32), lo as f64, hi as f64);
     }
-    // one pass: the code of every value, its effective width (0 where the code is 0) and
-    // the set of effective widths that occur
+    // one pass, without a branch per value: the code of every value, its effective width
+    // (0 where the code is 0) and the set of effective widths that occur
     let mut codes = vec![0i32; widths.len()];
     let mut out_w = vec![0u8; widths.len()];
     let mut used = 0u64;
-    for (((&w, &x), k), o) in widths.iter().zip(&p.weight).zip(&mut codes).zip(&mut out_w) {
-        *k = if w == FLOAT_WIDTH {
-            if x == 0.0 { 0 } else { x.to_bits() as i32 }
-        } else {
-            let (scale, lo, hi) = tab[w as usize];
-            quantize_scaled(x, scale, lo, hi)
-        };
-        *o = if *k == 0 { 0 } else { w };
+    for ((&w, &x), (k, o)) in widths.iter().zip(&p.weight).zip(codes.iter_mut().zip(&mut out_w)) {
+        let (scale, lo, hi) = tab[w as usize & 63];
+        let fixed = quantize_scaled(x, scale, lo, hi);
+        let float = if x == 0.0 { 0 } else { x.to_bits() as i32 };
+        *k = if w == FLOAT_WIDTH { float } else { fixed };
+        *o = w & u8::from(*k != 0).wrapping_neg();
         used |= 1 << *o;
     }
     let fracs = (1..=32u8)

@@ -195,20 +195,26 @@ pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
 
 /// The final result object (see docs/WORKER_PROTOCOL.md) with the first layer's `map`.
 pub fn outcome_info(outcome: &Outcome, map: Option<&PixelMap>, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, Some(outcome.accuracy), map, config)
+    result_info(&outcome.compressed, &outcome.importance, Some(outcome.accuracy), map, config)
 }
 
 /// The result object of an opened snapshot (`accuracy` null when it was not evaluated).
 pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, outcome.accuracy, outcome.pixel_map.as_ref(), config)
+    result_info(&outcome.compressed, &outcome.importance, outcome.accuracy, outcome.pixel_map.as_ref(), config)
 }
 
-fn result_info(compressed: &Compressed, accuracy: Option<f64>, map: Option<&PixelMap>, config: &RunConfig) -> Result<JsValue, JsError> {
+fn result_info(
+    compressed: &Compressed,
+    importance: &ImportanceHistogram,
+    accuracy: Option<f64>,
+    map: Option<&PixelMap>,
+    config: &RunConfig,
+) -> Result<JsValue, JsError> {
     let view = ResultView {
         summary: summary(compressed)?,
         accuracy,
         report: serde_json::to_value(RunReport::of_file(compressed, config, accuracy))?,
-        importance: &compressed.importance_histogram,
+        importance,
         pixel_grid: map,
     };
     let js = to_js(&view)?;
