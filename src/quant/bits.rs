@@ -6,7 +6,10 @@
 /// Appends fields of 0..=32 bits to a byte buffer.
 #[derive(Debug, Default)]
 pub struct BitWriter {
+    /// The bytes so far, `pos` of them written; those past `pos` are room (zeros or stale
+    /// words of [`BitWriter::write_all`], overwritten before they count).
     buf: Vec<u8>,
+    pos: usize,
     acc: u64,
     nacc: u32,
     bits: u64,
@@ -16,10 +19,19 @@ impl BitWriter {
     /// A writer that appends after the bytes of `buf` (which stay untouched).
     pub fn with_buffer(buf: Vec<u8>) -> Self {
         BitWriter {
+            pos: buf.len(),
             buf,
             acc: 0,
             nacc: 0,
             bits: 0,
+        }
+    }
+
+    /// Makes room for `bytes` more bytes after `pos` (at least doubling when it grows).
+    fn room(&mut self, bytes: usize) {
+        let need = self.pos + bytes;
+        if self.buf.len() < need {
+            self.buf.resize(need.max(2 * self.buf.len()), 0);
         }
     }
 
@@ -35,27 +47,38 @@ impl BitWriter {
         if self.nacc >= 32 {
             self.nacc -= 32;
             let word = (self.acc >> self.nacc) as u32;
-            self.buf.extend_from_slice(&word.to_be_bytes());
+            self.room(4);
+            self.buf[self.pos..self.pos + 4].copy_from_slice(&word.to_be_bytes());
+            self.pos += 4;
         }
     }
 
     /// Writes every `(value, n)` field in order, as [`BitWriter::write`] would (`n <= 32`),
-    /// with the writer's state in registers (the encoder's hot loop).
+    /// with the writer's state in registers and no branch per field (the encoder's hot
+    /// loop): every field stores the next word, and the position moves only when it is full.
     #[inline]
-    pub fn write_all(&mut self, fields: impl IntoIterator<Item = (u64, u32)>) {
-        let (mut acc, mut nacc, mut bits) = (self.acc, self.nacc, self.bits);
-        let buf = &mut self.buf;
+    pub fn write_all<I>(&mut self, fields: I)
+    where
+        I: IntoIterator<Item = (u64, u32)>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let fields = fields.into_iter();
+        self.room(4 * fields.len() + 4);
+        let (mut acc, mut nacc, mut bits, mut pos) = (self.acc, self.nacc, self.bits, self.pos);
+        let buf = &mut self.buf[..];
         for (value, n) in fields {
             debug_assert!(n <= 32);
             acc = (acc << n) | (value & ((1u64 << n) - 1));
             nacc += n;
             bits += n as u64;
-            if nacc >= 32 {
-                nacc -= 32;
-                buf.extend_from_slice(&((acc >> nacc) as u32).to_be_bytes());
-            }
+            let full = nacc >= 32;
+            // when full, nacc - 32 < 32 and this is the word; else a stale word, overwritten
+            let word = (acc >> (nacc.wrapping_sub(32) & 31)) as u32;
+            buf[pos..pos + 4].copy_from_slice(&word.to_be_bytes());
+            pos += 4 * usize::from(full);
+            nacc -= 32 * u32::from(full);
         }
-        (self.acc, self.nacc, self.bits) = (acc, nacc, bits);
+        (self.acc, self.nacc, self.bits, self.pos) = (acc, nacc, bits, pos);
     }
 
     /// Number of bits written so far (not counting the initial buffer).
@@ -65,6 +88,7 @@ impl BitWriter {
 
     /// Pads with zero bits to a byte boundary (fewer than 8) and returns the buffer.
     pub fn finish(mut self) -> Vec<u8> {
+        self.buf.truncate(self.pos);
         while self.nacc >= 8 {
             self.nacc -= 8;
             self.buf.push((self.acc >> self.nacc) as u8);
@@ -75,9 +99,9 @@ impl BitWriter {
         self.buf
     }
 
-    /// Reserves room for about `bits` more bits.
+    /// Makes room for about `bits` more bits.
     pub fn reserve_bits(&mut self, bits: u64) {
-        self.buf.reserve(usize::try_from(bits / 8 + 8).unwrap_or(0));
+        self.room(usize::try_from(bits / 8 + 8).unwrap_or(0));
     }
 }
 
@@ -165,6 +189,34 @@ mod tests {
             assert_eq!(r.read(n).unwrap() as u64, v);
         }
         assert!(r.remaining() < 8);
+    }
+
+    #[test]
+    fn write_and_write_all_mixed_give_the_bits_in_order_after_the_prefix() {
+        let mut g = crate::rng::SplitMix64(11);
+        for round in 0..200 {
+            let prefix: Vec<u8> = (0..round % 5).map(|i| i as u8 ^ 0xa5).collect();
+            let mut w = BitWriter::with_buffer(prefix.clone());
+            let mut want: Vec<bool> = Vec::new();
+            for _ in 0..(g.next_u64() % 6) {
+                let fields: Vec<(u64, u32)> = (0..g.next_u64() % 40).map(|_| (g.next_u64(), (g.next_u64() % 33) as u32)).collect();
+                for &(v, n) in &fields {
+                    want.extend((0..n).rev().map(|b| v >> b & 1 == 1));
+                }
+                if g.next_u64() % 2 == 0 {
+                    w.write_all(fields.iter().copied());
+                } else {
+                    fields.iter().for_each(|&(v, n)| w.write(v, n));
+                }
+            }
+            assert_eq!(w.bits_written(), want.len() as u64);
+            let bytes = w.finish();
+            assert_eq!(&bytes[..prefix.len()], &prefix[..], "round {round}");
+            assert_eq!(bytes.len(), prefix.len() + want.len().div_ceil(8), "round {round}");
+            let got: Vec<bool> = bytes[prefix.len()..].iter().flat_map(|&b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect();
+            assert_eq!(&got[..want.len()], &want[..], "round {round}");
+            assert!(got[want.len()..].iter().all(|&b| !b), "round {round}: zero padding");
+        }
     }
 
     #[test]

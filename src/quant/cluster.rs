@@ -56,11 +56,8 @@ pub struct Clustering {
 #[inline]
 pub fn sort_key(x: f32) -> u32 {
     let b = x.to_bits();
-    if b & 0x8000_0000 != 0 {
-        !b
-    } else {
-        b | 0x8000_0000
-    }
+    // negative: all bits flipped; else the sign bit set (no branch)
+    b ^ ((b as i32 >> 31) as u32 | 0x8000_0000)
 }
 
 /// The f32 of a [`sort_key`] (its inverse).
@@ -124,7 +121,7 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
     }
     // bucket of every wanted position, and a slot per distinct bucket
     let mut slot_of = vec![0u32; 1 << 16];
-    let mut slots: Vec<Vec<u32>> = Vec::new();
+    let mut slots: Vec<Vec<u64>> = Vec::new();
     let mut wanted = Vec::new(); // (position index j, slot, rank in bucket)
     for (j, &m) in positions.iter().enumerate().filter(|(_, m)| **m < n) {
         let h = cum.partition_point(|&c| c as usize <= m) - 1;
@@ -134,52 +131,17 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
         }
         wanted.push((j, slot_of[h] as usize - 1, m - cum[h] as usize));
     }
-    // 2: gather the keys of the wanted buckets
-    for &x in importance {
+    // 2: gather the wanted buckets' elements as raw cuts `(key << 32) | flat index`, which
+    // order as (importance, index) does: the element at a rank is the cut before it
+    for (i, &x) in importance.iter().enumerate() {
         let k = sort_key(x);
         let s = slot_of[(k >> 16) as usize];
         if s != 0 {
-            slots[s as usize - 1].push(k);
+            slots[s as usize - 1].push(((k as u64) << 32) | i as u64);
         }
     }
-    // exact key v and rank among the elements equal to v
-    let mut targets: Vec<(u32, usize, usize)> = wanted
-        .iter()
-        .map(|&(j, s, r)| {
-            let keys = &mut slots[s];
-            let v = *keys.select_nth_unstable(r).1;
-            let ties_before = keys[..r].iter().filter(|&&k| k == v).count();
-            (v, ties_before, j)
-        })
-        .collect();
-    drop(slots);
-    targets.sort_unstable();
-    // 3: the flat index of that tie, by one scan in flat order
-    let mut tkeys: Vec<u32> = targets.iter().map(|t| t.0).collect();
-    tkeys.dedup();
-    let mut seen = vec![0usize; tkeys.len()];
-    let mut next = vec![0usize; tkeys.len()]; // next target (index into `targets`) per key
-    for (t, &k) in tkeys.iter().enumerate() {
-        next[t] = targets.partition_point(|x| x.0 < k);
-    }
-    let mut left = targets.len();
-    for (i, &x) in importance.iter().enumerate() {
-        let k = sort_key(x);
-        if slot_of[(k >> 16) as usize] == 0 {
-            continue;
-        }
-        let Ok(t) = tkeys.binary_search(&k) else {
-            continue;
-        };
-        while next[t] < targets.len() && targets[next[t]].0 == k && targets[next[t]].1 == seen[t] {
-            cuts[targets[next[t]].2] = Cut(((k as u64) << 32) | i as u64);
-            next[t] += 1;
-            left -= 1;
-        }
-        seen[t] += 1;
-        if left == 0 {
-            break;
-        }
+    for (j, s, r) in wanted {
+        cuts[j] = Cut(*slots[s].select_nth_unstable(r).1);
     }
     cuts
 }
