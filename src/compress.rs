@@ -5,7 +5,7 @@ use crate::config::Method;
 use crate::quant::QuantError;
 pub use crate::quant::settings::PtqSettings;
 use crate::quant::settings::CheckedSettings;
-use crate::quant::encoding::{Encoding, account_with, encode_with, encoding_of, sizes_with};
+use crate::quant::encoding::{Encoding, encode_accounted, encoding_of, sizes_with};
 use crate::quant::itq::combine;
 use crate::quant::log_histogram::log10_histogram;
 use crate::quant::model::{QuantModel, quantize_model};
@@ -68,9 +68,7 @@ pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq: &Pt
 /// Encodes and accounts a quantized network in `encoding`.
 fn encode(quantized: Quantized, encoding: Encoding) -> Result<Compressed, QuantError> {
     let Quantized { model, widths, boundaries } = quantized;
-    let bytes = encode_with(&model, encoding)?;
-    let report = account_with(&model, encoding)?;
-    debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
+    let (bytes, report) = encode_accounted(&model, encoding)?;
     Ok(Compressed { model, report, bytes, widths, boundaries })
 }
 

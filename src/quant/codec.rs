@@ -254,7 +254,8 @@ pub(crate) fn write_prefix(w: &mut BitWriter, t: &QuantTensor) -> [u8; 33] {
     tag
 }
 
-fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
+/// Writes the CSR record of tensor `t` (already checked).
+pub(crate) fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
     let tag = write_prefix(w, t);
     let (cols, nnz) = (t.cols(), t.nnz() as u64);
     let (ib, tb, _) = field_bits(cols as u64, t.fracs.len() as u64, nnz);

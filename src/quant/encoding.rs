@@ -7,7 +7,7 @@
 use super::bits::BitWriter;
 use super::codec::{CodecError, VERSION, check_tensor, encode_counted, write_head};
 use super::csr::{account, report_of};
-use super::layout::{MAGIC, header_len, width_counts};
+use super::layout::{MAGIC, bits_from_counts, header_len, width_counts};
 use super::model::{QuantModel, QuantTensor};
 use super::report::{EncodingSize, Report, TensorBits, TensorReport};
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,45 @@ pub fn sizes_with(model: &QuantModel, encoding: Encoding, report: &Report) -> Re
         .collect()
 }
 
+/// [`encode_with`] and [`account_with`] in one pass over the model: the file and its
+/// report (`report.bytes` is the file's length), each tensor checked and counted once.
+pub fn encode_accounted(model: &QuantModel, encoding: Encoding) -> Result<(Vec<u8>, Report), CodecError> {
+    let counts = model.tensors.iter().enumerate().map(|(i, t)| check_tensor(i, t)).collect::<Result<Vec<_>, _>>()?;
+    let mut w = BitWriter::with_buffer(write_head(model, encoding.version_byte())?);
+    if encoding == Encoding::Csr {
+        let bits = counts.iter().zip(&model.tensors).map(|(c, t)| bits_from_counts(t.rows() as u64, t.cols() as u64, c).total());
+        w.reserve_bits(bits.sum());
+    }
+    let mut hist = [0u64; 33];
+    let mut tensors = Vec::with_capacity(model.tensors.len());
+    for (t, count) in model.tensors.iter().zip(&counts) {
+        let before = w.bits_written();
+        let bits = if encoding == Encoding::Csr {
+            super::codec::write_tensor(&mut w, t);
+            bits_from_counts(t.rows() as u64, t.cols() as u64, count)
+        } else {
+            write_tensor(&mut w, t, encoding)
+        };
+        debug_assert_eq!(w.bits_written() - before, bits.total());
+        for (h, c) in hist.iter_mut().zip(count) {
+            *h += c;
+        }
+        tensors.push(TensorReport {
+            name: t.name.clone(),
+            rows: t.rows() as u64,
+            cols: t.cols() as u64,
+            params: t.len() as u64,
+            nnz: count[1..].iter().sum(),
+            bits,
+            total: bits.total(),
+        });
+    }
+    let report = report_of(&model.net, tensors, &hist, header_len(model));
+    let bytes = w.finish();
+    debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
+    Ok((bytes, report))
+}
+
 /// Writes `model` as an `.agq` file in `encoding` (CSR: exactly [`super::codec::encode`]).
 pub fn encode_with(model: &QuantModel, encoding: Encoding) -> Result<Vec<u8>, CodecError> {
     encode_with_bits(model, encoding).map(|(bytes, _)| bytes)
@@ -244,6 +283,10 @@ mod tests {
         let p = [ParamTensor::new("w", vec![30, 30], w), ParamTensor::new("b", vec![30], bias)];
         let widths: Vec<u8> = widths.into_iter().chain([4; 30]).collect();
         let m = quantize_model("n", &p, &widths);
+        for e in Encoding::ALL {
+            let one_pass = encode_accounted(&m, e).unwrap();
+            assert_eq!(one_pass, (encode_with(&m, e).unwrap(), account_with(&m, e).unwrap()), "{e}: encode_accounted");
+        }
         let all = sizes(&m).unwrap();
         assert_eq!(all.iter().map(|s| s.encoding).collect::<Vec<_>>(), Encoding::ALL);
         assert_eq!(all.iter().map(|s| s.reference).collect::<Vec<_>>(), [true, false, false]);
