@@ -72,23 +72,29 @@ pub fn quantize_code(w: f32, width: u8, frac: i8) -> i32 {
         FLOAT_WIDTH => w.to_bits() as i32,
         _ => {
             let (lo, hi) = code_range(width);
-            quantize_scaled(w, pow2(frac as i32), lo as f64, hi as f64)
+            quantize_scaled(w, pow2(frac as i32) as f32, lo as f32, hi as f32)
         }
     }
 }
 
-/// Fixed-point code with a precomputed `scale = 2^frac` and code range `[lo, hi]` (as f64).
-/// `scale = 0, lo = hi = 0` gives 0 (width 0).
+/// Fixed-point code with a precomputed `scale = 2^frac` (an f32: every `frac` of an `i8` is
+/// one, some as subnormals) and code range `[lo, hi]`; `scale = 0, lo = hi = 0` gives 0
+/// (width 0).
+///
+/// Exact in f32, as the definition in real numbers: `w * scale` is exact unless it
+/// overflows (then it is beyond `hi` or `lo` either way and saturates the same) or falls
+/// below 2^-126 (then it rounds to 0 either way). Clamped by comparisons, not `f32::max`/`min`
+/// (whose NaN rule costs several times as much in wasm); a NaN (also `inf * 0`) passes
+/// through and gives 0. Rounding half away from zero on the magnitude `t <= 2^15`: its
+/// integer part `k` and `t - k` are exact.
 #[inline]
-pub fn quantize_scaled(w: f32, scale: f64, lo: f64, hi: f64) -> i32 {
-    // Exact: w has 24 significant bits, scale is a power of two. Clamped by comparisons, not
-    // f64::max/min (whose NaN rule costs about 4x as much in wasm): a NaN (also inf * 0)
-    // passes through and the saturating `as` makes it 0.
-    let y = w as f64 * scale;
+pub fn quantize_scaled(w: f32, scale: f32, lo: f32, hi: f32) -> i32 {
+    let y = w * scale;
     let y = if y < lo { lo } else if y > hi { hi } else { y };
-    // Round half away from zero: |y| + 0.5 is exact in f64 (|y| <= 2^15 with at most 24
-    // significant bits, or |y| < 2^-29 far from a tie), and `as` truncates toward zero.
-    (y.abs() + 0.5).copysign(y) as i32
+    let t = y.abs();
+    let k = t as i32; // truncation; NaN gives 0
+    let k = k + i32::from(t - k as f32 >= 0.5);
+    if y < 0.0 { -k } else { k }
 }
 
 /// Value of code `k` at fractional length `frac`: `k * 2^-frac` (exact for `|k| <= 2^16`,
@@ -111,6 +117,37 @@ pub fn dequantize(k: i32, width: u8, frac: i8) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition in f64, where `w * 2^frac` is exact for every f32 and `frac`.
+    fn reference_code(w: f32, width: u8, frac: i8) -> i32 {
+        let (lo, hi) = code_range(width);
+        let y = w as f64 * pow2(frac as i32);
+        if y.is_nan() {
+            return 0;
+        }
+        let y = y.clamp(lo as f64, hi as f64);
+        let k = (y.abs() + 0.5).floor(); // |y| + 0.5 is exact in f64 for |y| <= 2^15
+        (k as i32) * if y < 0.0 { -1 } else { 1 }
+    }
+
+    #[test]
+    fn quantization_in_f32_is_the_exact_definition() {
+        let mut g = crate::rng::SplitMix64(7);
+        let specials = [0.0f32, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.499_999_97, -0.499_999_97, 1e-45, f32::MIN_POSITIVE, f32::MAX, f32::MIN, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        for i in 0..400_000u32 {
+            let x = match i % 4 {
+                0 => f32::from_bits(g.next_u64() as u32),
+                1 => specials[(g.next_u64() % specials.len() as u64) as usize],
+                // near a tie: k + 0.5 at a random scale, give or take an ulp
+                2 => f32::from_bits(((g.next_u64() % 64) as f32 + 0.5).to_bits().wrapping_add((g.next_u64() % 3) as u32).wrapping_sub(1)),
+                _ => (g.next_f32() - 0.5) * 2f32.powi((g.next_u64() % 60) as i32 - 30),
+            };
+            let width = 2 + (g.next_u64() % 15) as u8;
+            let frac = g.next_u64() as u8 as i8;
+            let frac = if i % 4 == 2 { 0 } else { frac };
+            assert_eq!(quantize_code(x, width, frac), reference_code(x, width, frac), "{x:e} ({:#x}) at width {width}, frac {frac}", x.to_bits());
+        }
+    }
 
     #[test]
     fn width_zero_prunes_every_value() {

@@ -146,13 +146,13 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
     let max_abs: Vec<f32> = (0..33)
         .map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w])))
         .collect();
-    // per width: (scale 2^f, lo, hi) in f64; widths 0 and 32 have scale 0 and range [0, 0]
-    let mut tab = [(0f64, 0f64, 0f64); 64];
+    // per width: (scale 2^f, lo, hi); widths 0 and 32 have scale 0 and range [0, 0]
+    let mut tab = [(0f32, 0f32, 0f32); 64];
     let mut frac = [0i8; 33];
     for w in 2..=16u8 {
         frac[w as usize] = frac_len(max_abs[w as usize], w);
         let (lo, hi) = code_range(w);
-        tab[w as usize] = (pow2(frac[w as usize] as i32), lo as f64, hi as f64);
+        tab[w as usize] = (pow2(frac[w as usize] as i32) as f32, lo as f32, hi as f32);
     }
     // one pass, without a branch per value: the code of every value, its effective width
     // (0 where the code is 0) and the set of effective widths that occur
