@@ -112,6 +112,36 @@ impl Net {
             Net::AlexNet | Net::Vgg16 => "CIFAR-10",
         }
     }
+
+    /// The name shown to people (the page, reports in words).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Net::LeNet300 => "LeNet-300-100",
+            Net::LeNet5 => "LeNet-5",
+            Net::AlexNet => "AlexNet",
+            Net::Vgg16 => "VGG-16",
+        }
+    }
+
+    /// Whether the page trains the network itself (the MNIST networks).
+    pub fn trains_in_page(self) -> bool {
+        !self.from_snapshot()
+    }
+
+    /// Whether the network is quantized from a gradient snapshot trained offline (`agq
+    /// snapshot`, the CIFAR-10 networks) instead of being trained where it is quantized.
+    pub fn from_snapshot(self) -> bool {
+        matches!(self, Net::AlexNet | Net::Vgg16)
+    }
+
+    /// The committed snapshot file (in www/snapshots/) a snapshot network is quantized
+    /// from with `method`: the ITQ-trained `NET-itq.safetensors` (with `width/P`) for
+    /// methods that use ITQ widths, else the float-trained `NET.safetensors`. `None` for a
+    /// network trained in the page.
+    pub fn snapshot_file(self, method: Method) -> Option<String> {
+        let itq = if method.uses_itq() { "-itq" } else { "" };
+        self.from_snapshot().then(|| format!("{}{itq}.safetensors", self.as_str()))
+    }
 }
 
 impl Method {
@@ -138,6 +168,15 @@ mod tests {
         assert_eq!(" gradient ".parse::<Importance>(), Ok(Importance::Grad));
         assert_eq!(Importance::Grad.to_string(), "grad");
         assert_eq!(serde_json::from_str::<Importance>("\"gradient\"").unwrap(), Importance::Grad);
+    }
+
+    #[test]
+    fn snapshot_networks_name_their_float_and_itq_files() {
+        assert_eq!(Net::AlexNet.snapshot_file(Method::Ptq).as_deref(), Some("alexnet.safetensors"));
+        assert_eq!(Net::Vgg16.snapshot_file(Method::Combined).as_deref(), Some("vgg16-itq.safetensors"));
+        assert_eq!(Net::LeNet5.snapshot_file(Method::Itq), None);
+        let trained: Vec<&str> = Net::ALL.iter().filter(|n| n.trains_in_page()).map(|n| n.as_str()).collect();
+        assert_eq!(trained, ["lenet300", "lenet5"]);
     }
 
     #[test]

@@ -175,3 +175,32 @@ fn a_session_refuses_data_of_the_wrong_shape() {
     assert_eq!(err.field(), Some("net"));
     assert!(err.to_string().contains("CIFAR-10") && err.to_string().contains("gradient snapshot"), "{err}");
 }
+
+#[test]
+fn the_epoch_driver_trains_in_pieces_ends_each_epoch_and_then_finishes() {
+    use agq::nn::session::{Advance, Session};
+    let mut data = mnist_test_set();
+    data.truncate(300);
+    let config = agq::config::RunConfig { net: Net::LeNet300, epochs: 2, batch: 64, train_size: 150, ..Default::default() };
+    let mut session = Session::start(&config, data.clone(), data, &Device::flex()).expect("starts");
+    let next = |session: &mut Session, k| pollster::block_on(session.advance(k, &mut |_: usize, _: usize| {})).expect("advances");
+    // 150 images in batches of 64: 3 steps per epoch, never more than asked nor past the end
+    let Advance::Trained(t) = next(&mut session, 2) else { panic!("steps first") };
+    assert_eq!((t.steps, t.first_step, t.done_in_epoch, t.steps_per_epoch, t.losses.len()), (2, 0, 2, 3, 2));
+    let Advance::Trained(t) = next(&mut session, 10) else { panic!("the epoch's last step") };
+    assert_eq!((t.steps, t.first_step, t.done_in_epoch), (1, 2, 3));
+    assert!(t.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+    let Advance::EpochEnded(info) = next(&mut session, 10) else { panic!("then the epoch's end") };
+    assert_eq!(info.epoch, 1);
+    assert!((0.0..=100.0).contains(&info.accuracy) && info.ratio > 0.0);
+    // run_epoch is the same driver: the second epoch whole, then nothing
+    let mut chunks = Vec::new();
+    let (info, losses) = pollster::block_on(session.run_epoch(1, &mut |t| chunks.push((t.first_step, t.done_in_epoch)), &mut |_: usize, _: usize| {}))
+        .expect("runs")
+        .expect("one epoch left");
+    assert_eq!((info.epoch, losses.len()), (2, 3));
+    assert_eq!(chunks, [(3, 1), (4, 2), (5, 3)]);
+    assert!(session.finished());
+    assert!(matches!(next(&mut session, 1), Advance::Finished));
+    assert!(pollster::block_on(session.run_epoch(1, &mut |_| {}, &mut |_: usize, _: usize| {})).expect("runs").is_none());
+}

@@ -1,5 +1,6 @@
 //! A whole run from a [`RunConfig`]: train with the configured method, report each epoch,
-//! and quantize at the end. Shared by the command line (`agq train`) and the page.
+//! and quantize at the end. Shared by the command line (`agq train`, `agq snapshot`) and
+//! the page: both drive the epochs through [`Session::advance`].
 
 use super::error::NnError;
 use super::eval::Progress;
@@ -31,6 +32,33 @@ pub struct EpochInfo {
     /// The compressed state behind `ratio`.
     #[serde(skip)]
     pub compressed: Compressed,
+}
+
+/// What one [`Session::advance`] call did.
+#[derive(Clone, Debug)]
+pub enum Advance {
+    /// Training steps of the current epoch ran.
+    Trained(Trained),
+    /// The epoch ended: ITQ step when due, test-set evaluation, accounting.
+    EpochEnded(EpochInfo),
+    /// Every configured epoch had already run; nothing was done.
+    Finished,
+}
+
+/// The training steps of one [`Session::advance`] call.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// Optimizer steps (mini-batches) run by this call.
+    pub steps: usize,
+    /// Index of the first of them since the run started (0-based, over all epochs).
+    pub first_step: usize,
+    /// Steps of the current epoch run so far, this call's included; equal to
+    /// `steps_per_epoch` when the next call ends the epoch.
+    pub done_in_epoch: usize,
+    /// Steps in one epoch (training images / batch size, rounded up).
+    pub steps_per_epoch: usize,
+    /// Mini-batch cross-entropy losses of the `steps` steps, in order.
+    pub losses: Vec<f32>,
 }
 
 /// The result of quantizing a trained state.
@@ -96,26 +124,54 @@ impl Session {
         self.trainer.epoch >= self.config.epochs as usize
     }
 
-    /// The epoch driver of the command line (`agq train`, `agq snapshot`): trains the rest
-    /// of the epoch `chunk` steps at a time, calling `on_chunk(done, steps_per_epoch,
-    /// losses)` after each chunk with its mini-batch losses, then ends the epoch
-    /// ([`Session::end_epoch`]). Returns the epoch's report and all its losses. (The page's
-    /// worker drives the same steps and epoch end from JS, between its messages.)
+    /// The epoch driver, one bounded piece of work per call, so that a caller can do its
+    /// own work between calls (the page's worker answers its messages and `stop`):
+    /// - while the epoch has batches left, runs up to `max_steps` (at least 1) training
+    ///   steps, stopping at the epoch's end: [`Advance::Trained`] with their losses;
+    /// - once the epoch has none left, ends it ([`Session::end_epoch`]; `progress(done,
+    ///   total)` follows its evaluation): [`Advance::EpochEnded`];
+    /// - after the last configured epoch: [`Advance::Finished`], doing nothing.
+    pub async fn advance(&mut self, max_steps: usize, progress: &mut dyn Progress) -> Result<Advance, NnError> {
+        if self.finished() {
+            return Ok(Advance::Finished);
+        }
+        if self.trainer.epoch_done() {
+            return Ok(Advance::EpochEnded(self.end_epoch(progress).await?));
+        }
+        let steps = self.trainer.train_steps(max_steps.max(1));
+        let losses = self.trainer.take_losses().await?;
+        let steps_per_epoch = self.trainer.steps_per_epoch();
+        let step = self.trainer.step;
+        Ok(Advance::Trained(Trained {
+            steps,
+            first_step: step - steps,
+            done_in_epoch: step - self.trainer.epoch * steps_per_epoch,
+            steps_per_epoch,
+            losses,
+        }))
+    }
+
+    /// One whole epoch through [`Session::advance`] (the command line's `agq train` and
+    /// `agq snapshot`): `chunk` steps per call, `on_chunk` after each with its
+    /// [`Trained`]. Returns the epoch's report and all its mini-batch losses, or `None`
+    /// when every configured epoch has already run.
     pub async fn run_epoch(
         &mut self,
         chunk: usize,
-        on_chunk: &mut dyn FnMut(usize, usize, &[f32]),
+        on_chunk: &mut dyn FnMut(&Trained),
         progress: &mut dyn Progress,
-    ) -> Result<(EpochInfo, Vec<f32>), NnError> {
-        let steps = self.trainer.steps_per_epoch();
-        let (mut done, mut losses) = (0, Vec::new());
-        while !self.trainer.epoch_done() {
-            done += self.trainer.train_steps(chunk.max(1));
-            let part = self.trainer.take_losses().await?;
-            on_chunk(done, steps, &part);
-            losses.extend(part);
+    ) -> Result<Option<(EpochInfo, Vec<f32>)>, NnError> {
+        let mut losses = Vec::new();
+        loop {
+            match self.advance(chunk, progress).await? {
+                Advance::Trained(trained) => {
+                    on_chunk(&trained);
+                    losses.extend(trained.losses);
+                }
+                Advance::EpochEnded(info) => return Ok(Some((info, losses))),
+                Advance::Finished => return Ok(None),
+            }
         }
-        Ok((self.end_epoch(progress).await?, losses))
     }
 
     /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.

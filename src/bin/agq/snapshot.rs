@@ -19,7 +19,7 @@ use super::eval::EVAL_BATCH;
 use agq::choices::Net;
 use agq::nn::NnError;
 use agq::nn::load::{FROM_SNAPSHOT, evaluate, network_from, snapshot_weights};
-use agq::nn::session::Session;
+use agq::nn::session::{Session, Trained};
 use agq::snapshot::{Snapshot, StoreDtype};
 use burn::tensor::Device;
 use clap::Args;
@@ -43,10 +43,12 @@ pub struct SnapshotArgs {
     training: TrainingArgs,
     #[command(flatten)]
     device: DeviceArgs,
-    /// Write the float-trained snapshot here (safetensors, agq-snapshot/1, F16)
+    /// Write the float-trained snapshot here (safetensors, agq-snapshot/1, F16); the page
+    /// reads it as www/snapshots/NET.safetensors (`Net::snapshot_file`)
     #[arg(long = "out-float")]
     out_float: PathBuf,
-    /// Write the ITQ-trained snapshot (with width/P) here
+    /// Write the ITQ-trained snapshot (with width/P) here; the page reads it as
+    /// www/snapshots/NET-itq.safetensors
     #[arg(long = "out-itq")]
     out_itq: PathBuf,
 }
@@ -57,7 +59,7 @@ impl SnapshotArgs {
         let mut config = RunConfig { method: Method::None, train_size: 50_000, ..RunConfig::for_net(self.net) };
         self.training.apply(&mut config);
         config.check().map_err(|e| refused(&e))?;
-        if !matches!(config.net, Net::AlexNet | Net::Vgg16) {
+        if !config.net.from_snapshot() {
             return Err(format!("--net: snapshots are generated for alexnet or vgg16 (CIFAR-10), not {}", config.net));
         }
         Ok(config)
@@ -109,16 +111,18 @@ fn train_one(
     println!("agq snapshot: {} {} on {images} CIFAR-10 images, {} epochs of {steps} steps ({})",
         config.net, config.method, config.epochs, chosen.name);
     let chunk = steps.div_ceil(10).max(1);
-    while !session.finished() {
+    loop {
         let epoch_started = Instant::now();
         let mut train_seconds = 0.0;
-        let mut on_chunk = |done: usize, steps: usize, part: &[f32]| {
+        let mut on_chunk = |t: &Trained| {
+            let (done, steps) = (t.done_in_epoch, t.steps_per_epoch);
             if done < steps && steps >= 50 {
-                println!("  step {done:>5}/{steps}  loss {:.4}  {:.0} s", mean(part), epoch_started.elapsed().as_secs_f64());
+                println!("  step {done:>5}/{steps}  loss {:.4}  {:.0} s", mean(&t.losses), epoch_started.elapsed().as_secs_f64());
             }
             train_seconds = epoch_started.elapsed().as_secs_f64();
         };
-        let (info, losses) = pollster::block_on(session.run_epoch(chunk, &mut on_chunk, &mut |_: usize, _: usize| {}))?;
+        let epoch = pollster::block_on(session.run_epoch(chunk, &mut on_chunk, &mut |_: usize, _: usize| {}))?;
+        let Some((info, losses)) = epoch else { break };
         println!("epoch {:>3}/{}  loss {:.4}  test accuracy {:.2}%  ratio {:.2}x  {:.1} s ({train_seconds:.1} s training)",
             info.epoch, config.epochs, mean(&losses), info.accuracy, info.ratio, epoch_started.elapsed().as_secs_f64());
     }

@@ -91,16 +91,17 @@ pub fn run(args: TrainArgs) -> Result<(), crate::Failure> {
         config.net, config.method, config.train_size.min(60_000), config.epochs, chosen.name);
     let mut epoch_seconds = Vec::new();
     let mut trained_accuracy = 0.0;
-    while !session.finished() {
-        let started = Instant::now();
-        let (info, losses) =
-            pollster::block_on(session.run_epoch(usize::MAX, &mut |_, _, _| {}, &mut |_: usize, _: usize| {}))?;
+    let mut started = Instant::now();
+    while let Some((info, losses)) =
+        pollster::block_on(session.run_epoch(usize::MAX, &mut |_| {}, &mut |_: usize, _: usize| {}))?
+    {
         let seconds = started.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);
         trained_accuracy = info.accuracy;
         let mean_loss = losses.iter().sum::<f32>() / losses.len().max(1) as f32;
         println!("epoch {:>3}/{}  loss {mean_loss:.4}  accuracy {:.2}%  ratio {:.2}x  {seconds:.1} s",
             info.epoch, config.epochs, info.accuracy, info.ratio);
+        started = Instant::now();
     }
     let outcome = pollster::block_on(session.finish(&config.checked_quant()?, &mut |_: usize, _: usize| {}))?;
     let report = TrainReport {
