@@ -27,8 +27,10 @@ async fn few_steps(lab: &Lab, net: &str, steps: usize) {
     let parsed = parse_link(&format!("v=1&net={net}&method=combined&epochs=1&batch=32&train_size=256")).unwrap();
     assert_eq!(js_sys::Array::from(&get(&parsed, "issues")).length(), 0);
     lab.start(get(&parsed, "config")).expect("run starts");
-    let result = lab.train(steps).await.expect("steps run");
+    let result = lab.advance(steps, None).await.expect("steps run");
+    assert_eq!(get(&result, "kind").as_string().as_deref(), Some("trained"));
     assert_eq!(get(&result, "steps").as_f64(), Some(steps as f64));
+    assert_eq!(get(&result, "doneInEpoch").as_f64(), Some(steps as f64));
     let losses = js_sys::Float32Array::from(get(&result, "losses")).to_vec();
     assert_eq!(losses.len(), steps);
     assert!(losses.iter().all(|l| l.is_finite() && *l > 0.0), "losses {losses:?}");
@@ -55,11 +57,19 @@ async fn an_epoch_with_an_itq_step_then_combined_quantization_gives_a_result() {
     let parsed = parse_link(link).unwrap();
     let config = get(&parsed, "config");
     lab.start(config.clone()).expect("run starts");
-    let steps = lab.train(100).await.expect("steps run");
-    assert_eq!(get(&steps, "epochDone").as_bool(), Some(true));
-    let epoch = lab.end_epoch(None).await.expect("the epoch ends with an ITQ step");
+    let steps = lab.advance(100, None).await.expect("steps run");
+    assert_eq!(get(&steps, "kind").as_string().as_deref(), Some("trained"));
+    assert_eq!(get(&steps, "steps").as_f64(), Some(4.0), "the epoch's 256 images in batches of 64");
+    assert_eq!(get(&steps, "doneInEpoch").as_f64(), get(&steps, "stepsPerEpoch").as_f64());
+    let ended = lab.advance(100, None).await.expect("the epoch ends with an ITQ step");
+    assert_eq!(get(&ended, "kind").as_string().as_deref(), Some("epochEnded"));
+    assert_eq!(get(&ended, "finished").as_bool(), Some(true));
+    let epoch = get(&ended, "info");
+    assert_eq!(get(&epoch, "epoch").as_f64(), Some(1.0));
     let epoch_ratio = get(&epoch, "ratio").as_f64().unwrap();
     assert!(epoch_ratio > 3.0, "95% of the parameters at 4 bits or less, half pruned: {epoch_ratio}");
+    let done = lab.advance(100, None).await.expect("nothing left to run");
+    assert_eq!(get(&done, "kind").as_string().as_deref(), Some("finished"));
     let result = lab.finish(config, None).await.expect("quantizes");
     let accuracy = get(&result, "accuracy").as_f64().unwrap();
     assert!((10.0..=100.0).contains(&accuracy), "accuracy {accuracy}");
@@ -97,7 +107,7 @@ fn cifar_records(n: usize) -> Vec<u8> {
 /// network order, with ITQ widths when `itq`.
 fn alexnet_snapshot(itq: bool) -> Vec<u8> {
     use agq::choices::Net;
-use agq::nn::models::Model;
+    use agq::nn::models::Model;
     use agq::nn::params::param_infos;
     use agq::quant::tensor::ParamTensor;
     use agq::snapshot::{Snapshot, StoreDtype};
@@ -190,6 +200,19 @@ async fn an_alexnet_snapshot_is_accounted_and_quantized_on_cifar_images() {
     let combined = lab.account(config("method=combined")).expect("accounts");
     let itq = lab.account(config("method=itq")).expect("accounts");
     assert!(get(&combined, "ratio").as_f64().unwrap() > get(&itq, "ratio").as_f64().unwrap());
+}
+
+#[wasm_bindgen_test]
+fn the_network_catalog_is_the_rust_list() {
+    let catalog = js_sys::Array::from(&agq::web::net_catalog().unwrap());
+    assert_eq!(catalog.length() as usize, agq::choices::Net::ALL.len());
+    let alexnet = catalog.get(2);
+    assert_eq!(get(&alexnet, "net").as_string().as_deref(), Some("alexnet"));
+    assert_eq!(get(&alexnet, "fromSnapshot").as_bool(), Some(true));
+    let files = get(&alexnet, "snapshotFiles");
+    assert_eq!(get(&files, "combined").as_string().as_deref(), Some("alexnet-itq.safetensors"));
+    assert_eq!(get(&files, "ptq").as_string().as_deref(), Some("alexnet.safetensors"));
+    assert!(get(&catalog.get(0), "snapshotFiles").is_null());
 }
 
 #[wasm_bindgen_test]

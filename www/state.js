@@ -7,8 +7,8 @@
 // per invalid field. Config -> controls: `format` turns each config value into the
 // control's text. Config -> link: encodeLink in the worker.
 //
-// The network lists and the snapshot file rule here are the page's only copy: the worker
-// imports them too (nothing at this module's top level touches the document).
+// The network list (NET_CATALOG) is a checked copy of the wasm module's (see there); nothing
+// at this module's top level touches the document, so node tests import it too.
 
 const text = (v) => String(v);
 const list = (v) => (Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v, String).join(',') : String(v));
@@ -38,19 +38,36 @@ export const FIELDS = [
   { key: 'encoding', id: 'f-encoding', group: 'storage', format: text },
 ];
 
-/** Networks the page can train today (the others wait for their CIFAR-10 snapshots). */
-export const TRAINABLE_NETS = new Set(['lenet300', 'lenet5']);
-
-/** Networks quantized from a gradient snapshot trained offline (no training in the page). */
-export const SNAPSHOT_NETS = new Set(['alexnet', 'vgg16']);
+/** `snapshotFiles` of a snapshot network (netCatalog): the ITQ-trained file for itq and combined. */
+const filesOf = (net) => ({
+  none: `${net}.safetensors`, ptq: `${net}.safetensors`, itq: `${net}-itq.safetensors`, combined: `${net}-itq.safetensors`,
+});
 
 /**
- * The committed snapshot file (www/snapshots/) a configuration of a snapshot network needs:
- * the ITQ-trained one (with width/P) for itq and combined, else the float one.
+ * The built-in networks, in link order: a copy of the wasm module's netCatalog() (the Rust
+ * `Net`, src/choices.rs) for the page before, or without, the module. The worker uses the
+ * module's own; tests/e2e/catalog.test.mjs fails when this copy differs from it.
+ */
+export const NET_CATALOG = [
+  { net: 'lenet300', name: 'LeNet-300-100', dataset: 'MNIST', trainsInPage: true, fromSnapshot: false, snapshotFiles: null },
+  { net: 'lenet5', name: 'LeNet-5', dataset: 'MNIST', trainsInPage: true, fromSnapshot: false, snapshotFiles: null },
+  { net: 'alexnet', name: 'AlexNet', dataset: 'CIFAR-10', trainsInPage: false, fromSnapshot: true, snapshotFiles: filesOf('alexnet') },
+  { net: 'vgg16', name: 'VGG-16', dataset: 'CIFAR-10', trainsInPage: false, fromSnapshot: true, snapshotFiles: filesOf('vgg16') },
+];
+
+/** Networks the page trains (on MNIST). */
+export const TRAINABLE_NETS = new Set(NET_CATALOG.filter((n) => n.trainsInPage).map((n) => n.net));
+
+/** Networks quantized from a gradient snapshot trained offline (no training in the page). */
+export const SNAPSHOT_NETS = new Set(NET_CATALOG.filter((n) => n.fromSnapshot).map((n) => n.net));
+
+/**
+ * The committed snapshot file (www/snapshots/) a configuration of a snapshot network needs
+ * (the float-trained one, or the ITQ-trained one with width/P for itq and combined); null
+ * for a network trained in the page.
  */
 export function snapshotFile(config) {
-  const itq = config?.method === 'itq' || config?.method === 'combined';
-  return `${config?.net}${itq ? '-itq' : ''}.safetensors`;
+  return NET_CATALOG.find((n) => n.net === config?.net)?.snapshotFiles?.[config?.method] ?? null;
 }
 
 /**
@@ -66,7 +83,7 @@ export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 export const SNAPSHOT_TEST = 'first 1,000 official test images';
 
 /** Display names. */
-export const NET_NAMES = { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', alexnet: 'AlexNet', vgg16: 'VGG-16' };
+export const NET_NAMES = Object.fromEntries(NET_CATALOG.map((n) => [n.net, n.name]));
 export const METHOD_NAMES = { none: 'no quantization', ptq: 'post-training', itq: 'in-training', combined: 'combined' };
 
 /** Which quantization settings a method uses. */

@@ -4,10 +4,11 @@
 // The wasm module is imported dynamically (the same module as
 // `import init, { Lab, parseLink, encodeLink } from '../pkg/agq.js'`), so that a missing
 // or broken build becomes a clear `error` message instead of a worker that never starts.
+// The network list and the snapshot file names come from the module (netCatalog, the Rust
+// `Net`); training is the module's epoch driver (lab.advance), paced from here.
 
 import { runSweep } from './worker_sweep.js';
 import { fasterLab } from './worker_probe.js';
-import { NET_NAMES, SNAPSHOT_NETS, snapshotFile } from './state.js';
 
 const MNIST_FILES = [
   'train-images-idx3-ubyte.gz',
@@ -22,10 +23,11 @@ const CACHE_NAME = 'agq-snapshots-v1';
 const CIFAR_TEST = 'test_batch_first1000.bin.gz';
 
 
-/** Aim for one lab.train(k) call to take about this long (ms), so `stop` is prompt. */
+/** Aim for one lab.advance(k) call of training steps to take about this long (ms), so `stop` is prompt. */
 const TARGET_CALL_MS = 200;
 
 let lab = null;
+let nets = new Map(); // net word -> its netCatalog() entry, once the module is loaded
 let running = false;
 let stopRequested = false;
 let mnistLoaded = false;
@@ -100,8 +102,15 @@ const wasmReady = (async () => {
   } catch (e) {
     throw new Error(`The WebAssembly module could not be started (pkg/agq_bg.wasm: ${errText(e)}).`);
   }
+  nets = new Map(mod.netCatalog().map((n) => [n.net, n]));
   return mod;
 })();
+
+/** The network of `config` as the module lists it (undefined for an unknown word). */
+const netOf = (config) => nets.get(config?.net);
+
+/** The snapshot file (www/snapshots/) `config` is quantized from; null for a network trained here. */
+const snapshotFileOf = (config) => netOf(config)?.snapshotFiles?.[config?.method] ?? null;
 wasmReady.catch(() => {}); // reported once, by `init`
 
 // ---------------------------------------------------------------- messages
@@ -399,10 +408,10 @@ async function isStale(cached, url) {
 
 /** Downloads (or takes from the cache) the snapshot `config` needs and hands it to the lab. */
 async function ensureSnapshot(config) {
-  const file = snapshotFile(config);
+  const file = snapshotFileOf(config);
   if (snapshotLoaded === file) return null;
-  const name = NET_NAMES[config.net] ?? config.net;
-  const itq = file.includes('-itq');
+  const name = netOf(config)?.name ?? config.net;
+  const itq = file !== netOf(config).snapshotFiles.none; // the ITQ-trained one
   status(`downloading the ${name} snapshot`);
   const bytes = await download(new URL(`./snapshots/${file}`, import.meta.url), {
     missing: `No ${name} ${itq ? 'ITQ-trained ' : ''}snapshot is committed yet (www/snapshots/${file}); see docs/NETWORKS.md.`,
@@ -458,7 +467,7 @@ async function runSnapshot(config) {
  */
 function onAccount({ config, opened: fromFile }) {
   if (running || !lab) return;
-  if (fromFile ? !opened : !snapshotLoaded || snapshotFile(config) !== snapshotLoaded) return;
+  if (fromFile ? !opened : !snapshotLoaded || snapshotFileOf(config) !== snapshotLoaded) return;
   try {
     postAccounted(config, !!fromFile);
   } catch (e) {
@@ -583,7 +592,7 @@ async function onTrain({ config, probe }) {
   running = true;
   stopRequested = false;
   try {
-    await (SNAPSHOT_NETS.has(config?.net) ? runSnapshot(config) : runTraining(config, !!probe));
+    await (netOf(config)?.fromSnapshot ? runSnapshot(config) : runTraining(config, !!probe));
   } catch (e) {
     endWithError(e);
   } finally {
@@ -611,44 +620,38 @@ async function runTraining(config, probe) {
   const epochs = Math.max(1, Number(config?.epochs) || 1);
   trained = true; // from here on lab.finish has a state to quantize
 
-  let k = 1; // steps per lab.train call, adapted to TARGET_CALL_MS
-  let step = 0; // global step index of the next loss
-  let inEpoch = 0;
-  let epoch = 0;
-  let idle = 0;
+  // The module's epoch driver does the work; this loop paces it: k training steps per call
+  // (adapted to TARGET_CALL_MS), the messages, and a turn of the event loop between calls
+  // so that a `stop` gets in. An epoch's last steps are followed by its end at once.
+  let k = 1;
+  let epoch = 0; // epochs ended so far
   status(`training, epoch 1 of ${epochs}`);
   post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
   for (;;) {
     const t0 = performance.now();
-    const r = await lab.train(k);
+    const r = await lab.advance(k, evalProgress);
     const dt = performance.now() - t0;
-    const steps = Number(r?.steps) || 0;
-    if (steps > 0) {
+    if (r.kind === 'trained') {
       const values = new Float32Array(r.losses); // a copy, never a view into wasm memory
-      post({ type: 'losses', firstStep: step, values }, [values.buffer]);
-      step += steps;
-      inEpoch += steps;
-      idle = 0;
+      post({ type: 'losses', firstStep: r.firstStep, values }, [values.buffer]);
+      post({ type: 'progress', phase: 'epoch', done: r.doneInEpoch, total: r.stepsPerEpoch });
       // Adapt the number of steps per call: grow at most 4x at a time, shrink at once.
-      const perStep = dt / steps;
-      const want = Math.round(TARGET_CALL_MS / Math.max(perStep, 0.01));
-      k = Math.max(1, Math.min(want, k * 4, stepsPerEpoch));
-    } else if (!r?.epochDone && ++idle > 3) {
-      throw new Error('Training made no progress (lab.train returned no steps).');
-    }
-    post({ type: 'progress', phase: 'epoch', done: Math.min(inEpoch, stepsPerEpoch), total: stepsPerEpoch });
-
-    if (r?.epochDone) {
-      epoch += 1;
-      status(`evaluating epoch ${epoch} of ${epochs}`);
-      post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
-      const e = plain(await lab.endEpoch(evalProgress));
+      const want = Math.round(TARGET_CALL_MS / Math.max(dt / Math.max(r.steps, 1), 0.01));
+      k = Math.max(1, Math.min(want, k * 4, r.stepsPerEpoch));
+      if (r.doneInEpoch >= r.stepsPerEpoch) {
+        status(`evaluating epoch ${epoch + 1} of ${epochs}`);
+        post({ type: 'progress', phase: 'eval', done: 0, total: 1 });
+        continue; // the next call ends the epoch
+      }
+    } else if (r.kind === 'epochEnded') {
       post({ type: 'progress', phase: 'eval', done: 1, total: 1 });
-      post({ type: 'epoch', ...e });
-      inEpoch = 0;
-      if (epoch >= epochs || stopRequested) break;
+      post({ type: 'epoch', ...plain(r.info) });
+      epoch = Number(r.info.epoch);
+      if (r.finished || stopRequested) break;
       status(`training, epoch ${epoch + 1} of ${epochs}`);
       post({ type: 'progress', phase: 'epoch', done: 0, total: stepsPerEpoch });
+    } else {
+      break; // finished
     }
     if (stopRequested) break;
     await yieldToEventLoop(); // lets a `stop` message in

@@ -9,15 +9,19 @@ export const PROBE_STEPS = 3;
 /** WebGPU gets at most this many times the CPU's time for its steps. */
 const BUDGET_FACTOR = 3;
 
+/** Whether the epoch has steps left after `r`, a `lab.advance` answer (never time an epoch's end). */
+const stepsLeft = (r) => r?.kind === 'trained' && r.doneInEpoch < r.stepsPerEpoch;
+
 /** Training steps per second of `lab` on `config`, stopping early after `budgetMs`. */
 async function stepsPerSecond(lab, config, budgetMs) {
   await lab.start(config);
-  await lab.train(1);
+  let more = stepsLeft(await lab.advance(1));
   const t0 = performance.now();
   let steps = 0;
-  while (steps < PROBE_STEPS) {
-    const r = await lab.train(1);
+  while (steps < PROBE_STEPS && more) {
+    const r = await lab.advance(1);
     steps += Number(r?.steps) || 0;
+    more = stepsLeft(r);
     if (performance.now() - t0 > budgetMs) break;
   }
   return steps / Math.max((performance.now() - t0) / 1000, 1e-6);

@@ -93,7 +93,7 @@ function timing(spec, seconds, losses) {
   };
 }
 
-/** agq's `Lab` exactly as www/worker.js drives it: create, loadMnist (the gz files), start, train. */
+/** agq's `Lab` exactly as www/worker.js drives it: create, loadMnist (the gz files), start, advance. */
 async function runAgq(spec, gz) {
   await init();
   const t0 = performance.now();
@@ -106,10 +106,10 @@ async function runAgq(spec, gz) {
   if (link.issues?.length) throw new Error(`agq rejected the config: ${JSON.stringify(link.issues)}`);
   const config = link.config;
   const info = lab.start(config);
-  const w = await lab.train(spec.warmup);
+  const w = await lab.advance(spec.warmup); // training steps (the epoch is longer than both calls)
   if (Number(w.steps) !== spec.warmup) throw new Error(`warm-up ran ${w.steps} of ${spec.warmup} steps`);
   const t1 = performance.now();
-  const r = await lab.train(spec.steps);
+  const r = await lab.advance(spec.steps);
   const seconds = (performance.now() - t1) / 1000;
   if (Number(r.steps) !== spec.steps) throw new Error(`the timed call ran ${r.steps} of ${spec.steps} steps`);
   const losses = Array.from(r.losses);

@@ -1,12 +1,7 @@
-//! Conversions between Rust results and the plain JS objects of docs/WORKER_PROTOCOL.md.
+//! Conversions between Rust values and JS values (the typed objects of [`super::views`]
+//! one way, configurations the other), and the page's side of a long evaluation.
 
-use crate::nn::session::{EpochInfo, Outcome, Session};
-use crate::nn::snapshot_eval::UserOutcome;
-use crate::compress::{Compressed, ImportanceHistogram};
-use crate::opened_snapshot::LayerShape;
-use crate::pixel_map::PixelMap;
-use crate::summary::{RunReport, Summary, summary, summary_of};
-use crate::live_account::Accounted;
+use super::error::WebError;
 use crate::config::RunConfig;
 use crate::quant::settings::CheckedSettings;
 use crate::nn::NnError;
@@ -25,7 +20,14 @@ use wasm_bindgen::prelude::*;
 /// result once the module's memory held a large network (measured in Chromium).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     let text = serde_json::to_string(value)?;
-    js_sys::JSON::parse(&text).map_err(|_| JsError::new("could not build a result object"))
+    Ok(js_sys::JSON::parse(&text).map_err(|_| WebError::Build("a result object"))?)
+}
+
+/// `value` (an object from [`to_js`]) with the typed array `array` (bulk data: losses, a
+/// pixel map) as its field `key`: copied once, never a JSON list of numbers.
+pub fn with_array(value: JsValue, key: &str, array: &JsValue) -> Result<JsValue, JsError> {
+    js_sys::Reflect::set(&value, &key.into(), array).map_err(|_| WebError::Build("a result object"))?;
+    Ok(value)
 }
 
 /// A JS object as a Rust value (through `JSON.stringify`); the error names what did not fit.
@@ -33,8 +35,8 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
     let text = js_sys::JSON::stringify(&value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| JsError::new("invalid configuration: not a plain object"))?;
-    serde_json::from_str(&text).map_err(|e| JsError::new(&format!("invalid configuration: {e}")))
+        .ok_or(WebError::Config(None))?;
+    Ok(serde_json::from_str(&text).map_err(|e| WebError::Config(Some(e.to_string())))?)
 }
 
 /// A JS configuration, checked: the configuration (its network and link) and its
@@ -101,136 +103,3 @@ async fn next_task() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// `{ params: [{name, shape}], stepsPerEpoch, totalParams }` of a started run.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StartView {
-    /// Every parameter tensor, output-major shapes, in network order.
-    params: Vec<LayerShape>,
-    steps_per_epoch: usize,
-    total_params: usize,
-}
-
-pub fn start_info(session: &Session) -> StartView {
-    let infos = session.trainer.infos();
-    StartView {
-        params: infos.iter().map(|i| LayerShape { name: i.name.clone(), shape: i.shape.clone() }).collect(),
-        steps_per_epoch: session.trainer.steps_per_epoch(),
-        total_params: infos.iter().map(|i| i.len()).sum(),
-    }
-}
-
-/// `{ net, params, tensors, hasWidths, provenance }` of a loaded built-in snapshot.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadedView {
-    /// `agq.net`.
-    pub net: String,
-    /// Values over all tensors.
-    pub params: usize,
-    pub tensors: usize,
-    /// Whether any tensor has ITQ widths (itq and combined need them).
-    pub has_widths: bool,
-    /// `agq.provenance` parsed as JSON, or null.
-    pub provenance: Option<serde_json::Value>,
-}
-
-/// `{ steps, losses, epochDone, step }` of `Lab.train`, without its typed array `losses`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StepsView {
-    /// Steps run by this call.
-    steps: usize,
-    epoch_done: bool,
-    /// Steps run since the start.
-    step: usize,
-}
-
-/// `{ steps, losses: Float32Array, epochDone, step }`.
-pub fn train_info(steps: usize, losses: &[f32], epoch_done: bool, step: usize) -> Result<JsValue, JsError> {
-    let value = to_js(&StepsView { steps, epoch_done, step })?;
-    js_sys::Reflect::set(&value, &"losses".into(), &js_sys::Float32Array::from(losses))
-        .map_err(|_| JsError::new("could not build the step result"))?;
-    Ok(value)
-}
-
-/// `{ epoch, accuracy, ...Summary }` of an epoch end.
-#[derive(Serialize)]
-struct EpochView {
-    epoch: usize,
-    accuracy: f64,
-    #[serde(flatten)]
-    summary: Summary,
-}
-
-/// The result object (docs/WORKER_PROTOCOL.md, `Result`), without its typed array.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResultView<'a> {
-    #[serde(flatten)]
-    summary: Summary,
-    /// Top-1 accuracy (%) of the decoded file; null when not measured.
-    accuracy: Option<f64>,
-    /// A [`RunReport`] as a JSON value: its keys sorted, as the page's report download has them.
-    report: serde_json::Value,
-    importance: &'a ImportanceHistogram,
-    /// What `pixelMap` is (its tensor, grid and size); null without a map.
-    pixel_grid: Option<&'a PixelMap>,
-}
-
-/// An accounting: the CSR `Summary` (its `encodings` has CSR only) with `report` and `importance`.
-#[derive(Serialize)]
-struct AccountView<'a> {
-    #[serde(flatten)]
-    summary: Summary,
-    /// A [`RunReport`], keys sorted (see [`ResultView`]).
-    report: serde_json::Value,
-    importance: &'a ImportanceHistogram,
-}
-
-/// `{ epoch, accuracy, ...Summary }` (src/summary.rs).
-pub fn epoch_info(info: &EpochInfo) -> Result<JsValue, JsError> {
-    to_js(&EpochView { epoch: info.epoch, accuracy: info.accuracy, summary: summary(&info.compressed)? })
-}
-
-/// The final result object (see docs/WORKER_PROTOCOL.md) with the first layer's `map`.
-pub fn outcome_info(outcome: &Outcome, map: Option<&PixelMap>, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, &outcome.importance, Some(outcome.accuracy), map, config)
-}
-
-/// The result object of an opened snapshot (`accuracy` null when it was not evaluated).
-pub fn user_outcome_info(outcome: &UserOutcome, config: &RunConfig) -> Result<JsValue, JsError> {
-    result_info(&outcome.compressed, &outcome.importance, outcome.accuracy, outcome.pixel_map.as_ref(), config)
-}
-
-fn result_info(
-    compressed: &Compressed,
-    importance: &ImportanceHistogram,
-    accuracy: Option<f64>,
-    map: Option<&PixelMap>,
-    config: &RunConfig,
-) -> Result<JsValue, JsError> {
-    let view = ResultView {
-        summary: summary(compressed)?,
-        accuracy,
-        report: serde_json::to_value(RunReport::of_file(compressed, config, accuracy))?,
-        importance,
-        pixel_grid: map,
-    };
-    let js = to_js(&view)?;
-    let pixel_js: JsValue = match map {
-        Some(map) => js_sys::Float32Array::from(map.values.as_slice()).into(),
-        None => JsValue::NULL,
-    };
-    js_sys::Reflect::set(&js, &"pixelMap".into(), &pixel_js).map_err(|_| JsError::new("could not build the result"))?;
-    Ok(js)
-}
-
-/// The accounting of a snapshot's setting without an evaluation.
-pub fn account_info(accounted: &Accounted, config: &RunConfig) -> Result<JsValue, JsError> {
-    to_js(&AccountView {
-        summary: summary_of(&accounted.report, &accounted.widths),
-        report: serde_json::to_value(RunReport::of(&accounted.report, config, None))?,
-        importance: &accounted.importance_histogram,
-    })
-}

@@ -2,6 +2,8 @@
 //! the millisecond CSR accounting, since it quantizes the whole network), and the last
 //! result's `.agq` file re-encoded in the encoding the user picks.
 
+use super::error::Missing;
+use super::views::ReencodedView;
 use super::{Lab, busy, convert, snapshot_for};
 use crate::quant::codec::decode;
 use crate::summary::RunReport;
@@ -15,7 +17,7 @@ impl Lab {
     #[wasm_bindgen(js_name = compressSnapshot)]
     pub fn compress_snapshot(&self, config: JsValue) -> Result<js_sys::Uint8Array, JsError> {
         let (config, settings) = convert::checked(config)?;
-        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let mut state = self.state.try_borrow_mut().map_err(busy)?;
         let compressed = snapshot_for(state.snapshot.as_mut(), &config)?.compress(&settings)?;
         Ok(js_sys::Uint8Array::from(compressed.bytes.as_slice()))
     }
@@ -26,7 +28,7 @@ impl Lab {
     #[wasm_bindgen(js_name = accountEncodings)]
     pub fn account_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
         let (config, settings) = convert::checked(config)?;
-        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let mut state = self.state.try_borrow_mut().map_err(busy)?;
         let sizes = snapshot_for(state.snapshot.as_mut(), &config)?.sizes(&settings)?;
         convert::to_js(&sizes)
     }
@@ -35,8 +37,8 @@ impl Lab {
     #[wasm_bindgen(js_name = accountOpenedEncodings)]
     pub fn account_opened_encodings(&self, config: JsValue) -> Result<JsValue, JsError> {
         let (_, settings) = convert::checked(config)?;
-        let state = self.state.try_borrow().map_err(|_| busy())?;
-        let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+        let state = self.state.try_borrow().map_err(busy)?;
+        let opened = state.opened.as_ref().ok_or(Missing::OpenedFile)?;
         convert::to_js(&opened.sizes(&settings)?)
     }
 
@@ -46,14 +48,14 @@ impl Lab {
     /// then gives the new file.
     pub fn reencode(&self, encoding: &str) -> Result<JsValue, JsError> {
         let encoding: Encoding = encoding.parse()?;
-        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let last = state.agq.as_mut().ok_or_else(|| JsError::new("no result yet"))?;
+        let mut state = self.state.try_borrow_mut().map_err(busy)?;
+        let last = state.agq.as_mut().ok_or(Missing::Result)?;
         let model = decode(&last.bytes)?;
         let mut report = account_with(&model, encoding)?;
         last.bytes = encode_with(&model, encoding)?;
         last.config.encoding = encoding;
         report.bytes = last.bytes.len() as u64;
         let full = RunReport { encoding: Some(encoding), ..RunReport::of(&report, &last.config, last.accuracy) };
-        convert::to_js(&serde_json::json!({ "encoding": encoding, "bytes": report.bytes, "report": full }))
+        convert::to_js(&ReencodedView { encoding, bytes: report.bytes, report: serde_json::to_value(full)? })
     }
 }

@@ -1,20 +1,23 @@
 //! The wasm-bindgen layer used by `www/worker.js`: the only code that touches JS types.
 //! Long-lived state (data sets, the training run, the last result) stays in Rust behind
-//! one opaque [`Lab`] handle; errors cross as `JsError`.
+//! one opaque [`Lab`] handle; every value returned is a typed view ([`views`]), every error
+//! a typed error (the pipeline's, or [`error::WebError`]) crossing as `JsError`.
 
 mod backend;
 mod convert;
 mod encodings;
+pub mod error;
 mod sweep;
+mod views;
 
 use crate::config::RunConfig;
 use crate::data::{Dataset, cifar10, mnist};
-use crate::choices::Net;
 use crate::nn::session::Session;
 use crate::nn::snapshot_eval::{LoadedSnapshot, TestSets, UserSnapshot};
 use crate::pixel_map::pixel_map;
 use crate::snapshot::Snapshot;
 use backend::Backend;
+use error::{Missing, WebError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -29,10 +32,16 @@ pub fn start() {
 /// link: each invalid or unknown field is named and replaced by its default.
 #[wasm_bindgen(js_name = parseLink)]
 pub fn parse_link(query: &str) -> Result<JsValue, JsError> {
-    let parsed = RunConfig::parse_query(query);
-    convert::to_js(&serde_json::json!({
-        "config": parsed.config, "issues": parsed.issues, "run": parsed.run,
-    }))
+    views::link_info(&RunConfig::parse_query(query))
+}
+
+/// The built-in networks, in link order: `[{ net, name, dataset, trainsInPage,
+/// fromSnapshot, snapshotFiles }]` (`snapshotFiles`: the file in www/snapshots/ per method
+/// word, null for a network trained in the page). The page's lists (www/state.js) are
+/// checked against it (tests/e2e/catalog.test.mjs).
+#[wasm_bindgen(js_name = netCatalog)]
+pub fn net_catalog() -> Result<JsValue, JsError> {
+    views::net_catalog()
 }
 
 /// The link of a configuration (`v=1&...`, no leading `?`); throws on an invalid one.
@@ -71,21 +80,11 @@ struct LastFile {
     accuracy: Option<f64>,
 }
 
-/// Whether `config`'s network is quantized from a loaded snapshot (the CIFAR-10 networks)
-/// rather than trained in the page.
-fn from_snapshot(config: &RunConfig) -> bool {
-    matches!(config.net, Net::AlexNet | Net::Vgg16)
-}
-
 /// The loaded snapshot if it is of `config`'s network.
-fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig) -> Result<&'a mut LoadedSnapshot, JsError> {
-    let loaded = snapshot.ok_or_else(|| JsError::new("no snapshot is loaded"))?;
+fn snapshot_for<'a>(snapshot: Option<&'a mut LoadedSnapshot>, config: &RunConfig) -> Result<&'a mut LoadedSnapshot, WebError> {
+    let loaded = snapshot.ok_or(Missing::Snapshot)?;
     if loaded.kind != config.net {
-        return Err(JsError::new(&format!(
-            "the loaded snapshot is of {}, the settings ask for {}",
-            loaded.kind.as_str(),
-            config.net.as_str()
-        )));
+        return Err(WebError::WrongSnapshot { loaded: loaded.kind, asked: config.net });
     }
     Ok(loaded)
 }
@@ -100,8 +99,8 @@ impl Lab {
 }
 
 /// The error of a call made while another one (awaiting) holds the lab's state.
-fn busy() -> JsError {
-    JsError::new("the lab is busy with another call; try again when it has finished")
+fn busy<E>(_: E) -> WebError {
+    WebError::Busy
 }
 
 /// One page's laboratory: the compute backend, the data, the run and its result.
@@ -143,8 +142,8 @@ impl Lab {
     /// Parses the four MNIST IDX files (gzipped or not).
     #[wasm_bindgen(js_name = loadMnist)]
     pub fn load_mnist(&self, train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<(), JsError> {
-        let train = mnist::load(train_images, train_labels).map_err(|e| JsError::new(&format!("MNIST training set: {e}")))?;
-        let test = mnist::load(test_images, test_labels).map_err(|e| JsError::new(&format!("MNIST test set: {e}")))?;
+        let train = mnist::load(train_images, train_labels).map_err(|error| WebError::Data { what: "MNIST training set", error })?;
+        let test = mnist::load(test_images, test_labels).map_err(|error| WebError::Data { what: "MNIST test set", error })?;
         let mut state = self.state.borrow_mut();
         state.train = Some(train);
         state.test = Some(test);
@@ -156,12 +155,12 @@ impl Lab {
     /// `agq.provenance` JSON object, or null). `finish` and `account` then quantize it.
     #[wasm_bindgen(js_name = loadSnapshot)]
     pub fn load_snapshot(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let snapshot = Snapshot::from_bytes(bytes).map_err(|e| JsError::new(&format!("the snapshot is invalid: {e}")))?;
+        let snapshot = Snapshot::from_bytes(bytes).map_err(WebError::Snapshot)?;
         let mut state = self.state.borrow_mut();
         state.snapshot = None; // the old one is freed before the new one is checked
         state.agq = None;
         let loaded = LoadedSnapshot::new(snapshot, &self.backend.device)?;
-        let info = convert::LoadedView {
+        let info = views::LoadedView {
             net: loaded.snapshot.net.clone(),
             params: loaded.snapshot.num_values(),
             tensors: loaded.snapshot.params.len(),
@@ -176,7 +175,7 @@ impl Lab {
     /// returns the number of images.
     #[wasm_bindgen(js_name = loadCifarTest)]
     pub fn load_cifar_test(&self, bytes: &[u8]) -> Result<usize, JsError> {
-        let test = cifar10::load(bytes).map_err(|e| JsError::new(&format!("CIFAR-10 test set: {e}")))?;
+        let test = cifar10::load(bytes).map_err(|error| WebError::Data { what: "CIFAR-10 test set", error })?;
         let n = test.n;
         self.state.borrow_mut().cifar_test = Some(test);
         Ok(n)
@@ -188,7 +187,7 @@ impl Lab {
         let (config, settings) = convert::checked(config)?;
         let mut state = self.state.borrow_mut();
         let accounted = snapshot_for(state.snapshot.as_mut(), &config)?.account(&settings)?;
-        convert::account_info(&accounted, &config)
+        views::account_info(&accounted, &config)
     }
 
     /// Starts a run: `{ params: [{name, shape}], stepsPerEpoch, totalParams }`.
@@ -196,35 +195,28 @@ impl Lab {
         let config: RunConfig = convert::from_js(config)?;
         let mut state = self.state.borrow_mut();
         let (Some(train), Some(test)) = (state.train.clone(), state.test.clone()) else {
-            return Err(JsError::new("the MNIST data is not loaded yet"));
+            return Err(Missing::Mnist.into());
         };
         let session = Session::start(&config, train, test, &self.backend.device)?;
-        let info = convert::start_info(&session);
+        let info = views::start_info(&session);
         state.session = Some(session);
         state.agq = None;
         convert::to_js(&info)
     }
 
-    /// Runs up to `max_steps` steps: `{ steps, losses: Float32Array, epochDone, step }`.
-    pub async fn train(&self, max_steps: usize) -> Result<JsValue, JsError> {
+    /// The run's epoch driver ([`Session::advance`]), one bounded piece per call: up to
+    /// `max_steps` training steps (`{ kind: 'trained', steps, firstStep, doneInEpoch,
+    /// stepsPerEpoch, losses: Float32Array }`), or, once the epoch has no batch left, its end
+    /// (`{ kind: 'epochEnded', info: { epoch, accuracy, ...Summary }, finished }`;
+    /// `progress(done, total)` follows the evaluation, which a Stop does not end), or
+    /// `{ kind: 'finished' }` after the last epoch.
+    pub async fn advance(&self, max_steps: usize, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let state = self.state.clone();
-        let mut state = state.borrow_mut();
-        let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
-        let steps = session.trainer.train_steps(max_steps);
-        let losses = session.trainer.take_losses().await?;
-        convert::train_info(steps, &losses, session.trainer.epoch_done(), session.trainer.step)
-    }
-
-    /// Ends the epoch: `{ epoch, accuracy, ratio, widths, layers }`; `progress(done, total)`
-    /// follows the evaluation.
-    #[wasm_bindgen(js_name = endEpoch)]
-    pub async fn end_epoch(&self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let state = self.state.clone();
-        let mut state = state.borrow_mut();
-        let session = state.session.as_mut().ok_or_else(|| JsError::new("no run started"))?;
+        let mut state = state.try_borrow_mut().map_err(busy)?;
+        let session = state.session.as_mut().ok_or(Missing::Run)?;
         let mut report = convert::Pacer::new(progress.as_ref(), None);
-        let info = session.end_epoch(&mut report).await?;
-        convert::epoch_info(&info)
+        let advance = session.advance(max_steps, &mut report).await?;
+        views::advance_info(&advance, session.finished())
     }
 
     /// Quantizes the trained state (AlexNet, VGG-16: the loaded snapshot) with `config`'s
@@ -235,19 +227,19 @@ impl Lab {
         let state = self.state.clone();
         let mut state = state.borrow_mut();
         let mut report = self.stoppable(progress.as_ref());
-        let (outcome, map) = if from_snapshot(&config) {
+        let (outcome, map) = if config.net.from_snapshot() {
             let State { snapshot, cifar_test, .. } = &mut *state;
             let loaded = snapshot_for(snapshot.as_mut(), &config)?;
-            let test = cifar_test.as_ref().ok_or_else(|| JsError::new("the CIFAR-10 test images are not loaded yet"))?;
+            let test = cifar_test.as_ref().ok_or(Missing::CifarTest)?;
             let outcome = loaded.finish(&settings, test, &self.backend.device, &mut report).await?;
             (outcome, pixel_map(&loaded.snapshot.params))
         } else {
-            let session = state.session.as_ref().ok_or_else(|| JsError::new("no run to quantize"))?;
+            let session = state.session.as_ref().ok_or(Missing::RunToQuantize)?;
             let outcome = session.finish(&settings, &mut report).await?;
             let map = pixel_map(&outcome.params);
             (outcome, map)
         };
-        let value = convert::outcome_info(&outcome, map.as_ref(), &config)?;
+        let value = views::outcome_info(&outcome, map.as_ref(), &config)?;
         state.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy: Some(outcome.accuracy) });
         Ok(value)
     }
@@ -260,10 +252,10 @@ impl Lab {
     /// file throws and leaves the previously opened one in place.
     #[wasm_bindgen(js_name = openSnapshot)]
     pub fn open_snapshot(&self, bytes: &[u8], file_name: &str) -> Result<JsValue, JsError> {
-        let opened = UserSnapshot::open(bytes, &self.backend.device).map_err(|e| JsError::new(&format!("{file_name}: {e}")))?;
-        let mut info = serde_json::to_value(opened.info())?;
-        info["file"] = file_name.into();
-        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        let opened = UserSnapshot::open(bytes, &self.backend.device)
+            .map_err(|error| WebError::Open { file: file_name.to_string(), error })?;
+        let info = views::OpenedView { info: opened.info(), file: file_name.to_string() };
+        let mut state = self.state.try_borrow_mut().map_err(busy)?;
         state.opened = Some(opened);
         state.agq = None;
         convert::to_js(&info)
@@ -272,7 +264,7 @@ impl Lab {
     /// Frees the opened snapshot (the page went back to a built-in network).
     #[wasm_bindgen(js_name = closeSnapshot)]
     pub fn close_snapshot(&self) -> Result<(), JsError> {
-        self.state.try_borrow_mut().map_err(|_| busy())?.opened = None;
+        self.state.try_borrow_mut().map_err(busy)?.opened = None;
         Ok(())
     }
 
@@ -282,10 +274,10 @@ impl Lab {
     #[wasm_bindgen(js_name = accountOpened)]
     pub fn account_opened(&self, config: JsValue) -> Result<JsValue, JsError> {
         let (config, settings) = convert::checked(config)?;
-        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
-        let opened = state.opened.as_mut().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+        let mut state = self.state.try_borrow_mut().map_err(busy)?;
+        let opened = state.opened.as_mut().ok_or(Missing::OpenedFile)?;
         let accounted = opened.account(&settings)?;
-        convert::account_info(&accounted, &config)
+        views::account_info(&accounted, &config)
     }
 
     /// `finish` of the opened snapshot: the result object with `accuracy` null unless it is
@@ -296,15 +288,15 @@ impl Lab {
         let (config, settings) = convert::checked(config)?;
         let cell = self.state.clone();
         let outcome = {
-            let state = cell.try_borrow().map_err(|_| busy())?;
+            let state = cell.try_borrow().map_err(busy)?;
             let mut report = self.stoppable(progress.as_ref());
-            let opened = state.opened.as_ref().ok_or_else(|| JsError::new("no snapshot file is open"))?;
+            let opened = state.opened.as_ref().ok_or(Missing::OpenedFile)?;
             let tests = TestSets { mnist: state.test.as_ref(), cifar10: state.cifar_test.as_ref() };
             opened.finish(&settings, tests, &self.backend.device, &mut report).await?
         };
-        let value = convert::user_outcome_info(&outcome, &config)?;
+        let value = views::user_outcome_info(&outcome, &config)?;
         let accuracy = outcome.accuracy;
-        cell.try_borrow_mut().map_err(|_| busy())?.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy });
+        cell.try_borrow_mut().map_err(busy)?.agq = Some(LastFile { bytes: outcome.compressed.bytes, config, accuracy });
         Ok(value)
     }
 
@@ -313,7 +305,7 @@ impl Lab {
     #[wasm_bindgen(js_name = agqBytes)]
     pub fn agq_bytes(&self) -> Result<js_sys::Uint8Array, JsError> {
         let state = self.state.borrow();
-        let agq = state.agq.as_ref().ok_or_else(|| JsError::new("no result yet"))?;
+        let agq = state.agq.as_ref().ok_or(Missing::Result)?;
         Ok(js_sys::Uint8Array::from(agq.bytes.as_slice()))
     }
 }

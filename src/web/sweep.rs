@@ -1,6 +1,8 @@
 //! The importance sweep of the LeNet trained in the page (`agq sweep`, live): one point per
 //! call, so the worker can draw each point as it comes and stop between points.
 
+use super::error::Missing;
+use super::views::SweepPlanView;
 use super::{Lab, busy, convert};
 use crate::config::Importance;
 use crate::quant::settings::parse_word;
@@ -11,10 +13,7 @@ use wasm_bindgen::prelude::*;
 /// (`keeps`: kept fractions of the parameters, ascending; each importance at each).
 #[wasm_bindgen(js_name = sweepPlan)]
 pub fn sweep_plan() -> Result<JsValue, JsError> {
-    convert::to_js(&serde_json::json!({
-        "importances": Importance::WORDS,
-        "keeps": DEFAULT_KEEP,
-    }))
+    convert::to_js(&SweepPlanView { importances: Importance::WORDS, keeps: &DEFAULT_KEEP })
 }
 
 #[wasm_bindgen]
@@ -28,8 +27,8 @@ impl Lab {
     pub async fn sweep_point(&self, importance: String, keep: f64, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let importance: Importance = parse_word("importance", &importance)?;
         let cell = self.state.clone();
-        let state = cell.try_borrow().map_err(|_| busy())?;
-        let session = state.session.as_ref().ok_or_else(|| JsError::new("train a network first: the sweep quantizes the trained state"))?;
+        let state = cell.try_borrow().map_err(busy)?;
+        let session = state.session.as_ref().ok_or(Missing::RunToSweep)?;
         let source = importance.source(session.config.seed);
         let mut report = self.stoppable(progress.as_ref());
         let row = session.sweep_point(&source, keep, &mut report).await?;

@@ -17,10 +17,10 @@
 //   download    Train clicked -> MNIST fetched ("reading MNIST"; the four .gz files, 11.6 MB)
 //   read        gunzip + IDX parsing in wasm ("building the network")
 //   start       lab.start (network built) -> the epoch's first progress message
-//   first call  the first lab.train call (1 step): on WebGPU it includes compiling the shaders
+//   first call  the first lab.advance call (1 step): on WebGPU it includes compiling the shaders
 //               (and burn's autotuning), so it is reported apart
 //   s/step      the remaining steps of the epoch: (end of the last call - end of the first) / steps
-//   epoch end   lab.endEpoch: the test-set evaluation (10,000 images, batches of 500) plus the
+//   epoch end   the lab.advance call that ends the epoch: the test-set evaluation (10,000 images, batches of 500) plus the
 //               parameter read-back and the compression accounting of the epoch
 //   eval        the test-set evaluation alone, on the CPU backend only: start of the epoch end -> the
 //               evaluation's last progress callback (8,000 images), scaled to 10,000 images
@@ -224,7 +224,7 @@ function analyse(run, events) {
   }
   out.epochEnd_s = sec(tOf(iEvalStart), tOf(iEpoch));
   out.finish_s = sec(tOf(iEpoch), tOf(iResult));
-  // The evaluation's own progress callbacks (images done of all) inside lab.endEpoch. On the
+  // The evaluation's own progress callbacks (images done of all) inside the epoch's end. On the
   // CPU backend every batch is computed when it is issued, so "eval start -> last callback"
   // times that many images; on WebGPU the batches are only queued there (the wait is at the
   // end, with the read-back), so the evaluation cannot be split from the epoch end.
