@@ -128,8 +128,8 @@ impl Session {
     /// own work between calls (the page's worker answers its messages and `stop`):
     /// - while the epoch has batches left, runs up to `max_steps` (at least 1) training
     ///   steps, stopping at the epoch's end: [`Advance::Trained`] with their losses;
-    /// - once the epoch has none left, ends it ([`Session::end_epoch`]; `progress(done,
-    ///   total)` follows its evaluation): [`Advance::EpochEnded`];
+    /// - once the epoch has none left, ends it (ITQ step when due, test-set evaluation
+    ///   followed by `progress(done, total)`, accounting): [`Advance::EpochEnded`];
     /// - after the last configured epoch: [`Advance::Finished`], doing nothing.
     pub async fn advance(&mut self, max_steps: usize, progress: &mut dyn Progress) -> Result<Advance, NnError> {
         if self.finished() {
@@ -175,8 +175,8 @@ impl Session {
     }
 
     /// Ends the epoch (ITQ step when due), evaluates, and accounts the current state.
-    /// `progress(done, total)` follows the evaluation.
-    pub async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, NnError> {
+    /// `progress(done, total)` follows the evaluation. Only [`Session::advance`] calls it.
+    async fn end_epoch(&mut self, progress: &mut dyn Progress) -> Result<EpochInfo, NnError> {
         self.trainer.end_epoch().await?;
         let accuracy = self.evaluate(self.trainer.model().clone(), progress).await?;
         let params = self.trainer.snapshot().await?;
