@@ -105,13 +105,13 @@ const wasmReady = (async () => {
   nets = new Map(mod.netCatalog().map((n) => [n.net, n]));
   return mod;
 })();
+wasmReady.catch(() => {}); // reported once, by `init`
 
 /** The network of `config` as the module lists it (undefined for an unknown word). */
 const netOf = (config) => nets.get(config?.net);
 
 /** The snapshot file (www/snapshots/) `config` is quantized from; null for a network trained here. */
 const snapshotFileOf = (config) => netOf(config)?.snapshotFiles?.[config?.method] ?? null;
-wasmReady.catch(() => {}); // reported once, by `init`
 
 // ---------------------------------------------------------------- messages
 
