@@ -23,23 +23,35 @@ pub fn tensor_bits(t: &QuantTensor) -> (TensorBits, [u64; 33]) {
 
 /// The storage report of `model` (`bytes` is the size [`super::codec::encode`] writes).
 pub fn account(model: &QuantModel) -> Report {
-    let mut hist = [0u64; 33];
-    let mut tensors = Vec::with_capacity(model.tensors.len());
-    for t in &model.tensors {
+    report_from(model, model.tensors.iter().map(|t| {
         let (bits, count) = tensor_bits(t);
-        for (h, c) in hist.iter_mut().zip(count) {
-            *h += c;
-        }
-        tensors.push(TensorReport {
-            name: t.name.clone(),
-            rows: t.rows() as u64,
-            cols: t.cols() as u64,
-            params: t.len() as u64,
-            nnz: count[1..].iter().sum(),
-            bits,
-            total: bits.total(),
-        });
-    }
+        (count, bits)
+    }))
+}
+
+/// The report of `model` from each tensor's values per width (index = width, 0 = not
+/// stored) and bits by part, in tensor order (any encoding).
+pub fn report_from(model: &QuantModel, parts: impl IntoIterator<Item = ([u64; 33], TensorBits)>) -> Report {
+    let mut hist = [0u64; 33];
+    let tensors = model
+        .tensors
+        .iter()
+        .zip(parts)
+        .map(|(t, (count, bits))| {
+            for (h, c) in hist.iter_mut().zip(count) {
+                *h += c;
+            }
+            TensorReport {
+                name: t.name.clone(),
+                rows: t.rows() as u64,
+                cols: t.cols() as u64,
+                params: t.len() as u64,
+                nnz: count[1..].iter().sum(),
+                bits,
+                total: bits.total(),
+            }
+        })
+        .collect();
     report_of(&model.net, tensors, &hist, header_len(model))
 }
 

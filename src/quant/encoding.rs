@@ -6,10 +6,10 @@
 
 use super::bits::BitWriter;
 use super::codec::{CodecError, VERSION, check_tensor, encode_counted, write_head};
-use super::csr::{account, report_of};
-use super::layout::{MAGIC, bits_from_counts, header_len, width_counts};
+use super::csr::{account, report_from};
+use super::layout::{MAGIC, bits_from_counts};
 use super::model::{QuantModel, QuantTensor};
-use super::report::{EncodingSize, Report, TensorBits, TensorReport};
+use super::report::{EncodingSize, Report, TensorBits};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -128,26 +128,13 @@ pub fn account_with(model: &QuantModel, encoding: Encoding) -> Result<Report, Co
     if encoding == Encoding::Csr {
         return Ok(account(model));
     }
-    let mut hist = [0u64; 33];
-    let mut tensors = Vec::with_capacity(model.tensors.len());
-    for (i, t) in model.tensors.iter().enumerate() {
-        check_tensor(i, t)?;
-        let count = width_counts(&t.widths);
-        for (h, c) in hist.iter_mut().zip(count) {
-            *h += c;
-        }
-        let bits = write_tensor(&mut BitWriter::default(), t, encoding);
-        tensors.push(TensorReport {
-            name: t.name.clone(),
-            rows: t.rows() as u64,
-            cols: t.cols() as u64,
-            params: t.len() as u64,
-            nnz: count[1..].iter().sum(),
-            bits,
-            total: bits.total(),
-        });
-    }
-    Ok(report_of(&model.net, tensors, &hist, header_len(model)))
+    let parts = model
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Ok((check_tensor(i, t)?, write_tensor(&mut BitWriter::default(), t, encoding))))
+        .collect::<Result<Vec<_>, CodecError>>()?;
+    Ok(report_from(model, parts))
 }
 
 /// The size of `model` in every encoding, in [`Encoding::ALL`] order (CSR first): each
@@ -174,31 +161,19 @@ pub fn encode_accounted(model: &QuantModel, encoding: Encoding) -> Result<(Vec<u
         let bits = counts.iter().zip(&model.tensors).map(|(c, t)| bits_from_counts(t.rows() as u64, t.cols() as u64, c).total());
         w.reserve_bits(bits.sum());
     }
-    let mut hist = [0u64; 33];
-    let mut tensors = Vec::with_capacity(model.tensors.len());
-    for (t, count) in model.tensors.iter().zip(&counts) {
+    let mut parts = Vec::with_capacity(model.tensors.len());
+    for (t, &count) in model.tensors.iter().zip(&counts) {
         let before = w.bits_written();
         let bits = if encoding == Encoding::Csr {
             super::codec::write_tensor(&mut w, t);
-            bits_from_counts(t.rows() as u64, t.cols() as u64, count)
+            bits_from_counts(t.rows() as u64, t.cols() as u64, &count)
         } else {
             write_tensor(&mut w, t, encoding)
         };
         debug_assert_eq!(w.bits_written() - before, bits.total());
-        for (h, c) in hist.iter_mut().zip(count) {
-            *h += c;
-        }
-        tensors.push(TensorReport {
-            name: t.name.clone(),
-            rows: t.rows() as u64,
-            cols: t.cols() as u64,
-            params: t.len() as u64,
-            nnz: count[1..].iter().sum(),
-            bits,
-            total: bits.total(),
-        });
+        parts.push((count, bits));
     }
-    let report = report_of(&model.net, tensors, &hist, header_len(model));
+    let report = report_from(model, parts);
     let bytes = w.finish();
     debug_assert_eq!(report.bytes, bytes.len() as u64, "the accounted size is the file's");
     Ok((bytes, report))
