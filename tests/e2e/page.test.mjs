@@ -48,6 +48,22 @@ function openPage() {
 const text = (page, id) => page.locator(`[data-testid="${id}"]`).textContent().then((t) => (t ?? '').trim());
 const value = (page, id) => page.locator(`[data-testid="${id}"]`).inputValue();
 
+/**
+ * Runs `body` on a fresh page (openPage) and closes its context after; a failure's message
+ * gets the page's state and log (describe).
+ */
+async function withPage(body) {
+  const { context, page, log } = await openPage();
+  try {
+    await body({ context, page, log });
+  } catch (e) {
+    e.message += `\n${await describe(page, log)}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
 async function describe(page, log) {
   let message = '';
   let status = '';
@@ -123,22 +139,15 @@ async function expectStartError(page, pattern) {
 }
 
 test('without the wasm module the page shows a clear error, never a blank page', { timeout: 60_000 }, async () => {
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await context.route(/\/pkg\/agq\.js(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'not built' }));
     await expectStartError(page, /pkg\/agq\.js/);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a browser without WebAssembly SIMD is told so, and the page stays usable', { timeout: 60_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // the worker as a browser without SIMD sees it: its feature probe fails to validate
     await context.route(/\/www\/worker\.js(\?.*)?$/, async (route) => {
       const original = await route.fetch();
@@ -146,18 +155,12 @@ test('a browser without WebAssembly SIMD is told so, and the page stays usable',
       await route.fulfill({ response: original, body });
     });
     await expectStartError(page, /WebAssembly without SIMD/);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a link with invalid fields names them and keeps the defaults', { timeout: 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/`);
     await page.waitForSelector('body[data-config="applied"]', { timeout: 60_000 });
     const defaultEpochs = await value(page, 'epochs');
@@ -176,18 +179,12 @@ test('a link with invalid fields names them and keeps the defaults', { timeout: 
     assert.ok(!share.includes('bogus') && !share.includes('banana'), share);
     // nothing from the link became markup
     assert.equal(await page.locator('#issues script, #issues img').count(), 0);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('edits made while the page is still loading survive the link\'s settings', { timeout: 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // the module arrives late, so the link is applied well after the first edit
     await context.route(/\/pkg\/agq_bg\.wasm$/, async (route) => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -202,18 +199,12 @@ test('edits made while the page is still loading survive the link\'s settings', 
     await page.waitForFunction(() => /[?&]epochs=1(&|$)/.test(location.search), null, { timeout: 30_000 });
     assert.match(await value(page, 'share'), /[?&]epochs=1&/);
     assert.match(await value(page, 'share'), /[?&]train_size=2000(&|$)/);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a crashed worker is replaced: the page says so, keeps its settings and trains again', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/?v=1&net=lenet300&method=ptq&epochs=1&train_size=1000`);
     await page.waitForFunction(() => !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
       null, { timeout: 120_000 });
@@ -229,18 +220,12 @@ test('a crashed worker is replaced: the page says so, keeps its settings and tra
     const status = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.equal(status, 'done', 'the new worker trains');
     assert.ok(Number(await text(page, 'accuracy')) > 10, 'and evaluates');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('on a software WebGPU adapter the page starts on the CPU backend and says why; the user\'s choice is kept', { timeout: 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/?v=1&net=lenet300`);
     await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.includes('·'), null, { timeout: 60_000 });
     const adapter = await page.evaluate(async () => {
@@ -262,18 +247,12 @@ test('on a software WebGPU adapter the page starts on the CPU backend and says w
       await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.startsWith('webgpu'), null, { timeout: 60_000 });
       assert.equal(await page.locator('#prefer-gpu').isChecked(), true);
     }
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('on an adapter that looks like hardware the first run times both backends and keeps the faster', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // this browser's adapter (SwiftShader, software) dressed up as a hardware GPU for the
     // page's choice; the worker still trains on the real one
     await context.addInitScript(() => {
@@ -300,17 +279,11 @@ test('on an adapter that looks like hardware the first run times both backends a
     assert.match(note, /^CPU backend chosen automatically/);
     assert.equal(await page.locator('#prefer-gpu').isChecked(), false);
     assert.ok(Number(await text(page, 'accuracy')) > 10, 'the run went on, on the CPU');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the importance chart draws a curve per importance from the committed results, and a missing file leaves a message', { timeout: 120_000 }, async () => {
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/?v=1&net=lenet300`);
     const card = page.locator('[data-testid="importance-chart"]');
     await page.waitForSelector('[data-testid="importance-chart"][data-state="ready"]', { timeout: 60_000 });
@@ -334,18 +307,12 @@ test('the importance chart draws a curve per importance from the committed resul
     assert.match(await message.textContent(), /importance-lenet5\.json is missing \(HTTP 404\)/);
     assert.equal(await card.locator('canvas').count(), 0, 'no plot');
     assert.equal(await page.locator('[data-testid="net"]').isDisabled(), false, 'the controls still work');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('training from a link finishes, and the share link restores the configuration', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // warmup=0: the in-training quantization step runs at the end of the one epoch too.
     await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=1&train_size=6000&warmup=0&run=1`);
     const backend = (await page.locator('[data-testid="backend"]').textContent()) ?? '';
@@ -433,18 +400,12 @@ test('training from a link finishes, and the share link restores the configurati
     assert.match(caption, /^Live: the network trained in this page.*MNIST test set \(10,000 images\).*stopped/);
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
     assert.equal(await page.locator('[data-testid="sweep"]').isDisabled(), false, 'the sweep can run again');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('Stop mid-training keeps the charts and quantizes the network trained so far', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/?v=1&net=lenet300&method=combined&epochs=3&train_size=60000&warmup=0&run=1`);
     await page.waitForFunction(() => Number(document.querySelector('#c-loss')?.dataset.points) >= 150,
       null, { timeout: RUN_TIMEOUT_MS, polling: 100 });
@@ -459,20 +420,14 @@ test('Stop mid-training keeps the charts and quantizes the network trained so fa
     assert.ok(Number(await text(page, 'ratio')) > 1, 'with its ratio');
     assert.equal(await page.locator('#download-agq').isDisabled(), false, 'and its .agq file');
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('an AlexNet snapshot from a link is downloaded, cached and quantized on the first 1,000 test images', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
   assert.ok(existsSync(path.join(ROOT, 'www', 'snapshots', 'alexnet.safetensors')),
     `www/snapshots/alexnet.safetensors is missing under ${ROOT} (made by agq snapshot, see docs/NETWORKS.md)`);
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await page.goto(`${base}/?v=1&net=alexnet&method=ptq&run=1`);
     const status = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.ok(status.endsWith('done'), `the run ended with: ${status}`);
@@ -503,20 +458,14 @@ test('an AlexNet snapshot from a link is downloaded, cached and quantized on the
     const reloaded = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.ok(reloaded.endsWith('done'), `the reloaded run ended with: ${reloaded}`);
     assert.match(await page.locator('#t-download').textContent(), /cached/);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('VGG-16: the accounted ratio shows before the evaluation, and new widths re-account in milliseconds', { timeout: RUN_TIMEOUT_MS + 180_000 }, async () => {
   requireWasm();
   assert.ok(existsSync(path.join(ROOT, 'www', 'snapshots', 'vgg16.safetensors')),
     `www/snapshots/vgg16.safetensors is missing under ${ROOT} (made by agq snapshot, see docs/NETWORKS.md)`);
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // burn's CPU backend: in this headless browser WebGPU is SwiftShader, a CPU emulation
     // many times slower than the CPU backend for a network of VGG-16's size.
     await page.goto(`${base}/?v=1&net=vgg16&method=ptq`);
@@ -567,18 +516,12 @@ test('VGG-16: the accounted ratio shows before the evaluation, and new widths re
     assert.ok(Math.abs(Number(await text(page, 'ratio')) - accounted) < 0.01, 'the accounted ratio stays');
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
     assert.equal(await page.locator('[data-testid="stop"]').isDisabled(), true, 'Stop is off again');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a missing snapshot gives a clear message and a usable page', { timeout: 120_000 }, async () => {
   requireWasm();
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     await context.route(/\/snapshots\/vgg16\.safetensors(\?.*)?$/, (route) => route.fulfill({ status: 404, body: 'missing' }));
     await page.goto(`${base}/?v=1&net=vgg16&method=ptq&run=1`);
     const status = await waitForEnd(page, 60_000);
@@ -588,12 +531,7 @@ test('a missing snapshot gives a clear message and a usable page', { timeout: 12
     assert.match(await message.textContent(), /No VGG-16 snapshot is committed yet.*docs\/NETWORKS\.md/);
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
     assert.equal(await page.locator('[data-testid="net"]').isDisabled(), false, 'the controls work again');
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 /**
@@ -637,8 +575,7 @@ test('a snapshot file of a custom network opens, quantizes under its own name, a
   const net = metadata['agq.net'];
   assert.equal(net, 'custom-cnn', 'the example names its network custom-cnn');
   assert.ok(params.length >= 2, `tensors: ${params}`);
-  const { context, page, log } = await openPage();
-  try {
+  await withPage(async ({ context, page, log }) => {
     // burn's CPU backend (SwiftShader's WebGPU is a slow emulation; see the VGG-16 test)
     await page.goto(`${base}/?v=1&net=lenet300&method=combined`);
     await page.locator('#prefer-gpu').uncheck();
@@ -749,10 +686,5 @@ test('a snapshot file of a custom network opens, quantizes under its own name, a
     assert.ok(trained.endsWith('done'), `training after the file ended with: ${trained}`);
     const accuracy = Number(await text(page, 'accuracy'));
     assert.ok(Number.isFinite(accuracy) && accuracy > 10, `LeNet-300-100 accuracy ${accuracy}`);
-  } catch (e) {
-    e.message += `\n${await describe(page, log)}`;
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
