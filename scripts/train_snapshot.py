@@ -19,6 +19,10 @@ A progress line (epoch, step, images/s, loss, ETA) is printed at least every 30 
     .tools/py/bin/python scripts/train_snapshot.py --net alexnet --data ../shared/data/cifar10 \\
         --epochs 40 --itq-epochs 12 --resume
 
+--export-interim writes the float snapshot of a run still going (from its checkpoint, with
+the same flags as the run; the run itself goes on untouched): its provenance says so, and
+how far the run got.
+
 Accuracy is measured on the first 1,000 official CIFAR-10 test images (the page's).
 """
 
@@ -155,6 +159,33 @@ def provenance(args, state, phase: str) -> dict:
     }
 
 
+def export_interim(args, ckpt, state, model, acc, tx, ty) -> int:
+    """The float snapshot of the checkpointed run as it stands, its accuracy measured now."""
+    if not args.resume or not ckpt.exists():
+        sys.exit(f"error: --export-interim needs --resume and a checkpoint ({ckpt} is missing)")
+    if state["epoch"] >= args.epochs:
+        sys.exit(f"error: the run is past its float phase ({state['epoch']} of {args.epochs} epochs): its own snapshot is the float one")
+    measured = accuracy(model, tx, ty)
+    prov = provenance(args, state, "float")
+    step = state.get("step", 0)
+    prov.update(
+        accuracy_percent=measured,
+        epochs=state["epoch"] + (1 if step else 0),
+        interim={
+            "note": "a snapshot of a run still in its float phase: the learning rate has not decayed yet",
+            "float_epochs_planned": args.epochs,
+            "epochs_done": state["epoch"],
+            "steps_into_next_epoch": step,
+            "learning_rate_now": learning_rate(args, state["epoch"], step, state["train_size"] // args.batch),
+        },
+    )
+    snap = acc.snapshot(prov)
+    out = args.out_dir / f"{args.net}.safetensors"
+    snap.save(out, args.dtype)
+    print(f"wrote {out}: interim after {state['epoch']} epochs and {step} steps, {measured:.2f}% on the test images", flush=True)
+    return 0
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--net", choices=["alexnet", "vgg16"], required=True)
@@ -182,6 +213,8 @@ def parse_args(argv=None):
                     help="stop after this many steps of this run, with a mid-epoch checkpoint (tests)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "www" / "snapshots")
     ap.add_argument("--dtype", choices=["f16", "f32"], default="f16")
+    ap.add_argument("--export-interim", action="store_true",
+                    help="write the float snapshot of the checkpoint as it stands (a run still in its float phase) and exit")
     return ap.parse_args(argv)
 
 
@@ -214,6 +247,8 @@ def main(argv=None) -> int:
         print(f"resumed {ckpt} after epoch {state['epoch']}", flush=True)
     elif args.resume:
         print(f"no checkpoint at {ckpt}: starting over", flush=True)
+    if args.export_interim:
+        return export_interim(args, ckpt, state, model, acc, tx, ty)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     total = args.epochs + args.itq_epochs
     steps = len(x) // args.batch

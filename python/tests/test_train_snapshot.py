@@ -97,3 +97,32 @@ def test_the_itq_snapshot_continues_the_float_run(data, tmp_path):
 def test_a_schedule_without_a_third_for_recovery_is_refused(data, tmp_path):
     with pytest.raises(SystemExit, match="at least 1 epochs must follow"):
         trainer().main(args(data, tmp_path, tmp_path / "d.pt") + ["--schedule", "8,4,0"])
+
+
+def test_an_interim_export_is_the_checkpointed_weights_and_says_so(data, tmp_path):
+    """Stopped mid-epoch (epoch 2, step 2), exported: the checkpoint's weights and importance,
+    the run's progress in the provenance; the run then goes on as if nothing happened."""
+    train = trainer()
+    torch = __import__("torch")
+    ckpt = tmp_path / "e.pt"
+    assert train.main(args(data, tmp_path / "run", ckpt, "--stop-after-steps", "6")) == 0
+    before = ckpt.read_bytes()
+    assert train.main(args(data, tmp_path / "out", ckpt, "--resume", "--export-interim")) == 0
+    assert ckpt.read_bytes() == before
+    saved = torch.load(ckpt, weights_only=False)
+    snap = agq.read_snapshot(tmp_path / "out" / "alexnet.safetensors")
+    interim = snap.provenance["interim"]
+    assert (interim["epochs_done"], interim["steps_into_next_epoch"], interim["float_epochs_planned"]) == (1, 2, 2)
+    assert snap.provenance["epochs"] == 2 and len(snap.provenance["epoch_accuracy"]) == 1
+    for p in snap.params:
+        assert p.weight.tobytes() == saved["model"][p.name].numpy().tobytes(), p.name
+    assert not (tmp_path / "run" / "alexnet.safetensors").exists()
+
+
+def test_an_interim_export_needs_a_run_in_its_float_phase(data, tmp_path):
+    train = trainer()
+    with pytest.raises(SystemExit, match="needs --resume"):
+        train.main(args(data, tmp_path, tmp_path / "none.pt", "--export-interim"))
+    assert train.main(args(data, tmp_path, tmp_path / "f.pt", "--stop-after", "2")) == 0
+    with pytest.raises(SystemExit, match="past its float phase"):
+        train.main(args(data, tmp_path, tmp_path / "f.pt", "--resume", "--export-interim"))
