@@ -1,6 +1,9 @@
 # agq: the two commands a newcomer needs are `make serve` and `make test`.
 PORT ?= 8080
-WASM_FEATURES = --no-default-features --features web
+# the page's two builds of the wasm module: CPU only (pkg/agq, what every visitor downloads)
+# and with WebGPU (pkg/agq_gpu, loaded only where WebGPU is used); the wasm tests use the latter
+WASM_CPU = --no-default-features --features web
+WASM_GPU = --no-default-features --features webgpu
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
 .PHONY: serve build tools python-env test test-core test-native test-python test-wasm test-e2e bench fuzz clean
@@ -10,12 +13,15 @@ serve: build
 	@echo "agq: serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	python3 -m http.server $(PORT) --bind 127.0.0.1
 
-## Build the wasm module into pkg/ with wasm-pack (Cargo profile `web`: WebGPU path optimised
-## for size, CPU path for speed; WebAssembly SIMD from .cargo/config.toml; wasm-pack's own
-## wasm-opt off: Debian's corrupts the module), then remove its name section
-## (scripts/wasm-opt.sh, docs/BENCHMARKS.md "wasm size"; WASM_OPT_LEVEL=off skips it).
+## Build the page's two wasm modules into pkg/ with wasm-pack: agq (burn's CPU backend) and
+## agq_gpu (with its WebGPU backend too); Cargo profile `web`: WebGPU path optimised for size,
+## CPU path for speed; WebAssembly SIMD from .cargo/config.toml; wasm-pack's own wasm-opt off:
+## Debian's corrupts the module. Then remove their name sections (scripts/wasm-opt.sh,
+## docs/BENCHMARKS.md "wasm size"; WASM_OPT_LEVEL=off skips it).
 build: tools
-	wasm-pack build --mode no-install --target web --profile web --out-dir pkg --out-name agq . $(WASM_FEATURES)
+	wasm-pack build --mode no-install --target web --profile web --out-dir pkg --out-name agq_gpu . $(WASM_GPU)
+	wasm-pack build --mode no-install --target web --profile web --out-dir pkg --out-name agq . $(WASM_CPU)
+	scripts/wasm-opt.sh pkg/agq_gpu_bg.wasm
 	scripts/wasm-opt.sh pkg/agq_bg.wasm
 
 tools:
@@ -42,8 +48,8 @@ test-python: python-env
 
 test-wasm: tools
 	scripts/install-tools.sh test
-	wasm-pack test --mode no-install --headless --chrome . $(WASM_FEATURES) --profile web --test web
-	wasm-pack test --mode no-install --headless --firefox . $(WASM_FEATURES) --profile web --test web
+	wasm-pack test --mode no-install --headless --chrome . $(WASM_GPU) --profile web --test web
+	wasm-pack test --mode no-install --headless --firefox . $(WASM_GPU) --profile web --test web
 
 test-e2e: build python-env
 	scripts/install-tools.sh test

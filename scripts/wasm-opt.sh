@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make build`, after wasm-pack: makes the page's wasm module (pkg/agq_bg.wasm) smaller, in
-# place (docs/BENCHMARKS.md, "wasm size").
+# `make build`, after wasm-pack: makes one of the page's wasm modules (pkg/agq_bg.wasm, the
+# CPU one, or pkg/agq_gpu_bg.wasm, the WebGPU one) smaller, in place (docs/BENCHMARKS.md, "wasm size").
 #
 #  - by default: removes its name section (scripts/wasm-strip.mjs, seconds; every other byte
 #    unchanged): 39.7 -> 32.7 MB raw, 5.90 -> 4.75 MB gzip -9, 3.57 -> 2.75 MB brotli;
@@ -10,9 +10,10 @@
 #    brotli (larger compressed than the default), LeNet-5 about 40% faster on the CPU backend,
 #    and over 10 CPU-minutes (docs/BENCHMARKS.md), so it is not the default.
 #
-# Idempotent, and cached in target/wasm-opt/: the module as wasm-bindgen wrote it (agq_bg.wasm,
-# with the name section that `node scripts/wasm-size.mjs --crates` breaks down by crate), the
-# result (agq_bg.opt.wasm) and a stamp (their sha256s and the arguments). A module that is
+# Idempotent, and cached in target/wasm-opt/ per module (NAME: agq_bg or agq_gpu_bg): the
+# module as wasm-bindgen wrote it (NAME.wasm, with the name section that
+# `node scripts/wasm-size.mjs --crates` breaks down by crate), the result (NAME.opt.wasm) and a
+# stamp (NAME.stamp) (their sha256s and the arguments). A module that is
 # already the result is left alone; wasm-pack's same output again (`make serve` reruns it) gets
 # the cached result; new bytes are processed again.
 #
@@ -26,7 +27,8 @@ wasm=${1:-pkg/agq_bg.wasm}
 level=${WASM_OPT_LEVEL:-strip}
 bin=tools/binaryen/node_modules/.bin/wasm-opt
 keep=${CARGO_TARGET_DIR:-target}/wasm-opt
-stamp=$keep/stamp
+name=$(basename "$wasm" .wasm)
+stamp=$keep/$name.stamp
 
 if [ "$level" = off ] || [ "$level" = 0 ]; then
     echo "wasm-opt: skipped (WASM_OPT_LEVEL=$level)"
@@ -56,9 +58,9 @@ if [ -f "$stamp" ]; then
         exit 0
     fi
     if [ "$sum" = "$in_sum" ] && [ "$(sed -n 2p "$stamp")" = "$args" ] \
-        && [ -f "$keep/agq_bg.opt.wasm" ] && [ "$(sha "$keep/agq_bg.opt.wasm")" = "$out_sum" ]; then
-        cp "$keep/agq_bg.opt.wasm" "$wasm.opt-tmp" && mv "$wasm.opt-tmp" "$wasm"
-        echo "wasm-opt: $wasm is the module processed before ($args); copied from $keep/agq_bg.opt.wasm"
+        && [ -f "$keep/$name.opt.wasm" ] && [ "$(sha "$keep/$name.opt.wasm")" = "$out_sum" ]; then
+        cp "$keep/$name.opt.wasm" "$wasm.opt-tmp" && mv "$wasm.opt-tmp" "$wasm"
+        echo "wasm-opt: $wasm is the module processed before ($args); copied from $keep/$name.opt.wasm"
         exit 0
     fi
 fi
@@ -72,7 +74,7 @@ start=$(date +%s)
 node scripts/wasm-strip.mjs "$wasm" "$tmp"
 # the module as wasm-bindgen wrote it (one processed here before has no name section)
 if [ "$(stat -c %s "$tmp")" != "$before" ]; then
-    cp "$wasm" "$keep/agq_bg.wasm"
+    cp "$wasm" "$keep/$name.wasm"
 fi
 if [ "$level" != strip ]; then
     [ -x "$bin" ] || scripts/install-tools.sh build
@@ -86,7 +88,7 @@ if [ "$(sha "$wasm")" != "$sum" ]; then
     echo "wasm-opt: $wasm changed while it was processed; run scripts/wasm-opt.sh again" >&2
     exit 1
 fi
-cp "$tmp" "$keep/agq_bg.opt.wasm"
+cp "$tmp" "$keep/$name.opt.wasm"
 mv "$tmp" "$wasm"
 printf '%s %s\n%s\n' "$sum" "$(sha "$wasm")" "$args" >"$stamp"
-echo "wasm-opt: $wasm ($args) $before -> $(stat -c %s "$wasm") bytes in $(($(date +%s) - start)) s (as wasm-bindgen wrote it: $keep/agq_bg.wasm)"
+echo "wasm-opt: $wasm ($args) $before -> $(stat -c %s "$wasm") bytes in $(($(date +%s) - start)) s (as wasm-bindgen wrote it: $keep/$name.wasm)"

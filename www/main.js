@@ -467,7 +467,7 @@ function onReady(backend) {
  * changed but the note).
  */
 function onBackendTimed({ backend, reason }) {
-  if (backend?.kind === 'cpu') $('prefer-gpu').checked = false;
+  if (backend?.kind) $('prefer-gpu').checked = backend.kind === 'webgpu';
   app.autoBackendReason = String(reason ?? '');
   if (backend) showBackend(backend);
   else $('backend-note').textContent = app.autoBackendReason;
@@ -1068,7 +1068,7 @@ async function train() {
   // Stop ends training after its current steps, an evaluation at its next batch.
   setPhase('running');
   setStatus(SNAPSHOT_NETS.has(config.net) ? 'loading the snapshot' : 'starting the run');
-  const probe = app.probeBackend && app.backendKind === 'webgpu' && TRAINABLE_NETS.has(config.net);
+  const probe = app.probeBackend && app.backendKind === 'cpu' && TRAINABLE_NETS.has(config.net);
   if (probe) app.probeBackend = false;
   app.worker.postMessage({ type: 'train', config, probe });
 }

@@ -1,9 +1,12 @@
-// The module worker that owns the wasm module (pkg/agq.js, wasm-pack --target web).
+// The module worker that owns the wasm module (wasm-pack --target web).
 // Protocol: docs/WORKER_PROTOCOL.md. Every message is a plain object with a `type`.
 //
-// The wasm module is imported dynamically (the same module as
-// `import init, { Lab, parseLink, encodeLink } from '../pkg/agq.js'`), so that a missing
-// or broken build becomes a clear `error` message instead of a worker that never starts.
+// Two builds of the same Rust layer: pkg/agq.js (burn's CPU backend only: what every visitor
+// downloads) and pkg/agq_gpu.js (the same with burn's WebGPU backend, whose kernel compiler
+// is most of its code), imported only where WebGPU is used: by a worker started for it (the
+// `init` message says which build), or by the first training run's timing of WebGPU against
+// the CPU backend. The module is imported dynamically, so that a missing or broken build
+// becomes a clear `error` message instead of a worker that never starts.
 // The network list and the snapshot file names come from the module (netCatalog, the Rust
 // `Net`); training is the module's epoch driver (lab.advance), paced from here.
 
@@ -87,24 +90,41 @@ function hasWasmSimd() {
   return WebAssembly.validate(new Uint8Array(bytes));
 }
 
-const wasmReady = (async () => {
+/** The two builds of the module: `{ js, wasm }` under pkg/ (`make build` makes both). */
+const MODULES = {
+  cpu: { js: 'agq.js', wasm: 'agq_bg.wasm' },
+  webgpu: { js: 'agq_gpu.js', wasm: 'agq_gpu_bg.wasm' },
+};
+
+let chooseModule;
+/** The build `init` asked for: `MODULES.cpu` or `MODULES.webgpu`. */
+const moduleChosen = new Promise((resolve) => (chooseModule = resolve));
+
+/** A build of the module (`MODULES.cpu` or `MODULES.webgpu`), imported and started. */
+async function loadModule(files) {
   if (!hasWasmSimd()) {
     throw new Error('This browser runs WebAssembly without SIMD, which agq needs (Chrome and Edge 91+, Firefox 89+, Safari 16.4+): please update it.');
   }
   let mod;
   try {
-    mod = await import('../pkg/agq.js');
+    mod = await import(`../pkg/${files.js}`);
   } catch (e) {
-    throw new Error(`The WebAssembly module could not be loaded (pkg/agq.js: ${errText(e)}). Build it first: make build.`);
+    throw new Error(`The WebAssembly module could not be loaded (pkg/${files.js}: ${errText(e)}). Build it first: make build.`);
   }
   try {
     await mod.default();
   } catch (e) {
-    throw new Error(`The WebAssembly module could not be started (pkg/agq_bg.wasm: ${errText(e)}).`);
+    throw new Error(`The WebAssembly module could not be started (pkg/${files.wasm}: ${errText(e)}).`);
   }
+  return mod;
+}
+
+/** The wasm module, once `init` has chosen it and it is loaded and started. */
+const wasmReady = moduleChosen.then(async (files) => {
+  const mod = await loadModule(files);
   nets = new Map(mod.netCatalog().map((n) => [n.net, n]));
   return mod;
-})();
+});
 wasmReady.catch(() => {}); // reported once, by `init`
 
 /** The network of `config` as the module lists it (undefined for an unknown word). */
@@ -174,6 +194,7 @@ function endWithError(e) {
 }
 
 async function onInit({ preferGpu }) {
+  chooseModule(preferGpu ? MODULES.webgpu : MODULES.cpu);
   try {
     const mod = await wasmReady;
     status(preferGpu ? 'looking for WebGPU' : 'starting the CPU backend');
@@ -663,30 +684,32 @@ async function runTraining(config, probe) {
 
 /**
  * Times this run's training on WebGPU against the CPU backend (www/worker_probe.js) and
- * keeps the faster: a `backend` message with the lab now used and the measurement. A lab
- * that is not WebGPU, or a failed measurement, leaves everything as it was.
+ * keeps the faster: a `backend` message with the lab now used and the measurement. The
+ * worker runs on the CPU build; the WebGPU build is loaded here, for a lab of its own. A
+ * browser where WebGPU does not start, or a failed measurement, leaves the CPU lab in place.
  */
 async function chooseFasterBackend(config) {
-  if (plain(lab.backend()).kind !== 'webgpu') return;
-  status('timing WebGPU against the CPU backend');
+  if (plain(lab.backend()).kind !== 'cpu') return;
+  status('loading the WebGPU build to time it against the CPU backend');
   let chosen;
   try {
-    const mod = await wasmReady;
-    chosen = await fasterLab({
-      gpuLab: lab,
-      config,
-      createCpuLab: async () => {
-        const cpuLab = await mod.Lab.create(false);
-        await cpuLab.loadMnist(mnistFiles[0], mnistFiles[1], mnistFiles[2], mnistFiles[3]);
-        return cpuLab;
-      },
-    });
+    const gpuMod = await loadModule(MODULES.webgpu);
+    const gpuLab = await gpuMod.Lab.create(true);
+    const gpuBackend = plain(gpuLab.backend());
+    if (gpuBackend.kind !== 'webgpu') {
+      gpuLab.free();
+      post({ type: 'backend', backend: null, reason: `WebGPU did not start (${gpuBackend.note}); the CPU backend stays.` });
+      return;
+    }
+    await gpuLab.loadMnist(mnistFiles[0], mnistFiles[1], mnistFiles[2], mnistFiles[3]);
+    status('timing WebGPU against the CPU backend');
+    chosen = await fasterLab({ gpuLab, cpuLab: lab, config });
   } catch (e) {
-    post({ type: 'backend', backend: null, reason: `The backends could not be timed (${errText(e)}); WebGPU stays.` });
+    post({ type: 'backend', backend: null, reason: `The backends could not be timed (${errText(e)}); the CPU backend stays.` });
     return;
   }
-  lab = chosen.lab;
-  if (chosen.cpu) {
+  if (!chosen.cpu) {
+    lab = chosen.lab;
     // a snapshot, the CIFAR-10 images and an opened file lived in the old lab
     snapshotLoaded = null;
     cifarLoaded = false;

@@ -1,6 +1,6 @@
 // Which backend trains faster here, timed (worker.js asks before the first LeNet run when
-// the page chose WebGPU by itself on an adapter that looks like hardware): a few training
-// steps of the run's own configuration on a CPU lab and on the WebGPU lab, the CPU first
+// the page found a WebGPU adapter that looks like hardware and the user has not chosen): a few
+// training steps of the run's own configuration on the CPU lab and on a WebGPU lab, the CPU first
 // (it is the quick one), then WebGPU within a time budget, so a slow adapter is found out in
 // seconds.
 
@@ -30,12 +30,11 @@ async function stepsPerSecond(lab, config, budgetMs) {
 const rate = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(2));
 
 /**
- * Times `gpuLab` against a new CPU lab made by `createCpuLab()` (MNIST loaded). Returns
- * `{ lab, cpu, text }`: the faster lab (the other one is freed), whether it is the CPU one,
- * and the measurement in words.
+ * Times `gpuLab` against `cpuLab` (both with MNIST loaded; they may come from different
+ * builds of the module). Returns `{ lab, cpu, text }`: the faster lab (the other one is
+ * freed), whether it is the CPU one, and the measurement in words.
  */
-export async function fasterLab({ gpuLab, createCpuLab, config }) {
-  const cpuLab = await createCpuLab();
+export async function fasterLab({ gpuLab, cpuLab, config }) {
   const cpuRate = await stepsPerSecond(cpuLab, config, Infinity);
   const gpuRate = await stepsPerSecond(gpuLab, config, (BUDGET_FACTOR * 1000 * PROBE_STEPS) / cpuRate);
   const text = `timed ${PROBE_STEPS} training steps of this run: CPU ${rate(cpuRate)} steps/s, WebGPU ${rate(gpuRate)} steps/s`;

@@ -10,7 +10,15 @@
 // `warmup` steps run first (shader compilation, autotuning, allocation), their losses are read
 // back, then `steps` steps are timed up to and including the read-back of their losses.
 
-import init, { Lab, parseLink } from '../../pkg/agq.js';
+/**
+ * The page's build of agq for `backend` (www/worker.js picks the same): pkg/agq_gpu.js (with
+ * burn's WebGPU backend) for 'webgpu', else pkg/agq.js (CPU only), loaded and started.
+ */
+async function agqModule(backend) {
+  const mod = await import(backend === 'webgpu' ? '../../pkg/agq_gpu.js' : '../../pkg/agq.js');
+  const wasm = await mod.default();
+  return { ...mod, wasm };
+}
 
 const MNIST = '../../www/data/mnist/';
 const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
@@ -95,7 +103,7 @@ function timing(spec, seconds, losses) {
 
 /** agq's `Lab` exactly as www/worker.js drives it: create, loadMnist (the gz files), start, advance. */
 async function runAgq(spec, gz) {
-  await init();
+  const { Lab, parseLink } = await agqModule(spec.backend);
   const t0 = performance.now();
   const lab = await Lab.create(spec.backend === 'webgpu');
   const backend = lab.backend();
@@ -274,7 +282,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * `loadSnapshot`), and the page's default PTQ settings for it (`config`).
  */
 async function openVgg16() {
-  const wasm = await init();
+  const { wasm, Lab, parseLink } = await agqModule('cpu');
   const lab = await Lab.create(false);
   const r = await fetch('../../www/snapshots/vgg16.safetensors');
   if (!r.ok) throw new Error(`www/snapshots/vgg16.safetensors: HTTP ${r.status}`);

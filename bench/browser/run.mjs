@@ -7,7 +7,7 @@
 //     each fetched file gzipped here with node's zlib) and the time until Train is enabled;
 //  2. training throughput, images/s at batch 64 on real MNIST, LeNet-300-100 and LeNet-5:
 //     agq's `Lab` (pkg/agq.js) on its CPU backend against TensorFlow.js 4.22.0 on
-//     tfjs-backend-wasm, and agq on WebGPU against tfjs-backend-webgpu, each measurement in a
+//     tfjs-backend-wasm, and agq on WebGPU (pkg/agq_gpu.js) against tfjs-backend-webgpu, each measurement in a
 //     fresh browser context on bench/browser/index.html (bench.js).
 //
 // Writes target/bench/browser.json, then (summary.mjs) target/bench/summary.json and
@@ -288,6 +288,7 @@ function machineInfo(browserVersion) {
 
 async function main() {
   for (const p of [path.join(ROOT, 'index.html'), path.join(ROOT, 'pkg', 'agq.js'), path.join(ROOT, 'pkg', 'agq_bg.wasm'),
+    path.join(ROOT, 'pkg', 'agq_gpu.js'), path.join(ROOT, 'pkg', 'agq_gpu_bg.wasm'),
     path.join(ROOT, 'www', 'data', 'mnist', 'train-images-idx3-ubyte.gz'), path.join(HERE, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js')]) {
     if (!existsSync(p)) throw new Error(`${p} is missing (the page: make build; TensorFlow.js: npm install in bench/browser)`);
   }

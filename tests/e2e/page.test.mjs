@@ -64,6 +64,16 @@ async function withPage(body) {
   }
 }
 
+/** The wasm builds `page` requests from now on, in order (a live list: `agq_bg.wasm`, `agq_gpu_bg.wasm`). */
+function wasmDownloads(page) {
+  const modules = [];
+  page.on('request', (r) => {
+    const m = /\/pkg\/(agq(?:_gpu)?_bg\.wasm)$/.exec(new URL(r.url()).pathname);
+    if (m) modules.push(m[1]);
+  });
+  return modules;
+}
+
 async function describe(page, log) {
   let message = '';
   let status = '';
@@ -117,8 +127,9 @@ async function waitForEnd(page, timeout) {
 }
 
 function requireWasm() {
-  assert.ok(existsSync(path.join(ROOT, 'pkg', 'agq.js')),
-    `pkg/agq.js is missing under ${ROOT}: build the site first (make build)`);
+  for (const js of ['agq.js', 'agq_gpu.js']) {
+    assert.ok(existsSync(path.join(ROOT, 'pkg', js)), `pkg/${js} is missing under ${ROOT}: build the site first (make build)`);
+  }
   assert.ok(existsSync(path.join(ROOT, 'www', 'data', 'mnist', 'train-images-idx3-ubyte.gz')),
     `www/data/mnist/ is missing under ${ROOT}: make build copies MNIST there`);
 }
@@ -226,6 +237,7 @@ test('a crashed worker is replaced: the page says so, keeps its settings and tra
 test('on a software WebGPU adapter the page starts on the CPU backend and says why; the user\'s choice is kept', { timeout: 120_000 }, async () => {
   requireWasm();
   await withPage(async ({ context, page, log }) => {
+    const modules = wasmDownloads(page);
     await page.goto(`${base}/?v=1&net=lenet300`);
     await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.includes('·'), null, { timeout: 60_000 });
     const adapter = await page.evaluate(async () => {
@@ -240,9 +252,11 @@ test('on a software WebGPU adapter the page starts on the CPU backend and says w
       assert.match(badge, /^cpu/, 'a software adapter starts the page on the CPU backend');
       assert.match(await page.locator('#backend-note').textContent(), /chosen automatically: .*software/);
       assert.equal(await page.locator('#prefer-gpu').isChecked(), false);
+      assert.deepEqual(modules, ['agq_bg.wasm'], 'the CPU start downloads the CPU build only');
       // the user's explicit choice wins, and is kept on the next visit
       await page.locator('#prefer-gpu').check();
       await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.startsWith('webgpu'), null, { timeout: 60_000 });
+      assert.deepEqual(modules, ['agq_bg.wasm', 'agq_gpu_bg.wasm'], 'WebGPU loads the WebGPU build');
       await page.reload();
       await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent.startsWith('webgpu'), null, { timeout: 60_000 });
       assert.equal(await page.locator('#prefer-gpu').isChecked(), true);
@@ -250,7 +264,7 @@ test('on a software WebGPU adapter the page starts on the CPU backend and says w
   });
 });
 
-test('on an adapter that looks like hardware the first run times both backends and keeps the faster', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+test('on an adapter that looks like hardware the page starts on the CPU build; the first run loads the WebGPU build, times both and keeps the faster', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   requireWasm();
   await withPage(async ({ context, page, log }) => {
     // this browser's adapter (SwiftShader, software) dressed up as a hardware GPU for the
@@ -260,17 +274,22 @@ test('on an adapter that looks like hardware the first run times both backends a
       Object.defineProperty(GPUAdapter.prototype, 'info', { get: () => ({ vendor: 'example', architecture: 'discrete-gpu', device: '', description: '' }) });
       Object.defineProperty(GPUAdapter.prototype, 'isFallbackAdapter', { get: () => false });
     });
+    const modules = wasmDownloads(page);
     await page.goto(`${base}/?v=1&net=lenet300&method=ptq&epochs=1&train_size=1000`);
     await page.waitForFunction(() => !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
       null, { timeout: 120_000 });
-    const badge = (await text(page, 'backend')).toLowerCase();
-    if (!badge.startsWith('webgpu')) {
-      console.log(`no WebGPU adapter in this browser (badge: ${badge}): nothing to time`);
+    const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
+    if (!hasAdapter) {
+      console.log('no WebGPU adapter in this browser: nothing to time');
       return;
     }
+    assert.match(await text(page, 'backend'), /^cpu/, 'the page starts on the CPU backend');
+    assert.match(await page.locator('#backend-note').textContent(), /first training run of a LeNet times it/);
+    assert.deepEqual(modules, ['agq_bg.wasm'], 'only the CPU build before Train');
     await page.click('[data-testid="train"]');
     const status = await waitForEnd(page, RUN_TIMEOUT_MS);
     assert.equal(status, 'done');
+    assert.deepEqual(modules, ['agq_bg.wasm', 'agq_gpu_bg.wasm'], 'the WebGPU build is loaded for the timing');
     const note = await page.locator('#backend-note').textContent();
     console.log(`after timing: ${await text(page, 'backend')}; ${note}`);
     assert.match(note, /timed 3 training steps of this run: CPU [0-9.]+ steps\/s, WebGPU [0-9.]+ steps\/s/);
