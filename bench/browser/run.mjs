@@ -184,7 +184,10 @@ async function startSequence(context, base) {
  * flags), whose disk cache is what a returning visitor has.
  */
 async function measureStart(browser, base) {
-  const out = {};
+  // the WebGPU build, which the page loads only where WebGPU is used (not on this software
+  // adapter): its size, as the files the page fetched are counted
+  const gpuBuild = path.join(ROOT, 'pkg', 'agq_gpu_bg.wasm');
+  const out = { gpuBuild: { raw: statSync(gpuBuild).size, gzip: gzipSize(gpuBuild) } };
   const { context, log } = await openLoggedPage(browser);
   try {
     out.context = await startSequence(context, base);
