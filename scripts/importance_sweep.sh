@@ -6,7 +6,10 @@
 #
 # LeNet-300-100 and LeNet-5 are trained here first (`agq train --method none`, full MNIST,
 # LENET300_EPOCHS / LENET5_EPOCHS epochs; their snapshots carry taylor/P); AlexNet and
-# VGG-16 use the committed www/snapshots/NET.safetensors (rerun after a new snapshot lands).
+# VGG-16 use the committed www/snapshots/NET.safetensors (rerun after a new snapshot lands),
+# or AGQ_SNAPSHOT_ALEXNET / AGQ_SNAPSHOT_VGG16 when set: the committed VGG-16 file has no Taylor
+# sums (they would take it over 64 MB), scripts/train_snapshot.py writes them beside it as
+# vgg16-taylor.safetensors (the same weights and |grad| sums).
 # Usage: scripts/importance_sweep.sh [NETS...]   (default: lenet300 lenet5 alexnet vgg16)
 # Environment: AGQ (the binary, default target/release/agq, built when missing),
 # WORK (trained snapshots, default target/importance-sweep), KEEP (kept fractions).
@@ -31,7 +34,8 @@ for net in "${nets[@]}"; do
       fi
       data=www/data/mnist ;;
     alexnet|vgg16)
-      snapshot=www/snapshots/$net.safetensors
+      override=AGQ_SNAPSHOT_${net^^}
+      snapshot=${!override:-www/snapshots/$net.safetensors}
       data=www/data/cifar10 ;;
     *) echo "importance_sweep: unknown network $net" >&2; exit 2 ;;
   esac

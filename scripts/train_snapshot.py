@@ -29,6 +29,7 @@ Accuracy is measured on the first 1,000 official CIFAR-10 test images (the page'
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import math
@@ -52,6 +53,8 @@ MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
 STD = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
 RECORD = 1 + 3 * 32 * 32
 PROGRESS_SECONDS = 30.0
+#: The most a snapshot the page downloads may weigh (www/snapshots/, docs/NETWORKS.md).
+PAGE_LIMIT_BYTES = 64_000_000
 
 
 def read_records(path: Path) -> bytes:
@@ -179,11 +182,32 @@ def export_interim(args, ckpt, state, model, acc, tx, ty) -> int:
             "learning_rate_now": learning_rate(args, state["epoch"], step, state["train_size"] // args.batch),
         },
     )
-    snap = acc.snapshot(prov)
     out = args.out_dir / f"{args.net}.safetensors"
-    snap.save(out, args.dtype)
-    print(f"wrote {out}: interim after {state['epoch']} epochs and {step} steps, {measured:.2f}% on the test images", flush=True)
+    save_snapshot(acc.snapshot(prov), out, args.dtype)
+    print(f"interim after {state['epoch']} epochs and {step} steps, {measured:.2f}% on the test images", flush=True)
     return 0
+
+
+def save_snapshot(snap, path: Path, dtype: str) -> None:
+    """Writes `snap` to `path`. When its Taylor sums take it over PAGE_LIMIT_BYTES (VGG-16:
+    about 91 MB in F16), the whole snapshot goes to STEM-taylor.safetensors instead (for
+    scripts/importance_sweep.sh) and `path` gets it without them, which its provenance says."""
+    data = snap.to_bytes(dtype)
+    if len(data) > PAGE_LIMIT_BYTES and any(p.taylor is not None for p in snap.params):
+        full = path.with_name(f"{path.stem}-taylor.safetensors")
+        write_atomic(full, data)
+        print(f"wrote {full} ({len(data)} bytes, with the Taylor sums)", flush=True)
+        snap = dataclasses.replace(snap, params=[dataclasses.replace(p, taylor=None) for p in snap.params], metadata=dict(snap.metadata))
+        snap.provenance = {**snap.provenance, "taylor": f"left out to stay under {PAGE_LIMIT_BYTES} bytes: {full.name} has them ({len(data)} bytes)"}
+        data = snap.to_bytes(dtype)
+    write_atomic(path, data)
+    print(f"wrote {path} ({len(data)} bytes)", flush=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def parse_args(argv=None):
@@ -319,15 +343,12 @@ def main(argv=None) -> int:
         state["epoch"] = epoch + 1
         print(json.dumps(record), flush=True)
         if state["epoch"] == args.epochs:
-            snap = acc.snapshot(provenance(args, state, "float"))
-            snap.save(args.out_dir / f"{args.net}.safetensors", args.dtype)
-            print(f"wrote {args.out_dir / (args.net + '.safetensors')}", flush=True)
+            save_snapshot(acc.snapshot(provenance(args, state, "float")), args.out_dir / f"{args.net}.safetensors", args.dtype)
         if state["epoch"] == total and args.itq_epochs:
             snap = acc.snapshot(provenance(args, state, "itq"))
             low = sum(int((p.width < 32).sum()) for p in snap.params) / snap.num_values
             snap.provenance = {**snap.provenance, "itq_low_fraction": round(low, 4)}
-            snap.save(args.out_dir / f"{args.net}-itq.safetensors", args.dtype)
-            print(f"wrote {args.out_dir / (args.net + '-itq.safetensors')}", flush=True)
+            save_snapshot(snap, args.out_dir / f"{args.net}-itq.safetensors", args.dtype)
         checkpoint()
         if state["epoch"] == args.epochs and args.itq_epochs:
             # the converged float run, kept so ITQ variants can continue it (copy it over the

@@ -48,8 +48,9 @@ pub struct Snapshot {
 pub enum StoreDtype {
     /// Exact: 4 bytes per value.
     F32,
-    /// 2 bytes per value; a tensor with a value that would overflow f16 or
-    /// flush to zero is kept in F32.
+    /// 2 bytes per value. A nonzero value below f16's smallest subnormal (2^-24) is stored
+    /// as +-2^-24, so that it stays nonzero without keeping its whole tensor in F32; a tensor
+    /// with a value that would overflow f16 is kept in F32.
     F16,
 }
 
@@ -170,12 +171,25 @@ pub(crate) fn f32_raw(shape: &[usize], v: &[f32]) -> Raw {
     Raw { dtype: Dtype::F32, shape: shape.to_vec(), data: v.iter().flat_map(|x| x.to_le_bytes()).collect() }
 }
 
-/// `F16` bytes of `v`, or `F32` when some value would overflow or flush to zero.
+/// The smallest positive f16 value (a subnormal), 2^-24.
+const F16_MIN_POSITIVE: f32 = 5.960_464_5e-8;
+
+/// `x` as f16, a nonzero `|x| < 2^-24` as `+-2^-24` (f16 would flush it to zero). The move is
+/// below f16's own resolution near zero and keeps every nonzero weight and importance
+/// nonzero; among the millions of values of a conv layer there nearly always is one so small,
+/// and without it the whole tensor would stay in F32.
+fn to_f16_keeping_nonzero(x: f32) -> half::f16 {
+    if x != 0.0 && x.abs() < F16_MIN_POSITIVE {
+        half::f16::from_f32(F16_MIN_POSITIVE.copysign(x))
+    } else {
+        half::f16::from_f32(x)
+    }
+}
+
+/// `F16` bytes of `v` ([`to_f16_keeping_nonzero`]), or `F32` when some value would overflow.
 fn f16_or_f32_raw(shape: &[usize], v: &[f32]) -> Raw {
-    let h: Vec<half::f16> = v.iter().map(|&x| half::f16::from_f32(x)).collect();
-    let lossless_range =
-        v.iter().zip(&h).all(|(&x, y)| y.is_finite() == x.is_finite() && (x == 0.0) == (y.to_f32() == 0.0));
-    if !lossless_range {
+    let h: Vec<half::f16> = v.iter().map(|&x| to_f16_keeping_nonzero(x)).collect();
+    if v.iter().zip(&h).any(|(&x, y)| y.is_finite() != x.is_finite()) {
         return f32_raw(shape, v);
     }
     Raw { dtype: Dtype::F16, shape: shape.to_vec(), data: h.iter().flat_map(|x| x.to_le_bytes()).collect() }
@@ -591,6 +605,26 @@ mod tests {
                 assert!((x - y).abs() <= x.abs() * 1e-3 + 1e-7, "{x} vs {y}");
             }
         }
+    }
+
+    #[test]
+    fn an_f16_write_stores_tiny_nonzero_values_as_the_smallest_subnormal() {
+        let mut s = sample();
+        let w = &mut s.params[0].weight;
+        w[0] = 1.0e-9;
+        w[1] = -3.0e-8;
+        w[2] = 0.0;
+        w[3] = -0.0;
+        let bytes = s.to_bytes(StoreDtype::F16);
+        let back = Snapshot::from_bytes(&bytes).unwrap();
+        let b = &back.params[0].weight;
+        assert_eq!(b[..4], [F16_MIN_POSITIVE, -F16_MIN_POSITIVE, 0.0, 0.0]);
+        assert_eq!(b[3].to_bits(), (-0.0f32).to_bits());
+        // the tensor stays in F16: the file is as long as with ordinary values there
+        let mut plain = s.clone();
+        plain.params[0].weight[..4].copy_from_slice(&[0.5, -0.5, 0.0, 0.0]);
+        assert_eq!(bytes.len(), plain.to_bytes(StoreDtype::F16).len());
+        assert!(bytes.len() < s.to_bytes(StoreDtype::F32).len());
     }
 
     #[test]

@@ -126,3 +126,26 @@ def test_an_interim_export_needs_a_run_in_its_float_phase(data, tmp_path):
     assert train.main(args(data, tmp_path, tmp_path / "f.pt", "--stop-after", "2")) == 0
     with pytest.raises(SystemExit, match="past its float phase"):
         train.main(args(data, tmp_path, tmp_path / "f.pt", "--resume", "--export-interim"))
+
+
+def test_a_snapshot_over_the_page_limit_leaves_its_taylor_sums_beside_it(tmp_path):
+    """Over the limit: the page's file without the Taylor sums (its provenance says where they
+    are), the whole snapshot beside it; under it: one file with them."""
+    train = trainer()
+    rng = np.random.default_rng(1)
+    params = [agq.Param(n, rng.normal(size=s).astype(np.float32), rng.random(s, dtype=np.float32),
+                        taylor=rng.random(s, dtype=np.float32)) for n, s in [("fc.weight", (30, 40)), ("fc.bias", (30,))]]
+    snap = agq.Snapshot("tiny", params, {})
+    snap.provenance = {"epochs": 1}
+    train.save_snapshot(snap, tmp_path / "small.safetensors", "f16")
+    assert agq.read_snapshot(tmp_path / "small.safetensors").params[0].taylor is not None
+    assert not (tmp_path / "small-taylor.safetensors").exists()
+    train.PAGE_LIMIT_BYTES = 4000
+    train.save_snapshot(snap, tmp_path / "net.safetensors", "f16")
+    lean = agq.read_snapshot(tmp_path / "net.safetensors")
+    full = agq.read_snapshot(tmp_path / "net-taylor.safetensors")
+    assert all(p.taylor is None for p in lean.params) and all(p.taylor is not None for p in full.params)
+    for p, q in zip(lean.params, full.params):
+        assert (p.weight.tobytes(), p.importance.tobytes()) == (q.weight.tobytes(), q.importance.tobytes())
+    assert "net-taylor.safetensors" in lean.provenance["taylor"] and lean.provenance["epochs"] == 1
+    assert snap.params[0].taylor is not None  # the caller's snapshot is left as it was

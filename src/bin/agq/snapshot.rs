@@ -132,13 +132,6 @@ fn train_one(
     if config.method == Method::None {
         params.iter_mut().for_each(|p| p.width = None);
     }
-    for p in &mut params {
-        keep_nonzero_in_f16(&mut p.weight);
-        keep_nonzero_in_f16(&mut p.importance);
-        if let Some(t) = &mut p.taylor {
-            keep_nonzero_in_f16(t);
-        }
-    }
     let mut snapshot = Snapshot { net: config.net.as_str().to_string(), params, metadata: Default::default() };
     // Measure the weights as stored: F16 rounding included, exactly as `agq eval` reads them.
     let stored = Snapshot::from_bytes(&snapshot.to_bytes(StoreDtype::F16)).map_err(|e| e.to_string())?;
@@ -165,21 +158,6 @@ fn train_one(
     }
     snapshot.set_provenance(&provenance);
     Ok(snapshot.to_bytes(StoreDtype::F16))
-}
-
-/// The smallest positive F16 value (a subnormal), 2^-24.
-const F16_MIN_POSITIVE: f32 = 5.960_464_5e-8;
-
-/// Moves every nonzero value that F16 would flush to zero (|x| < 2^-24) to +-2^-24.
-///
-/// `StoreDtype::F16` keeps a whole tensor in F32 when one of its values would flush to
-/// zero; among the millions of values of a conv layer there nearly always is one, and the
-/// file would not shrink. The change is below F16's own resolution near zero (2^-24), keeps
-/// every nonzero weight and importance nonzero, and the accuracy is measured afterwards.
-fn keep_nonzero_in_f16(values: &mut [f32]) {
-    for v in values.iter_mut().filter(|v| **v != 0.0 && v.abs() < F16_MIN_POSITIVE) {
-        *v = F16_MIN_POSITIVE.copysign(*v);
-    }
 }
 
 fn mean(v: &[f32]) -> f32 {
