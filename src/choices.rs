@@ -91,6 +91,18 @@ words!(
     }
 );
 words!(
+    /// How the learning rate moves over the run: held, or decayed along a half cosine from
+    /// `lr` at the first step to 0 after the last (per step, over every epoch of the run).
+    LrSchedule { Constant = "constant", Cosine = "cosine" }
+);
+impl Default for LrSchedule {
+    /// What a link from before the setting means.
+    fn default() -> Self {
+        LrSchedule::Constant
+    }
+}
+
+words!(
     /// The optimizer: SGD with classical momentum (no dampening), or Adam with burn's
     /// defaults (beta 0.9, 0.999).
     Optimizer { Sgd = "sgd", Adam = "adam" }

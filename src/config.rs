@@ -8,7 +8,7 @@
 //! from JSON, or set from command-line flags, arrives unchecked and becomes trusted only
 //! through [`RunConfig::check`]; every refusal is a [`SettingsError`] naming its field.
 
-pub use crate::choices::{Importance, ItqMode, Method, Net, Optimizer};
+pub use crate::choices::{Importance, ItqMode, LrSchedule, Method, Net, Optimizer};
 use crate::quant::cluster::ClusterMethod;
 use crate::quant::encoding::Encoding;
 use crate::quant::importance::ImportanceSource;
@@ -98,6 +98,9 @@ pub struct RunConfig {
     pub batch: u32,
     /// Learning rate, in (0, 10].
     pub lr: f64,
+    /// How the learning rate moves over the run. A link without it means `constant`.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     pub optimizer: Optimizer,
     /// SGD momentum, in [0, 1).
     pub momentum: f64,
@@ -143,6 +146,7 @@ impl Default for RunConfig {
             epochs: 10,
             batch: 64,
             lr: 0.01,
+            lr_schedule: LrSchedule::Constant,
             optimizer: Optimizer::Sgd,
             momentum: 0.9,
             decay: 0.002,
@@ -181,7 +185,7 @@ macro_rules! field {
 }
 
 /// Every field, in link order.
-pub const FIELDS: [Field; 18] = [
+pub const FIELDS: [Field; 19] = [
     field!(net, parse_word, ToString::to_string),
     field!(method, parse_word, ToString::to_string),
     field!(importance, parse_word, ToString::to_string),
@@ -194,6 +198,7 @@ pub const FIELDS: [Field; 18] = [
     field!(epochs, |f, v| number(f, v, "a whole number of epochs"), ToString::to_string),
     field!(batch, |f, v| number(f, v, "a whole number of images"), ToString::to_string),
     field!(lr, |f, v| number(f, v, "a number"), ToString::to_string),
+    field!(lr_schedule, parse_word, ToString::to_string),
     field!(optimizer, parse_word, ToString::to_string),
     field!(momentum, |f, v| number(f, v, "a number"), ToString::to_string),
     field!(decay, |f, v| number(f, v, "a number"), ToString::to_string),
@@ -448,6 +453,7 @@ mod tests {
             epochs: 3,
             batch: 128,
             lr: 0.001,
+            lr_schedule: LrSchedule::Cosine,
             optimizer: Optimizer::Adam,
             momentum: 0.0,
             decay: 0.0,
@@ -467,9 +473,23 @@ mod tests {
         assert_eq!(
             RunConfig::default().to_query(),
             "v=1&net=lenet300&method=combined&importance=grad&clusters=quantile:0.5,0.8,0.95&widths=0,4,6,8\
-             &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&optimizer=sgd\
+             &split=0.95&warmup=1&schedule=8,6,4,2,0&mode=freeze&epochs=10&batch=64&lr=0.01&lr_schedule=constant&optimizer=sgd\
              &momentum=0.9&decay=0.002&train_size=60000&seed=1&encoding=csr"
         );
+    }
+
+    #[test]
+    fn a_link_without_a_learning_rate_schedule_holds_it_and_the_schedule_travels() {
+        let (c, fields) = issue_fields("epochs=3");
+        assert_eq!((c.lr_schedule, fields.len()), (LrSchedule::Constant, 0));
+        let c = RunConfig { lr_schedule: LrSchedule::Cosine, ..RunConfig::default() };
+        assert!(c.to_query().contains("&lr=0.01&lr_schedule=cosine&"));
+        assert_eq!(RunConfig::from_query(&c.to_query()), (c, vec![]));
+        let (c, fields) = issue_fields("lr_schedule=step&epochs=3");
+        assert_eq!((c.lr_schedule, c.epochs, fields), (LrSchedule::Constant, 3, vec!["lr_schedule".to_string()]));
+        let mut json = serde_json::to_value(RunConfig::default()).unwrap();
+        json.as_object_mut().unwrap().remove("lr_schedule");
+        assert_eq!(serde_json::from_value::<RunConfig>(json).unwrap().lr_schedule, LrSchedule::Constant);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use agq::data::{Dataset, mnist};
 use agq::choices::Net;
 use agq::nn::models::Model;
 use agq::nn::params::{param_infos, read_params};
-use agq::choices::{ItqMode, Optimizer};
+use agq::choices::{ItqMode, LrSchedule, Optimizer};
 use agq::nn::train::{TrainSettings, Trainer};
 use agq::quant::settings::ItqSettings;
 use burn::tensor::Device;
@@ -19,7 +19,7 @@ fn mnist_test_set() -> Dataset {
 
 fn settings(net: Net, itq: Option<ItqSettings>) -> TrainSettings {
     let itq = itq.map(|i| i.check().expect("valid ITQ settings"));
-    TrainSettings { net, batch: 64, lr: 0.01, optimizer: Optimizer::Sgd, momentum: 0.9, seed: 7, weight_decay: 0.0, itq }
+    TrainSettings { net, batch: 64, lr: 0.01, lr_schedule: LrSchedule::Constant, epochs: 1, optimizer: Optimizer::Sgd, momentum: 0.9, seed: 7, weight_decay: 0.0, itq }
 }
 
 fn param_count(kind: Net) -> usize {
@@ -203,4 +203,24 @@ fn the_epoch_driver_trains_in_pieces_ends_each_epoch_and_then_finishes() {
     assert!(session.finished());
     assert!(matches!(next(&mut session, 1), Advance::Finished));
     assert!(pollster::block_on(session.run_epoch(1, &mut |_| {}, &mut |_: usize, _: usize| {})).expect("runs").is_none());
+}
+
+#[test]
+fn a_cosine_schedule_decays_the_learning_rate_from_lr_to_zero_over_the_run() {
+    let mut data = mnist_test_set();
+    data.truncate(256); // 4 steps an epoch at batch 64
+    let cosine = TrainSettings { lr_schedule: LrSchedule::Cosine, epochs: 2, ..settings(Net::LeNet300, None) };
+    let mut trainer = Trainer::new(cosine, data.clone(), &Device::flex());
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(trainer.lr_now(), 0.01));
+    trainer.train_steps(2); // a quarter of the run's 8 steps
+    assert!(close(trainer.lr_now(), 0.005 * (1.0 + std::f64::consts::FRAC_1_SQRT_2)));
+    trainer.train_steps(usize::MAX);
+    pollster::block_on(trainer.end_epoch()).unwrap();
+    assert!(close(trainer.lr_now(), 0.005)); // half way
+    trainer.train_steps(usize::MAX);
+    assert!(close(trainer.lr_now(), 0.0));
+    let mut constant = Trainer::new(settings(Net::LeNet300, None), data, &Device::flex());
+    constant.train_steps(3);
+    assert!(close(constant.lr_now(), 0.01));
 }

@@ -30,7 +30,7 @@ let current = null;
  * `scripts/results.sh` (docs/RESULTS.md); used until this session trains its own.
  */
 const REFERENCE_BASELINES = { lenet300: 97.81, lenet5: 99.09 };
-const TRAINING_KEYS = ['net', 'epochs', 'batch', 'lr', 'optimizer', 'momentum', 'decay', 'train_size', 'seed'];
+const TRAINING_KEYS = ['net', 'epochs', 'batch', 'lr', 'lr_schedule', 'optimizer', 'momentum', 'decay', 'train_size', 'seed'];
 const sessionBaselines = new Map(); // training settings -> float accuracy (%) of this session
 
 const trainingKey = (config) => TRAINING_KEYS.map((k) => String(config?.[k])).join('|');

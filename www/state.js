@@ -30,6 +30,7 @@ export const FIELDS = [
   { key: 'epochs', id: 'f-epochs', group: 'training', format: text },
   { key: 'batch', id: 'f-batch', group: 'training', format: text },
   { key: 'lr', id: 'f-lr', group: 'training', format: text },
+  { key: 'lr_schedule', id: 'f-lr-schedule', group: 'training', format: text },
   { key: 'optimizer', id: 'f-optimizer', group: 'training', format: text },
   { key: 'momentum', id: 'f-momentum', group: 'training', format: text },
   { key: 'decay', id: 'f-decay', group: 'training', format: text },

@@ -91,6 +91,8 @@ pub fn train_settings(config: &RunConfig) -> Result<TrainSettings, NnError> {
         net: config.net,
         batch: config.batch as usize,
         lr: config.lr,
+        lr_schedule: config.lr_schedule,
+        epochs: config.epochs as usize,
         optimizer: config.optimizer,
         momentum: config.momentum,
         seed: config.seed,

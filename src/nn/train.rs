@@ -10,7 +10,7 @@ use super::models::Model;
 use crate::choices::Net;
 use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
 use crate::data::Dataset;
-use crate::choices::{ItqMode, Optimizer};
+use crate::choices::{ItqMode, LrSchedule, Optimizer};
 use crate::quant::itq::{itq_apply, schedule_width};
 use crate::quant::settings::CheckedItqSettings;
 use crate::quant::tensor::ParamTensor;
@@ -26,8 +26,11 @@ pub struct TrainSettings {
     pub net: Net,
     /// Images per step.
     pub batch: usize,
-    /// Learning rate.
+    /// Learning rate (the first step's, under a decaying schedule).
     pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    /// Epochs of the whole run (what a decaying schedule spans).
+    pub epochs: usize,
     pub optimizer: Optimizer,
     /// SGD momentum, in [0, 1) (not used by Adam).
     pub momentum: f64,
@@ -131,13 +134,26 @@ impl Trainer {
             let loss = CrossEntropyLoss::new(None, &self.device).forward(logits, labels);
             let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             accumulate_importances(&self.model, &grads, &mut self.importance);
-            self.model = self.optim.step(self.settings.lr, self.model.clone(), grads);
+            self.model = self.optim.step(self.lr_now(), self.model.clone(), grads);
             self.apply_constraints();
             self.pending_losses.push(loss.detach());
             self.step += 1;
             done += 1;
         }
         done
+    }
+
+    /// The learning rate of the next step: `lr`, or under `cosine`
+    /// `lr · (1 + cos(π · step / steps_of_the_run)) / 2`.
+    pub fn lr_now(&self) -> f64 {
+        match self.settings.lr_schedule {
+            LrSchedule::Constant => self.settings.lr,
+            LrSchedule::Cosine => {
+                let total = (self.settings.epochs * self.steps_per_epoch()).max(1);
+                let t = (self.step as f64 / total as f64).min(1.0);
+                0.5 * self.settings.lr * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
     }
 
     /// Whether the current epoch has no step left.

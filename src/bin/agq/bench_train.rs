@@ -5,7 +5,7 @@
 
 use super::device::DeviceArgs;
 use agq::data::Dataset;
-use agq::choices::{Net, Optimizer};
+use agq::choices::{LrSchedule, Net, Optimizer};
 use agq::nn::train::{TrainSettings, Trainer};
 use agq::rng::SplitMix64;
 use clap::Args;
@@ -41,6 +41,8 @@ pub fn run(args: BenchTrainArgs) -> Result<(), crate::Failure> {
         net,
         batch: args.batch,
         lr: 0.01,
+        lr_schedule: LrSchedule::Constant,
+        epochs: 1,
         optimizer: Optimizer::Sgd,
         momentum: 0.9,
         weight_decay: 5e-4,

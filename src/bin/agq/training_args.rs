@@ -2,7 +2,7 @@
 //! defaults (docs/WORKER_PROTOCOL.md), parsed into the settings' own types and checked with
 //! the rest of the run configuration.
 
-use agq::config::{ItqMode, Optimizer, RunConfig};
+use agq::config::{ItqMode, LrSchedule, Optimizer, RunConfig};
 use agq::quant::settings::WidthList;
 use clap::Args;
 
@@ -15,6 +15,9 @@ pub struct TrainingArgs {
     batch: Option<u32>,
     #[arg(long)]
     lr: Option<f64>,
+    /// constant | cosine (decayed to 0 over the run)
+    #[arg(long = "lr-schedule")]
+    lr_schedule: Option<LrSchedule>,
     /// sgd | adam
     #[arg(long)]
     optimizer: Option<Optimizer>,
@@ -48,7 +51,7 @@ impl TrainingArgs {
         macro_rules! set {
             ($($field:ident),+) => { $(if let Some(v) = &self.$field { config.$field = v.clone(); })+ };
         }
-        set!(epochs, batch, lr, optimizer, momentum, decay, train_size, seed, split, warmup, mode);
+        set!(epochs, batch, lr, lr_schedule, optimizer, momentum, decay, train_size, seed, split, warmup, mode);
         if let Some(WidthList(schedule)) = &self.schedule {
             config.schedule = schedule.clone();
         }
