@@ -6,7 +6,7 @@
 # LeNet-300-100 and LeNet-5 (agq CPU vs tfjs-wasm, agq WebGPU vs tfjs-webgpu) and the page's
 # start (bytes, time until Train is enabled). Writes browser.json into $CARGO_TARGET_DIR/bench
 # (target/bench by default), where scripts/bench.sh reads it.
-# The page must be built (pkg/agq_bg.wasm); when it is not, `make build` builds it first.
+# The page must be built (both builds of its module: pkg/agq_bg.wasm, pkg/agq_gpu_bg.wasm); when it is not, `make build` builds it first.
 #
 # Environment: see bench/browser/run.mjs (AGQ_BENCH_STEPS_CPU, AGQ_BENCH_STEPS_GPU, ...);
 # BENCH_BROWSER_ARGS passes arguments to run.mjs (e.g. --quick).
@@ -18,7 +18,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${AGQ_CHROMIUM:-}" ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
-if [ ! -f pkg/agq_bg.wasm ] || [ ! -f pkg/agq.js ]; then
+if [ ! -f pkg/agq_bg.wasm ] || [ ! -f pkg/agq.js ] || [ ! -f pkg/agq_gpu_bg.wasm ] || [ ! -f pkg/agq_gpu.js ]; then
     echo "bench: pkg/ is not built; make build"
     make build
 fi
