@@ -636,11 +636,25 @@ function showAccuracyScope(net) {
 
 
 const PROVENANCE_LABELS = {
-  generator: 'made by', method: 'trained with', epochs: 'epochs', dataset: 'data set',
+  interim: 'still training', generator: 'made by', method: 'trained with', epochs: 'epochs', dataset: 'data set',
   training_data: 'training data', accuracy_percent: 'accuracy (%)', accuracy_on: 'accuracy on',
   itq_low_fraction: 'ITQ low fraction', hardware: 'hardware', wall_time_seconds: 'training time (s)',
-  date: 'date', config: 'settings', command: 'command',
+  date: 'date', config: 'settings', command: 'command', epoch_accuracy: 'accuracy per epoch (%)',
+  taylor: 'Taylor sums',
 };
+
+/**
+ * The `interim` entry of a snapshot exported from a run still going (scripts/train_snapshot.py
+ * --export-interim) in words; anything else as JSON.
+ */
+function interimText(v) {
+  const n = (x) => (Number.isFinite(Number(x)) ? Number(x) : '?');
+  if (!v || typeof v !== 'object') return String(v);
+  const steps = n(v.steps_into_next_epoch);
+  return `exported after ${n(v.epochs_done)} of ${n(v.float_epochs_planned)} float epochs`
+    + `${steps ? ` and ${steps} steps` : ''}, learning rate then ${Number.isFinite(Number(v.learning_rate_now)) ? Number(v.learning_rate_now).toPrecision(3) : '?'}`
+    + `${v.note ? `: ${v.note}` : ''}`;
+}
 
 /** The loaded snapshot of a built-in network (www/snapshots). */
 function onSnapshot(m) {
@@ -666,7 +680,8 @@ function fillProvenance(dl, prov, extra = []) {
     const ordered = [...Object.keys(PROVENANCE_LABELS).filter((k) => keys.includes(k)), ...keys.filter((k) => !(k in PROVENANCE_LABELS))];
     for (const k of ordered) {
       const v = prov[k];
-      add(PROVENANCE_LABELS[k] ?? k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+      const text = k === 'interim' ? interimText(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+      add(PROVENANCE_LABELS[k] ?? k, text);
     }
   } else {
     add('provenance', 'none recorded in the snapshot (no agq.provenance)');
