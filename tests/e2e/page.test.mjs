@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,20 +61,6 @@ async function withPage(body) {
     throw e;
   } finally {
     await context.close();
-  }
-}
-
-/** The `agq.provenance` object of a safetensors snapshot file ({} without one). */
-function snapshotProvenance(file) {
-  const fd = openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    readSync(fd, len, 0, 8, 0);
-    const header = Buffer.alloc(Number(len.readBigUInt64LE(0)));
-    readSync(fd, header, 0, header.length, 8);
-    return JSON.parse(JSON.parse(header.toString('utf8')).__metadata__?.['agq.provenance'] ?? '{}');
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -518,7 +504,8 @@ test('VGG-16: the accounted ratio shows before the evaluation, and new widths re
     const accountedAfter = (Date.now() - started) / 1000;
     const ratio = Number(await text(page, 'ratio'));
     assert.match(await page.locator('#snapshot-title').textContent(), /vgg16\.safetensors, 14,719,818 parameters/);
-    const interim = 'interim' in snapshotProvenance(path.join(ROOT, 'www', 'snapshots', 'vgg16.safetensors'));
+    const { metadata } = snapshotHeader(path.join(ROOT, 'www', 'snapshots', 'vgg16.safetensors'));
+    const interim = 'interim' in JSON.parse(metadata['agq.provenance'] ?? '{}');
     if (interim) {
       // a snapshot of a run still going says so, in words
       assert.match(await page.locator('#snapshot-prov').textContent(), /still trainingexported after \d+ of \d+ float epochs/);
