@@ -648,11 +648,11 @@ const PROVENANCE_LABELS = {
  * --export-interim) in words; anything else as JSON.
  */
 function interimText(v) {
-  const n = (x) => (Number.isFinite(Number(x)) ? Number(x) : '?');
   if (!v || typeof v !== 'object') return String(v);
+  const n = (x, digits) => (Number.isFinite(Number(x)) ? (digits ? Number(x).toPrecision(digits) : Number(x)) : '?');
   const steps = n(v.steps_into_next_epoch);
   return `exported after ${n(v.epochs_done)} of ${n(v.float_epochs_planned)} float epochs`
-    + `${steps ? ` and ${steps} steps` : ''}, learning rate then ${Number.isFinite(Number(v.learning_rate_now)) ? Number(v.learning_rate_now).toPrecision(3) : '?'}`
+    + `${steps ? ` and ${steps} steps` : ''}, learning rate then ${n(v.learning_rate_now, 3)}`
     + `${v.note ? `: ${v.note}` : ''}`;
 }
 
