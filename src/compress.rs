@@ -5,11 +5,12 @@ use crate::config::Method;
 use crate::quant::QuantError;
 pub use crate::quant::settings::PtqSettings;
 use crate::quant::settings::CheckedSettings;
-use crate::quant::encoding::{Encoding, encode_accounted, encoding_of, sizes_with};
-use crate::quant::itq::combine;
+use crate::quant::encoding::{Encoding, encode_accounted_made, encoding_of, sizes_with};
+use crate::quant::boundaries::{Boundaries, Classify, ClassifyVisitor};
+use crate::quant::fixed_point::FLOAT_WIDTH;
 use crate::quant::log_histogram::log10_histogram;
-use crate::quant::model::{QuantModel, quantize_model};
-use crate::quant::ptq::ptq;
+use crate::quant::model::{QuantModel, QuantTensor, quantize_tensor_by};
+use crate::quant::tensor::total_len;
 use crate::quant::report::{EncodingSize, Report};
 use crate::quant::tensor::ParamTensor;
 use serde::Serialize;
@@ -68,7 +69,7 @@ pub fn compress_with(net: &str, params: &[ParamTensor], method: Method, ptq: &Pt
 /// Encodes and accounts a quantized network in `encoding`.
 fn encode(quantized: Quantized, encoding: Encoding) -> Result<Compressed, QuantError> {
     let Quantized { model, widths, boundaries } = quantized;
-    let (bytes, report) = encode_accounted(&model, encoding)?;
+    let (bytes, report) = encode_accounted_made(&model, encoding)?;
     Ok(Compressed { model, report, bytes, widths, boundaries })
 }
 
@@ -87,37 +88,72 @@ struct Quantized {
     boundaries: Vec<f32>,
 }
 
-/// Importance, widths (PTQ, ITQ or combined) and fixed-point codes of `params`.
-fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq_settings: &PtqSettings) -> Result<Quantized, QuantError> {
-    let importance = ptq_settings.importance.try_compute(params)?;
-    let (widths, boundaries) = match method {
-        Method::None => (vec![32; importance.len()], Vec::new()),
-        Method::Itq => (itq_widths(params)?, Vec::new()),
-        Method::Ptq | Method::Combined => {
-            let k = ptq_settings.clusters.k();
-            if k != ptq_settings.widths.len() {
-                return Err(QuantError::WidthCount { clusters: k, widths: ptq_settings.widths.len() });
-            }
-            let plan = ptq(&importance, &ptq_settings.clusters, &ptq_settings.widths);
-            let widths = if method == Method::Combined { combine(&itq_widths(params)?, &plan.widths) } else { plan.widths };
-            (widths, plan.clustering.thresholds)
-        }
-    };
-    let model = quantize_model(net, params, &widths);
-    Ok(Quantized { model, widths, boundaries })
-}
-
-/// The ITQ width of every flat parameter (32, float, for a tensor without ITQ widths).
-fn itq_widths(params: &[ParamTensor]) -> Result<Vec<u8>, QuantError> {
-    let mut widths = Vec::with_capacity(params.iter().map(ParamTensor::len).sum());
-    for p in params {
-        match &p.width {
-            Some(w) if w.len() == p.len() => widths.extend_from_slice(w),
-            Some(_) => return Err(QuantError::TensorWidths),
-            None => widths.resize(widths.len() + p.len(), 32),
+/// Importance, widths (PTQ, ITQ or combined) and fixed-point codes of `params`. The PTQ
+/// boundaries are found from all the importances first; then every tensor is quantized in
+/// two passes (its widths and each width's largest `|w|`, then its codes), its importance
+/// read where the tensor holds it.
+fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq: &PtqSettings) -> Result<Quantized, QuantError> {
+    let segments = ptq.importance.try_segments(params)?;
+    for p in params.iter().filter(|_| method.uses_itq()) {
+        if p.width.as_ref().is_some_and(|w| w.len() != p.len()) {
+            return Err(QuantError::TensorWidths);
         }
     }
-    Ok(widths)
+    let boundaries = if method.uses_ptq() {
+        if ptq.clusters.k() != ptq.widths.len() {
+            return Err(QuantError::WidthCount { clusters: ptq.clusters.k(), widths: ptq.widths.len() });
+        }
+        let slices: Vec<&[f32]> = segments.iter().map(|s| s.as_ref()).collect();
+        Some(Boundaries::find(&slices, &ptq.clusters))
+    } else {
+        None
+    };
+    let mut widths = Vec::with_capacity(total_len(params));
+    let mut tensors = Vec::with_capacity(params.len());
+    let mut start = 0;
+    for (p, importance) in params.iter().zip(&segments) {
+        let assigned = &mut widths;
+        let itq = p.width.as_deref().filter(|_| method.uses_itq());
+        tensors.push(match &boundaries {
+            Some(b) => b.visit(PtqTensor { p, importance, start: start as u64, widths: &ptq.widths, itq, assigned }),
+            None => match itq {
+                Some(itq) => quantize_tensor_by(p, |i| itq[i], Some(assigned)),
+                None => quantize_tensor_by(p, |_| FLOAT_WIDTH, Some(assigned)),
+            },
+        });
+        start += p.len();
+    }
+    let boundaries = boundaries.map_or_else(Vec::new, |b| b.thresholds());
+    Ok(Quantized { model: QuantModel { net: net.to_string(), tensors }, widths, boundaries })
+}
+
+/// One tensor quantized with PTQ widths (the width of its cluster), or combined ones (the
+/// smaller of that and its ITQ width).
+struct PtqTensor<'a> {
+    p: &'a ParamTensor,
+    importance: &'a [f32],
+    /// Flat index of the tensor's first value.
+    start: u64,
+    /// Width per cluster.
+    widths: &'a [u8],
+    /// The tensor's ITQ widths, for combined quantization.
+    itq: Option<&'a [u8]>,
+    assigned: &'a mut Vec<u8>,
+}
+
+impl ClassifyVisitor for PtqTensor<'_> {
+    type Output = QuantTensor;
+    fn visit<C: Classify>(self, classify: &C) -> QuantTensor {
+        let mut table = [0u8; 256];
+        table[..self.widths.len()].copy_from_slice(self.widths);
+        // everything the loop reads is held by value, so it is not reloaded after each store
+        let (classify, importance, start) = (*classify, &self.importance[..self.p.len()], self.start);
+        let ptq = move |i: usize| table[classify.cluster(importance[i], start + i as u64) as usize];
+        match self.itq {
+            Some(itq) => quantize_tensor_by(self.p, move |i| ptq(i).min(itq[i]), Some(self.assigned)),
+            None => quantize_tensor_by(self.p, ptq, Some(self.assigned)),
+        }
+    }
 }
 
 /// Log10 histogram of positive importances, with the boundaries on the same axis.

@@ -113,6 +113,46 @@ proptest! {
         }
     }
 
+    /// The pipeline finds each tensor's PTQ widths in the pass that quantizes it; the result
+    /// is the step-by-step definition: importance, clusters, widths, the minimum with the
+    /// ITQ widths, `quantize_model`, `encode`.
+    #[test]
+    fn the_pipeline_is_clusters_then_widths_then_codes(
+        (mut params, itq) in params_and_widths(false),
+        seed in any::<u64>(),
+        method in cluster_method(),
+        pipeline in prop::sample::select(vec![Method::None, Method::Ptq, Method::Itq, Method::Combined]),
+        source in prop::sample::select(vec![ImportanceSource::Gradient, ImportanceSource::Magnitude, ImportanceSource::Random { seed: 3 }]),
+    ) {
+        let mut rng = agq::quant::importance::SplitMix64(seed);
+        let mut at = 0;
+        for p in &mut params {
+            // ties, zeros and a wide range; ITQ widths on some tensors only
+            p.importance = (0..p.len()).map(|_| [0.0, 1.0, (rng.next_u64() % 30) as f32 * 1e-3][rng.next_u64() as usize % 3]).collect();
+            p.width = (rng.next_u64() % 3 != 0).then(|| itq[at..at + p.len()].to_vec());
+            at += p.len();
+        }
+        let widths: Vec<u8> = WIDTHS.iter().cycle().skip(seed as usize % 17).take(method.k()).copied().collect();
+        let settings = PtqSettings { importance: source, clusters: method.clone(), widths: widths.clone() };
+        let got = agq::compress::compress_with("net", &params, pipeline, &settings).unwrap();
+        let n: usize = params.iter().map(|p| p.len()).sum();
+        let itq_flat: Vec<u8> = params.iter().flat_map(|p| p.width.clone().unwrap_or(vec![32; p.len()])).collect();
+        let clustering = agq::quant::cluster::cluster(&source.compute(&params), &method);
+        let ptq: Vec<u8> = clustering.cluster.iter().map(|&c| widths[c as usize]).collect();
+        let thresholds = if pipeline.uses_ptq() { clustering.thresholds } else { vec![] };
+        prop_assert_eq!(&got.boundaries, &thresholds);
+        let want = match pipeline {
+            Method::None => vec![32; n],
+            Method::Ptq => ptq,
+            Method::Itq => itq_flat,
+            Method::Combined => ptq.iter().zip(&itq_flat).map(|(a, b)| *a.min(b)).collect(),
+        };
+        let model = quantize_model("net", &params, &want);
+        prop_assert_eq!(&got.widths, &want);
+        prop_assert_eq!(&got.bytes, &encode(&model).unwrap());
+        prop_assert_eq!(got.model, model);
+    }
+
     #[test]
     fn itq_widths_never_rise_across_epochs(
         epochs in prop::collection::vec(importance(200), 1..8),

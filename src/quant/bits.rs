@@ -56,14 +56,14 @@ impl BitWriter {
     /// Writes every `(value, n)` field in order, as [`BitWriter::write`] would (`n <= 32`),
     /// with the writer's state in registers and no branch per field (the encoder's hot
     /// loop): every field stores the next word, and the position moves only when it is full.
+    ///
+    /// # Panics
+    /// If `fields` has no upper bound on its length (`size_hint`).
     #[inline]
-    pub fn write_all<I>(&mut self, fields: I)
-    where
-        I: IntoIterator<Item = (u64, u32)>,
-        I::IntoIter: ExactSizeIterator,
-    {
+    pub fn write_all<I: IntoIterator<Item = (u64, u32)>>(&mut self, fields: I) {
         let fields = fields.into_iter();
-        self.room(4 * fields.len() + 4);
+        let most = fields.size_hint().1.expect("fields of a bounded length");
+        self.room(4 * most + 4);
         let (mut acc, mut nacc, mut bits, mut pos) = (self.acc, self.nacc, self.bits, self.pos);
         let buf = &mut self.buf[..];
         for (value, n) in fields {

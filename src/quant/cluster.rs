@@ -14,6 +14,7 @@
 //!   every non-empty bin is its own cluster and the LOWEST clusters stay empty (so the
 //!   parameters keep the higher widths).
 
+use super::boundaries::Boundaries;
 use serde::{Deserialize, Serialize};
 
 /// Bins of the k-means histogram over `ln(g + eps)`.
@@ -83,6 +84,11 @@ impl Cut {
         Cut(raw)
     }
 
+    /// `(sort_key(importance) << 32) | flat index` of the element the cut is before.
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
     /// Is the parameter with this importance and flat index before the cut?
     #[inline]
     pub fn is_below(self, importance: f32, index: usize) -> bool {
@@ -105,7 +111,12 @@ impl Cut {
 /// # Panics
 /// If `importance.len() >= u32::MAX`.
 pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
-    let n = importance.len();
+    select_cuts_in(&[importance], positions)
+}
+
+/// [`select_cuts`] of the importances of `segments` concatenated in flat order.
+pub fn select_cuts_in(segments: &[&[f32]], positions: &[usize]) -> Vec<Cut> {
+    let n: usize = segments.iter().map(|s| s.len()).sum();
     assert!(n < u32::MAX as usize, "too many parameters");
     let mut cuts = vec![Cut::ALL; positions.len()];
     if positions.iter().all(|&m| m >= n) {
@@ -113,7 +124,7 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
     }
     // 1: histogram of the top 16 key bits, cumulative counts
     let mut cum = vec![0u32; (1 << 16) + 1];
-    for &x in importance {
+    for &x in segments.iter().copied().flatten() {
         cum[(sort_key(x) >> 16) as usize + 1] += 1;
     }
     for h in 0..1 << 16 {
@@ -133,12 +144,16 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
     }
     // 2: gather the wanted buckets' elements as raw cuts `(key << 32) | flat index`, which
     // order as (importance, index) does: the element at a rank is the cut before it
-    for (i, &x) in importance.iter().enumerate() {
-        let k = sort_key(x);
-        let s = slot_of[(k >> 16) as usize];
-        if s != 0 {
-            slots[s as usize - 1].push(((k as u64) << 32) | i as u64);
+    let mut start = 0u64;
+    for segment in segments {
+        for (i, &x) in segment.iter().enumerate() {
+            let k = sort_key(x);
+            let s = slot_of[(k >> 16) as usize];
+            if s != 0 {
+                slots[s as usize - 1].push(((k as u64) << 32) | (start + i as u64));
+            }
         }
+        start += segment.len() as u64;
     }
     for (j, s, r) in wanted {
         cuts[j] = Cut(*slots[s].select_nth_unstable(r).1);
@@ -146,67 +161,51 @@ pub fn select_cuts(importance: &[f32], positions: &[usize]) -> Vec<Cut> {
     cuts
 }
 
-/// Cluster every parameter. See the module doc for the methods.
+/// The ascending position `floor(F * n)` (clamped to `0..=n`) where each quantile fraction
+/// `F` of `n` parameters starts its cluster.
 ///
 /// # Panics
-/// If K is 0 or above 256, or a quantile fraction is NaN.
-pub fn cluster(importance: &[f32], method: &ClusterMethod) -> Clustering {
-    let k = method.k();
-    assert!((1..=256).contains(&k), "cluster count {k} outside 1..=256");
-    match method {
-        ClusterMethod::Quantile(fr) => quantile(importance, fr),
-        ClusterMethod::KMeans { k } => kmeans(importance, *k),
-    }
-}
-
-/// Cluster index (0 = least important) of every flat parameter.
-pub fn assign_clusters(importance: &[f32], method: &ClusterMethod) -> Vec<u8> {
-    cluster(importance, method).cluster
-}
-
-fn quantile(importance: &[f32], fractions: &[f64]) -> Clustering {
-    let n = importance.len();
-    let pos: Vec<usize> = fractions
+/// If a fraction is NaN.
+pub fn quantile_positions(fractions: &[f64], n: usize) -> Vec<usize> {
+    fractions
         .iter()
         .map(|f| {
             assert!(!f.is_nan(), "NaN fraction");
             ((f * n as f64).floor().max(0.0) as usize).min(n)
         })
-        .collect();
-    let mut cuts = select_cuts(importance, &pos);
-    cuts.sort_unstable(); // positions are non-decreasing for increasing fractions anyway
-    let c: Vec<u64> = cuts.iter().map(|c| c.0).collect();
-    let cluster = match c.len() {
-        0..=3 => assign::<3>(importance, &c),
-        4..=7 => assign::<7>(importance, &c),
-        8..=15 => assign::<15>(importance, &c),
-        _ => assign::<255>(importance, &c),
-    };
-    let mut bounds = vec![0];
-    bounds.extend(pos.iter().copied());
-    bounds.push(n);
-    bounds.sort_unstable();
-    Clustering {
-        cluster,
-        thresholds: cuts.iter().map(|c| c.importance()).collect(),
-        counts: bounds.windows(2).map(|w| w[1] - w[0]).collect(),
-    }
+        .collect()
 }
 
-/// The cluster of every parameter: how many of the ascending raw `cuts` (at most `N`) its
-/// key `(sort_key(importance) << 32) | flat index` reaches. The cuts are padded to `N` with
-/// [`Cut::ALL`], which no key reaches, so that the inner loop has a fixed length.
-fn assign<const N: usize>(importance: &[f32], cuts: &[u64]) -> Vec<u8> {
-    let mut c = [Cut::ALL.0; N];
-    c[..cuts.len()].copy_from_slice(cuts);
-    importance
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let key = ((sort_key(x) as u64) << 32) | i as u64;
-            c.iter().map(|&cut| u8::from(key >= cut)).sum::<u8>()
-        })
-        .collect()
+/// Cluster every parameter. See the module doc for the methods.
+///
+/// # Panics
+/// If K is 0 or above 256, or a quantile fraction is NaN.
+pub fn cluster(importance: &[f32], method: &ClusterMethod) -> Clustering {
+    let boundaries = Boundaries::find(&[importance], method);
+    let cluster = boundaries.assign(&[importance]);
+    let counts = match method {
+        ClusterMethod::Quantile(fractions) => {
+            let n = importance.len();
+            let mut bounds = vec![0];
+            bounds.extend(quantile_positions(fractions, n));
+            bounds.push(n);
+            bounds.sort_unstable();
+            bounds.windows(2).map(|w| w[1] - w[0]).collect()
+        }
+        ClusterMethod::KMeans { k } => {
+            let mut counts = vec![0usize; *k];
+            for &c in &cluster {
+                counts[c as usize] += 1;
+            }
+            counts
+        }
+    };
+    Clustering { cluster, thresholds: boundaries.thresholds(), counts }
+}
+
+/// Cluster index (0 = least important) of every flat parameter.
+pub fn assign_clusters(importance: &[f32], method: &ClusterMethod) -> Vec<u8> {
+    cluster(importance, method).cluster
 }
 
 /// The value k-means clusters on: NaN and negatives read as 0, +inf as `f32::MAX`.
@@ -230,10 +229,16 @@ pub struct KMeansHistogram {
 
 impl KMeansHistogram {
     pub fn new(importance: &[f32]) -> Self {
-        if importance.is_empty() {
+        Self::of_segments(&[importance])
+    }
+
+    /// [`KMeansHistogram::new`] of the importances of `segments` concatenated.
+    pub fn of_segments(segments: &[&[f32]]) -> Self {
+        let importance = || segments.iter().copied().flatten();
+        if importance().next().is_none() {
             return Self { gmin: 0.0, bins: Vec::new(), bin_min: Vec::new() };
         }
-        let (gmin, gmax) = importance.iter().fold((f32::MAX, 0.0f32), |(lo, hi), &g| {
+        let (gmin, gmax) = importance().fold((f32::MAX, 0.0f32), |(lo, hi), &g| {
             let g = kmeans_value(g);
             (lo.min(g), hi.max(g))
         });
@@ -245,7 +250,7 @@ impl KMeansHistogram {
         let mut s1 = vec![0f64; KMEANS_BINS];
         let mut s2 = vec![0f64; KMEANS_BINS];
         let mut gmin_bin = vec![f32::INFINITY; KMEANS_BINS];
-        for &g in importance {
+        for &g in importance() {
             let g = kmeans_value(g);
             let x = (g + KMEANS_EPS).ln();
             let b = (((x - xmin) * scale) as usize).min(KMEANS_BINS - 1);
@@ -280,22 +285,6 @@ impl KMeansHistogram {
         thresholds.extend(starts.iter().skip(usize::from(empty == 0)).map(|&s| self.bin_min[s]));
         thresholds
     }
-}
-
-fn kmeans(importance: &[f32], k: usize) -> Clustering {
-    let thresholds = KMeansHistogram::new(importance).thresholds(k);
-    let cluster: Vec<u8> = importance
-        .iter()
-        .map(|&g| {
-            let g = kmeans_value(g);
-            thresholds.iter().map(|&t| (g >= t) as u8).sum::<u8>()
-        })
-        .collect();
-    let mut counts = vec![0usize; k];
-    for &c in &cluster {
-        counts[c as usize] += 1;
-    }
-    Clustering { cluster, thresholds, counts }
 }
 
 /// Optimal split of weighted points `(count, sum, sum of squares)` into `k >= 1`

@@ -133,6 +133,29 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Check the canonical form of a tensor; returns its values per width.
 pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
+    check_shape(i, t)?;
+    let codes_ok = check_codes(t);
+    let count = width_counts(&t.widths);
+    if !codes_ok {
+        return Err(CodecError::InvalidModel { tensor: i, reason: "invalid width, code out of range, zero where stored or nonzero where pruned" });
+    }
+    check_fracs(i, t, &count)?;
+    Ok(count)
+}
+
+/// [`check_tensor`] of a tensor that [`super::model::quantize_model`] or
+/// [`super::model::quantize_tensor_by`] made, which are canonical by construction: its
+/// shape and width list are checked, not its values (debug builds check those too).
+pub(crate) fn check_made_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], CodecError> {
+    check_shape(i, t)?;
+    debug_assert!(check_codes(t), "a quantizer made a tensor that is not canonical");
+    let count = width_counts(&t.widths);
+    check_fracs(i, t, &count)?;
+    Ok(count)
+}
+
+/// The lengths and sizes the file's fields can hold.
+fn check_shape(i: usize, t: &QuantTensor) -> Result<(), CodecError> {
     let bad = |reason| Err(CodecError::InvalidModel { tensor: i, reason });
     let n: Option<usize> = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if n != Some(t.widths.len()) || t.codes.len() != t.widths.len() {
@@ -147,6 +170,12 @@ pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], Codec
     {
         return bad("rows, cols or size of 2^32 or more");
     }
+    Ok(())
+}
+
+/// Whether every width is valid, every code in its width's range, and the codes are 0
+/// exactly where the width is 0.
+fn check_codes(t: &QuantTensor) -> bool {
     // per width byte: the code range as `lo` and `span` (a code is in range when `k - lo`,
     // wrapping, is at most `span` as u32), invalid widths, and the bits that make a code nonzero
     let (mut lo, mut span, mut invalid, mut mask) = ([0i32; 256], [0u32; 256], [true; 256], [-1i32; 256]);
@@ -163,10 +192,12 @@ pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], Codec
         let stored_iff_nonzero = (w == 0) == (k & mask[wi] == 0);
         ok &= in_range & stored_iff_nonzero & !invalid[wi];
     }
-    let count = width_counts(&t.widths);
-    if !ok {
-        return bad("invalid width, code out of range, zero where stored or nonzero where pruned");
-    }
+    ok
+}
+
+/// Whether `fracs` lists exactly the widths that `count` (stored values per width) has.
+fn check_fracs(i: usize, t: &QuantTensor, count: &[u64; 33]) -> Result<(), CodecError> {
+    let bad = |reason| Err(CodecError::InvalidModel { tensor: i, reason });
     let want: Vec<u8> = (1..=32u8).filter(|&w| count[w as usize] > 0).collect();
     if t.fracs.iter().map(|f| f.0).ne(want.iter().copied()) {
         return bad("fracs do not list exactly the stored widths, ascending");
@@ -174,7 +205,7 @@ pub(crate) fn check_tensor(i: usize, t: &QuantTensor) -> Result<[u64; 33], Codec
     if t.fracs.iter().any(|&(w, f)| w == FLOAT_WIDTH && f != 0) {
         return bad("width 32 with a nonzero fractional length");
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Write `model` as an `.agq` file.
@@ -264,7 +295,8 @@ pub(crate) fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
     }
     let max_width = t.fracs.last().map_or(0, |f| f.0 as u32);
     if ib + tb + max_width <= 32 {
-        // one field per entry, no branch on pruned entries (they write 0 bits)
+        // one field per stored entry: pruned entries are skipped by a branch, which costs
+        // less than writing them as empty fields once a few in ten are pruned
         let mut len = [0u32; 33];
         let mut pre = [0u64; 33]; // tag << width
         for &(width, _) in &t.fracs {
@@ -277,6 +309,7 @@ pub(crate) fn write_tensor(w: &mut BitWriter, t: &QuantTensor) {
                     .iter()
                     .zip(row_k)
                     .enumerate()
+                    .filter(|(_, (width, _))| **width != 0)
                     .map(|(c, (&width, &k))| {
                         let wi = width as usize;
                         let value = k as u32 as u64 & ((1u64 << width) - 1);

@@ -5,7 +5,7 @@
 //! detects the encoding from the file's version byte). Layouts: `docs/FORMAT.md`.
 
 use super::bits::BitWriter;
-use super::codec::{CodecError, VERSION, check_tensor, encode_counted, write_head};
+use super::codec::{CodecError, VERSION, check_made_tensor, check_tensor, encode_counted, write_head};
 use super::csr::{account, report_from};
 use super::layout::{MAGIC, bits_from_counts};
 use super::model::{QuantModel, QuantTensor};
@@ -155,7 +155,24 @@ pub fn sizes_with(model: &QuantModel, encoding: Encoding, report: &Report) -> Re
 /// [`encode_with`] and [`account_with`] in one pass over the model: the file and its
 /// report (`report.bytes` is the file's length), each tensor checked and counted once.
 pub fn encode_accounted(model: &QuantModel, encoding: Encoding) -> Result<(Vec<u8>, Report), CodecError> {
-    let counts = model.tensors.iter().enumerate().map(|(i, t)| check_tensor(i, t)).collect::<Result<Vec<_>, _>>()?;
+    encode_accounted_checked(model, encoding, check_tensor)
+}
+
+/// [`encode_accounted`] of a model that [`crate::quant::model::quantize_tensor_by`] (or
+/// `quantize_model`) made: canonical by construction, so its values are not checked again
+/// (only its shapes and width lists).
+pub(crate) fn encode_accounted_made(model: &QuantModel, encoding: Encoding) -> Result<(Vec<u8>, Report), CodecError> {
+    encode_accounted_checked(model, encoding, check_made_tensor)
+}
+
+/// [`encode_accounted`] with `check` giving each tensor's stored values per width (or why
+/// it cannot be written).
+fn encode_accounted_checked(
+    model: &QuantModel,
+    encoding: Encoding,
+    check: fn(usize, &QuantTensor) -> Result<[u64; 33], CodecError>,
+) -> Result<(Vec<u8>, Report), CodecError> {
+    let counts = model.tensors.iter().enumerate().map(|(i, t)| check(i, t)).collect::<Result<Vec<_>, _>>()?;
     let mut w = BitWriter::with_buffer(write_head(model, encoding.version_byte())?);
     if encoding == Encoding::Csr {
         let bits = counts.iter().zip(&model.tensors).map(|(c, t)| bits_from_counts(t.rows() as u64, t.cols() as u64, c).total());

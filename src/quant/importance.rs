@@ -3,6 +3,7 @@
 use super::error::QuantError;
 use super::tensor::ParamTensor;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Source of the importance used for clustering (one f32 >= 0 per parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,29 +56,47 @@ impl ImportanceSource {
     pub fn compute(&self, params: &[ParamTensor]) -> Vec<f32> {
         let mut out = Vec::with_capacity(super::tensor::total_len(params));
         for p in params {
-            match *self {
-                ImportanceSource::Gradient => {
-                    assert_eq!(
-                        p.importance.len(),
-                        p.weight.len(),
-                        "importance of {}",
-                        p.name
-                    );
-                    out.extend_from_slice(&p.importance);
-                }
-                ImportanceSource::Magnitude => out.extend(p.weight.iter().map(|w| w.abs())),
-                ImportanceSource::Taylor => {
-                    let t = p.taylor.as_ref().unwrap_or_else(|| panic!("no taylor importance of {}", p.name));
-                    assert_eq!(t.len(), p.weight.len(), "taylor importance of {}", p.name);
-                    out.extend_from_slice(t);
-                }
-                ImportanceSource::Random { seed } => {
-                    let start = out.len() as u64;
-                    out.extend((0..p.weight.len() as u64).map(|i| random_unit(seed, start + i)));
-                }
-            }
+            let start = out.len() as u64;
+            out.extend_from_slice(&self.of_tensor(p, start));
         }
         out
+    }
+
+    /// The importance of every tensor of `params` (checked as in
+    /// [`ImportanceSource::try_compute`]), borrowed where the tensors hold it.
+    pub fn try_segments<'a>(&self, params: &'a [ParamTensor]) -> Result<Vec<Cow<'a, [f32]>>, QuantError> {
+        self.check(params)?;
+        let mut start = 0;
+        Ok(params
+            .iter()
+            .map(|p| {
+                start += p.weight.len() as u64;
+                self.of_tensor(p, start - p.weight.len() as u64)
+            })
+            .collect())
+    }
+
+    /// The importance of tensor `p`, whose first value has flat index `start`: its own
+    /// `importance` or `taylor` borrowed, else computed.
+    ///
+    /// # Panics
+    /// As [`ImportanceSource::compute`].
+    pub fn of_tensor<'a>(&self, p: &'a ParamTensor, start: u64) -> Cow<'a, [f32]> {
+        match *self {
+            ImportanceSource::Gradient => {
+                assert_eq!(p.importance.len(), p.weight.len(), "importance of {}", p.name);
+                Cow::Borrowed(&p.importance)
+            }
+            ImportanceSource::Magnitude => Cow::Owned(p.weight.iter().map(|w| w.abs()).collect()),
+            ImportanceSource::Taylor => {
+                let t = p.taylor.as_ref().unwrap_or_else(|| panic!("no taylor importance of {}", p.name));
+                assert_eq!(t.len(), p.weight.len(), "taylor importance of {}", p.name);
+                Cow::Borrowed(t)
+            }
+            ImportanceSource::Random { seed } => {
+                Cow::Owned((0..p.weight.len() as u64).map(|i| random_unit(seed, start + i)).collect())
+            }
+        }
     }
 }
 

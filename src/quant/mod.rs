@@ -3,6 +3,7 @@
 //! `.agq` codec. No burn, no web APIs.
 
 pub mod bits;
+pub mod boundaries;
 pub mod cluster;
 pub mod codec;
 pub mod csr;

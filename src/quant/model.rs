@@ -102,10 +102,9 @@ pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> 
     let tensors = params
         .iter()
         .map(|p| {
-            assert_eq!(p.weight.len(), p.len(), "weight length of {}", p.name);
             let widths = &widths_flat[start..start + p.weight.len()];
             start += p.weight.len();
-            quantize_tensor(p, widths)
+            quantize_tensor_by(p, |i| widths[i], None)
         })
         .collect();
     QuantModel {
@@ -114,38 +113,39 @@ pub fn quantize_model(net: &str, params: &[ParamTensor], widths_flat: &[u8]) -> 
     }
 }
 
+/// Quantizes tensor `p` (as [`quantize_model`] does) where value `i` has the width
+/// `width_of(i)`, and appends those widths to `assigned` when given. The widths are found
+/// in the same pass that finds each width's largest `|w|`, so a width computed from other
+/// arrays (PTQ clusters, ITQ widths) needs no flat array of its own.
+///
+/// # Panics
+/// If `p.weight.len()` differs from its shape's product, or a width is not 0, 2..=16 or 32.
 #[inline(never)] // one call per tensor; named in profiles
-fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
-    let mut valid = [false; 256];
-    for w in (0..=255u8).filter(|&w| fixed_point::is_valid_width(w)) {
-        valid[w as usize] = true;
-    }
-    // largest finite |w| per width byte; 4 interleaved tables break the store->load chain
-    let mut maxes = [[0f32; 256]; 4];
-    let mut invalid = false;
-    let mut update = |j: usize, w: u8, x: f32| {
+pub fn quantize_tensor_by(p: &ParamTensor, width_of: impl Fn(usize) -> u8, assigned: Option<&mut Vec<u8>>) -> QuantTensor {
+    assert_eq!(p.weight.len(), p.len(), "weight length of {}", p.name);
+    // the widths, and the largest finite |w| per width byte (-1 where the width does not
+    // occur; NaN and infinities count as 0); 4 interleaved tables break the store->load chain
+    let mut maxes = [[-1f32; 256]; 4];
+    // (plain loops into zeroed arrays: an iterator adaptor's body lives in a function of its
+    // own, which reads what `width_of` captured from memory again after every store, and a
+    // `push` stores the length after every value)
+    let mut out_w = vec![0u8; p.weight.len()];
+    for (i, (&x, o)) in p.weight.iter().zip(&mut out_w).enumerate() {
+        let w = width_of(i);
         let a = x.abs();
-        let m = &mut maxes[j][w as usize];
-        *m = if a < f32::INFINITY && a > *m { a } else { *m };
-        invalid |= !valid[w as usize];
-    };
-    let (wc, xc) = (widths.chunks_exact(4), p.weight.chunks_exact(4));
-    let (wr, xr) = (wc.remainder(), xc.remainder());
-    for (w4, x4) in wc.zip(xc) {
-        for j in 0..4 {
-            update(j, w4[j], x4[j]);
-        }
+        let a = if a < f32::INFINITY { a } else { 0.0 };
+        let m = &mut maxes[i & 3][w as usize];
+        *m = if a > *m { a } else { *m };
+        *o = w;
     }
-    for (&w, &x) in wr.iter().zip(xr) {
-        update(0, w, x);
-    }
-    if invalid {
-        let w = widths.iter().find(|&&w| !valid[w as usize]).unwrap();
+    let max_abs: Vec<f32> = (0..256).map(|w| maxes.iter().fold(-1f32, |m, t| m.max(t[w]))).collect();
+    if let Some(w) = (0..=255u8).find(|&w| max_abs[w as usize] >= 0.0 && !fixed_point::is_valid_width(w)) {
         panic!("invalid width {w}");
     }
-    let max_abs: Vec<f32> = (0..33)
-        .map(|w| maxes.iter().fold(0f32, |m, t| m.max(t[w])))
-        .collect();
+    if let Some(assigned) = assigned {
+        assigned.extend_from_slice(&out_w);
+    }
+    let max_abs: Vec<f32> = max_abs.iter().map(|&m| m.max(0.0)).collect();
     // per width: (scale 2^f, lo, hi); widths 0 and 32 have scale 0 and range [0, 0]
     let mut tab = [(0f32, 0f32, 0f32); 64];
     let mut frac = [0i8; 33];
@@ -156,19 +156,21 @@ fn quantize_tensor(p: &ParamTensor, widths: &[u8]) -> QuantTensor {
     }
     // one pass, without a branch per value: the code of every value, its effective width
     // (0 where the code is 0) and the set of effective widths that occur
-    let mut codes = vec![0i32; widths.len()];
-    let mut out_w = vec![0u8; widths.len()];
-    let mut used = 0u64;
-    for ((&w, &x), (k, o)) in widths.iter().zip(&p.weight).zip(codes.iter_mut().zip(&mut out_w)) {
+    // (a store per value into `seen`, where a running bit set would be a load and a store)
+    let mut seen = [false; 64];
+    let mut codes = vec![0i32; out_w.len()];
+    for ((&x, o), code) in p.weight.iter().zip(&mut out_w).zip(&mut codes) {
+        let w = *o;
         let (scale, lo, hi) = tab[w as usize & 63];
         let fixed = quantize_scaled(x, scale, lo, hi);
         let float = if x == 0.0 { 0 } else { x.to_bits() as i32 };
-        *k = if w == FLOAT_WIDTH { float } else { fixed };
-        *o = w & u8::from(*k != 0).wrapping_neg();
-        used |= 1 << *o;
+        let k = if w == FLOAT_WIDTH { float } else { fixed };
+        *o = w & u8::from(k != 0).wrapping_neg();
+        seen[*o as usize & 63] = true;
+        *code = k;
     }
     let fracs = (1..=32u8)
-        .filter(|&w| used >> w & 1 == 1)
+        .filter(|&w| seen[w as usize])
         .map(|w| (w, frac[w as usize]))
         .collect();
     QuantTensor {
@@ -246,5 +248,20 @@ mod tests {
     #[should_panic(expected = "invalid width")]
     fn width_one_is_rejected() {
         quantize_model("n", &[tensor(vec![1.0, 2.0])], &[1, 8]);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid width 17")]
+    fn an_invalid_width_is_rejected_on_a_nan_or_infinite_value_too() {
+        quantize_model("n", &[tensor(vec![f32::NAN, f32::INFINITY])], &[17, 17]);
+    }
+
+    #[test]
+    fn the_widths_given_by_a_function_are_appended_to_assigned() {
+        let p = tensor(vec![0.9, 3.0, 0.5, -0.2]);
+        let mut assigned = vec![7];
+        let t = quantize_tensor_by(&p, |i| [4, 8, 4, 0][i], Some(&mut assigned));
+        assert_eq!(assigned, vec![7, 4, 8, 4, 0]);
+        assert_eq!(t, quantize_model("n", &[p], &[4, 8, 4, 0]).tensors.remove(0));
     }
 }
