@@ -94,10 +94,8 @@ struct Quantized {
 /// read where the tensor holds it.
 fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq: &PtqSettings) -> Result<Quantized, QuantError> {
     let segments = ptq.importance.try_segments(params)?;
-    for p in params.iter().filter(|_| method.uses_itq()) {
-        if p.width.as_ref().is_some_and(|w| w.len() != p.len()) {
-            return Err(QuantError::TensorWidths);
-        }
+    if method.uses_itq() && params.iter().any(|p| p.width.as_ref().is_some_and(|w| w.len() != p.len())) {
+        return Err(QuantError::TensorWidths);
     }
     let boundaries = if method.uses_ptq() {
         if ptq.clusters.k() != ptq.widths.len() {
@@ -112,8 +110,7 @@ fn quantize(net: &str, params: &[ParamTensor], method: Method, ptq: &PtqSettings
     let mut tensors = Vec::with_capacity(params.len());
     let mut start = 0;
     for (p, importance) in params.iter().zip(&segments) {
-        let assigned = &mut widths;
-        let itq = p.width.as_deref().filter(|_| method.uses_itq());
+        let (assigned, itq) = (&mut widths, p.width.as_deref().filter(|_| method.uses_itq()));
         tensors.push(match &boundaries {
             Some(b) => b.visit(PtqTensor { p, importance, start: start as u64, widths: &ptq.widths, itq, assigned }),
             None => match itq {
