@@ -122,13 +122,22 @@ pub fn select_cuts_in(segments: &[&[f32]], positions: &[usize]) -> Vec<Cut> {
     if positions.iter().all(|&m| m >= n) {
         return cuts;
     }
-    // 1: histogram of the top 16 key bits, cumulative counts
-    let mut cum = vec![0u32; (1 << 16) + 1];
-    for &x in segments.iter().copied().flatten() {
-        cum[(sort_key(x) >> 16) as usize + 1] += 1;
+    // 1: histogram of the top 16 key bits (two interleaved tables, so that a run of values
+    // in one bucket does not wait on its own increments), cumulative counts
+    let mut tables = vec![[0u32; 2]; 1 << 16];
+    for segment in segments {
+        let pairs = segment.chunks_exact(2);
+        for &x in pairs.remainder() {
+            tables[(sort_key(x) >> 16) as usize][0] += 1;
+        }
+        for pair in pairs {
+            tables[(sort_key(pair[0]) >> 16) as usize][0] += 1;
+            tables[(sort_key(pair[1]) >> 16) as usize][1] += 1;
+        }
     }
-    for h in 0..1 << 16 {
-        cum[h + 1] += cum[h];
+    let mut cum = vec![0u32; (1 << 16) + 1];
+    for (h, t) in tables.iter().enumerate() {
+        cum[h + 1] = cum[h] + t[0] + t[1];
     }
     // bucket of every wanted position, and a slot per distinct bucket
     let mut slot_of = vec![0u32; 1 << 16];
