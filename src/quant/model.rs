@@ -158,17 +158,23 @@ pub fn quantize_tensor_by(p: &ParamTensor, width_of: impl Fn(usize) -> u8, assig
     // (0 where the code is 0) and the set of effective widths that occur
     // (a store per value into `seen`, where a running bit set would be a load and a store)
     let mut seen = [false; 64];
-    let mut codes = vec![0i32; out_w.len()];
-    for ((&x, o), code) in p.weight.iter().zip(&mut out_w).zip(&mut codes) {
-        let w = *o;
-        let (scale, lo, hi) = tab[w as usize & 63];
-        let fixed = quantize_scaled(x, scale, lo, hi);
-        let float = if x == 0.0 { 0 } else { x.to_bits() as i32 };
-        let k = if w == FLOAT_WIDTH { float } else { fixed };
-        *o = w & u8::from(k != 0).wrapping_neg();
-        seen[*o as usize & 63] = true;
-        *code = k;
-    }
+    // (collected, not written into a zeroed array: no 4 bytes per value to clear first; the
+    // loop keeps nothing in memory but the store-only `seen`)
+    let codes: Vec<i32> = p
+        .weight
+        .iter()
+        .zip(&mut out_w)
+        .map(|(&x, o)| {
+            let w = *o;
+            let (scale, lo, hi) = tab[w as usize & 63];
+            let fixed = quantize_scaled(x, scale, lo, hi);
+            let float = if x == 0.0 { 0 } else { x.to_bits() as i32 };
+            let k = if w == FLOAT_WIDTH { float } else { fixed };
+            *o = w & u8::from(k != 0).wrapping_neg();
+            seen[*o as usize & 63] = true;
+            k
+        })
+        .collect();
     let fracs = (1..=32u8)
         .filter(|&w| seen[w as usize])
         .map(|w| (w, frac[w as usize]))
