@@ -137,15 +137,14 @@ proptest! {
         let got = agq::compress::compress_with("net", &params, pipeline, &settings).unwrap();
         let n: usize = params.iter().map(|p| p.len()).sum();
         let itq_flat: Vec<u8> = params.iter().flat_map(|p| p.width.clone().unwrap_or(vec![32; p.len()])).collect();
-        let clustering = agq::quant::cluster::cluster(&source.compute(&params), &method);
-        let ptq: Vec<u8> = clustering.cluster.iter().map(|&c| widths[c as usize]).collect();
-        let thresholds = if pipeline.uses_ptq() { clustering.thresholds } else { vec![] };
+        let plan = agq::quant::ptq::ptq(&source.compute(&params), &method, &widths);
+        let thresholds = if pipeline.uses_ptq() { plan.clustering.thresholds } else { vec![] };
         prop_assert_eq!(&got.boundaries, &thresholds);
         let want = match pipeline {
             Method::None => vec![32; n],
-            Method::Ptq => ptq,
+            Method::Ptq => plan.widths,
             Method::Itq => itq_flat,
-            Method::Combined => ptq.iter().zip(&itq_flat).map(|(a, b)| *a.min(b)).collect(),
+            Method::Combined => agq::quant::itq::combine(&itq_flat, &plan.widths),
         };
         let model = quantize_model("net", &params, &want);
         prop_assert_eq!(&got.widths, &want);

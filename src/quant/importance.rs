@@ -66,14 +66,13 @@ impl ImportanceSource {
     /// [`ImportanceSource::try_compute`]), borrowed where the tensors hold it.
     pub fn try_segments<'a>(&self, params: &'a [ParamTensor]) -> Result<Vec<Cow<'a, [f32]>>, QuantError> {
         self.check(params)?;
-        let mut start = 0;
-        Ok(params
-            .iter()
-            .map(|p| {
-                start += p.weight.len() as u64;
-                self.of_tensor(p, start - p.weight.len() as u64)
-            })
-            .collect())
+        let mut start = 0u64;
+        let mut segments = Vec::with_capacity(params.len());
+        for p in params {
+            segments.push(self.of_tensor(p, start));
+            start += p.weight.len() as u64;
+        }
+        Ok(segments)
     }
 
     /// The importance of tensor `p`, whose first value has flat index `start`: its own
@@ -81,7 +80,7 @@ impl ImportanceSource {
     ///
     /// # Panics
     /// As [`ImportanceSource::compute`].
-    pub fn of_tensor<'a>(&self, p: &'a ParamTensor, start: u64) -> Cow<'a, [f32]> {
+    fn of_tensor<'a>(&self, p: &'a ParamTensor, start: u64) -> Cow<'a, [f32]> {
         match *self {
             ImportanceSource::Gradient => {
                 assert_eq!(p.importance.len(), p.weight.len(), "importance of {}", p.name);

@@ -126,9 +126,8 @@ pub fn quantize_tensor_by(p: &ParamTensor, width_of: impl Fn(usize) -> u8, assig
     // the widths, and the largest finite |w| per width byte (-1 where the width does not
     // occur; NaN and infinities count as 0); 4 interleaved tables break the store->load chain
     let mut maxes = [[-1f32; 256]; 4];
-    // (plain loops into zeroed arrays: an iterator adaptor's body lives in a function of its
-    // own, which reads what `width_of` captured from memory again after every store, and a
-    // `push` stores the length after every value)
+    // (a plain loop: as an iterator adaptor its body would live in a function of its own,
+    // which reads what `width_of` captured from memory again after every store)
     let mut out_w = vec![0u8; p.weight.len()];
     for (i, (&x, o)) in p.weight.iter().zip(&mut out_w).enumerate() {
         let w = width_of(i);
@@ -145,21 +144,19 @@ pub fn quantize_tensor_by(p: &ParamTensor, width_of: impl Fn(usize) -> u8, assig
     if let Some(assigned) = assigned {
         assigned.extend_from_slice(&out_w);
     }
-    let max_abs: Vec<f32> = max_abs.iter().map(|&m| m.max(0.0)).collect();
     // per width: (scale 2^f, lo, hi); widths 0 and 32 have scale 0 and range [0, 0]
     let mut tab = [(0f32, 0f32, 0f32); 64];
     let mut frac = [0i8; 33];
     for w in 2..=16u8 {
-        frac[w as usize] = frac_len(max_abs[w as usize], w);
+        frac[w as usize] = frac_len(max_abs[w as usize].max(0.0), w); // -1: the width is absent
         let (lo, hi) = code_range(w);
         tab[w as usize] = (pow2(frac[w as usize] as i32) as f32, lo as f32, hi as f32);
     }
     // one pass, without a branch per value: the code of every value, its effective width
-    // (0 where the code is 0) and the set of effective widths that occur
-    // (a store per value into `seen`, where a running bit set would be a load and a store)
+    // (0 where the code is 0) and the set of effective widths that occur (a store per value
+    // into `seen`, where a running bit set would be a load and a store through memory). The
+    // codes are collected, not written into a zeroed array: nothing to clear first.
     let mut seen = [false; 64];
-    // (collected, not written into a zeroed array: no 4 bytes per value to clear first; the
-    // loop keeps nothing in memory but the store-only `seen`)
     let codes: Vec<i32> = p
         .weight
         .iter()
