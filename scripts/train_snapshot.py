@@ -14,7 +14,8 @@ A checkpoint is written after every epoch (weights, optimizer, importance, width
 order and augmentation RNG, epoch, history) and every --checkpoint-minutes inside one (then
 with the epoch's data order, next step and losses); --resume continues it bit for bit on the
 CPU, from the middle of an epoch too.
-A progress line (epoch, step, images/s, loss, ETA) is printed at least every 30 seconds.
+A progress line (epoch, step, images/s since the last line and the epoch's mean, loss, ETA) is
+printed at least every 30 seconds.
 
     .tools/py/bin/python scripts/train_snapshot.py --net alexnet --data ../shared/data/cifar10 \\
         --epochs 40 --itq-epochs 12 --resume
@@ -299,6 +300,7 @@ def main(argv=None) -> int:
         started = last_print = last_checkpoint = time.time()
         # a mid-epoch checkpoint holds the epoch's data order, its next step and its losses
         first_step = state.pop("step", 0)
+        last_print_step = first_step
         order = state.pop("order", None)
         losses = state.pop("losses", [])
         if order is None:
@@ -325,12 +327,15 @@ def main(argv=None) -> int:
                 last_checkpoint = now
                 checkpoint({"step": step + 1, "order": order, "losses": losses})
             if now - last_print >= PROGRESS_SECONDS:
-                last_print = now
+                # images/s since the last line (what the machine gives now), and this epoch's
+                # mean, which the ETA uses (it includes any pause of the process)
+                recent = (step + 1 - last_print_step) * args.batch / (now - last_print)
                 rate = (step + 1 - first_step) * args.batch / (now - started)
+                last_print, last_print_step = now, step + 1
                 left = ((steps - step - 1) + (total - epoch - 1) * steps) * args.batch / rate
                 print(
-                    f"epoch {epoch + 1}/{total} step {step + 1}/{steps} {rate:.0f} images/s "
-                    f"loss {np.mean(losses[-50:]):.4f} ETA {left / 60:.0f} min",
+                    f"epoch {epoch + 1}/{total} step {step + 1}/{steps} {recent:.0f} images/s "
+                    f"(epoch mean {rate:.0f}) loss {np.mean(losses[-50:]):.4f} ETA {left / 60:.0f} min",
                     flush=True,
                 )
         itq_step = acc.end_epoch()

@@ -1,8 +1,10 @@
 """scripts/train_snapshot.py: a run resumed from its checkpoint is the run in one go, bit
-for bit (CPU), and a schedule that leaves too little recovery is refused."""
+for bit (CPU), a schedule that leaves too little recovery is refused, and the progress line
+reads as documented."""
 
 import gzip
 import importlib.util
+import re
 import shutil
 
 import numpy as np
@@ -149,3 +151,14 @@ def test_a_snapshot_over_the_page_limit_leaves_its_taylor_sums_beside_it(tmp_pat
         assert (p.weight.tobytes(), p.importance.tobytes()) == (q.weight.tobytes(), q.importance.tobytes())
     assert "net-taylor.safetensors" in lean.provenance["taylor"] and lean.provenance["epochs"] == 1
     assert snap.params[0].taylor is not None  # the caller's snapshot is left as it was
+
+
+def test_the_progress_line_gives_the_speed_now_the_epoch_mean_and_an_eta(data, tmp_path, capsys):
+    train = trainer()
+    train.PROGRESS_SECONDS = 0.0  # a line after every step
+    assert train.main(args(data, tmp_path / "out", tmp_path / "c.pt", "--stop-after", "1")) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch 1/5 step")]
+    assert len(lines) == 4, lines  # 256 images, batch 64
+    pattern = re.compile(r"epoch 1/5 step (\d)/4 (\d+) images/s \(epoch mean (\d+)\) loss \d+\.\d{4} ETA \d+ min")
+    assert [int(pattern.fullmatch(l).group(1)) for l in lines] == [1, 2, 3, 4]
+    assert all(int(pattern.fullmatch(l).group(2)) > 0 for l in lines)
