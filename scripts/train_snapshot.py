@@ -329,7 +329,7 @@ def main(argv=None) -> int:
             if now - last_print >= PROGRESS_SECONDS:
                 # images/s since the last line (what the machine gives now), and this epoch's
                 # mean, which the ETA uses (it includes any pause of the process)
-                recent = (step + 1 - last_print_step) * args.batch / (now - last_print)
+                recent = (step + 1 - last_print_step) * args.batch / max(now - last_print, 1e-6)
                 rate = (step + 1 - first_step) * args.batch / (now - started)
                 last_print, last_print_step = now, step + 1
                 left = ((steps - step - 1) + (total - epoch - 1) * steps) * args.batch / rate
