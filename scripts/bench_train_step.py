@@ -30,11 +30,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                    help="bf16: the forward and backward under CPU autocast (weights, gradients and |grad| stay F32)")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC activations and weights")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     model = NETWORKS[args.net]()
+    layout = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     acc = GradientAccumulator(model, net=args.net)
     loss_fn = nn.CrossEntropyLoss()
@@ -47,7 +52,8 @@ def main() -> None:
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = loss_fn(model(x.contiguous(memory_format=layout)), y)
         loss.backward()
         acc.accumulate()
         opt.step()
@@ -59,7 +65,8 @@ def main() -> None:
     losses = [step(x, y) for x, y in batches[args.warmup :]]
     torch.stack(losses).sum().item()
     seconds = time.perf_counter() - started
-    engine = f"PyTorch {torch.__version__} (CPU, {torch.get_num_threads()} threads)"
+    extras = "".join([", bf16 autocast" if args.precision == "bf16" else "", ", channels-last" if args.channels_last else ""])
+    engine = f"PyTorch {torch.__version__} (CPU, {torch.get_num_threads()} threads{extras})"
     print(json.dumps({"engine": engine, "net": args.net, "batch": args.batch, "steps": args.steps, "seconds": seconds, "images_per_s": args.steps * args.batch / seconds}))
 
 
