@@ -48,6 +48,8 @@ commands! {
 }
 
 mod flags;
+#[cfg(feature = "cpu")]
+mod denormals;
 
 /// A failed command: its message is the one line printed (a typed library error or text).
 pub type Failure = Box<dyn std::error::Error>;
@@ -127,6 +129,10 @@ fn main() -> ExitCode {
         let msg = info.to_string().replace('\n', "; ");
         eprintln!("error: internal error (a bug, please report it): {msg}");
     }));
+    #[cfg(feature = "cpu")]
+    if std::env::var_os("AGQ_KEEP_DENORMALS").is_none() {
+        denormals::flush_everywhere();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
