@@ -133,13 +133,28 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def cpu_name() -> str:
+    """The processor's model name from /proc/cpuinfo (Linux), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware() -> str:
+    return f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} logical cores"
+
+
 def provenance(args, state, phase: str) -> dict:
     history = [h for h in state["history"] if phase == "itq" or h["phase"] == "float"]
     return {
         "generator": "scripts/train_snapshot.py (PyTorch + the agq Python module)",
         "command": " ".join(sys.argv),
         "engine": f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads",
-        "hardware": f"{platform.machine()} {platform.processor() or ''} ({os.cpu_count()} cores)".strip(),
+        "hardware": hardware(),
         "dataset": "CIFAR-10",
         "training_images": state["train_size"],
         "augmentation": "random crop (4-pixel zero padding), horizontal flip",
@@ -298,8 +313,10 @@ def main(argv=None) -> int:
     while state["epoch"] < total and (args.stop_after is None or state["epoch"] < args.stop_after):
         epoch = state["epoch"]
         started = last_print = last_checkpoint = time.time()
-        # a mid-epoch checkpoint holds the epoch's data order, its next step and its losses
+        # a mid-epoch checkpoint holds the epoch's data order, its next step, its losses and
+        # the seconds the epoch had run before it (an epoch's time counts every run of it)
         first_step = state.pop("step", 0)
+        earlier_seconds = state.pop("seconds", 0.0)
         last_print_step = first_step
         order = state.pop("order", None)
         losses = state.pop("losses", [])
@@ -307,7 +324,7 @@ def main(argv=None) -> int:
             order = torch.randperm(len(x), generator=gen)
         for step in range(first_step, steps):
             if args.stop_after_steps is not None and steps_this_run >= args.stop_after_steps:
-                checkpoint({"step": step, "order": order, "losses": losses})
+                checkpoint({"step": step, "order": order, "losses": losses, "seconds": earlier_seconds + time.time() - started})
                 print(f"stopped at epoch {epoch + 1} step {step} (checkpoint written)", flush=True)
                 return 0
             for group in opt.param_groups:
@@ -325,7 +342,7 @@ def main(argv=None) -> int:
             now = time.time()
             if args.checkpoint_minutes and now - last_checkpoint >= args.checkpoint_minutes * 60 and step + 1 < steps:
                 last_checkpoint = now
-                checkpoint({"step": step + 1, "order": order, "losses": losses})
+                checkpoint({"step": step + 1, "order": order, "losses": losses, "seconds": earlier_seconds + now - started})
             if now - last_print >= PROGRESS_SECONDS:
                 # images/s since the last line (what the machine gives now), and this epoch's
                 # mean, which the ETA uses (it includes any pause of the process)
@@ -339,7 +356,7 @@ def main(argv=None) -> int:
                     flush=True,
                 )
         itq_step = acc.end_epoch()
-        seconds = time.time() - started
+        seconds = earlier_seconds + time.time() - started
         phase = "float" if epoch < args.epochs else "itq"
         record = {"epoch": epoch + 1, "phase": phase, "loss": float(np.mean(losses)), "accuracy": accuracy(model, tx, ty), "seconds": round(seconds, 1)}
         if itq_step is not None:

@@ -71,6 +71,7 @@ def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path):
     assert train.main(args(data, tmp_path / "two", tmp_path / "b.pt", "--stop-after-steps", "6")) == 0
     mid = torch.load(tmp_path / "b.pt", weights_only=False)["state"]
     assert (mid["epoch"], mid["step"], len(mid["losses"])) == (1, 2, 2)
+    assert mid["seconds"] > 0  # the interrupted epoch's time so far
     assert train.main(args(data, tmp_path / "two", tmp_path / "b.pt", "--stop-after", "3", "--resume")) == 0
     a_ck = torch.load(tmp_path / "a.pt", weights_only=False)
     b_ck = torch.load(tmp_path / "b.pt", weights_only=False)
@@ -80,6 +81,15 @@ def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path):
     for k, v in a_ck["importance"]["importance"].items():
         assert v.numpy().tobytes() == b_ck["importance"]["importance"][k].numpy().tobytes(), k
     assert [h["loss"] for h in a_ck["state"]["history"]] == [h["loss"] for h in b_ck["state"]["history"]]
+    assert b_ck["state"]["history"][1]["seconds"] >= round(mid["seconds"], 1)  # both runs of epoch 2 count
+
+
+def test_the_provenance_names_the_processor(data, tmp_path):
+    train = trainer()
+    assert train.main(args(data, tmp_path, tmp_path / "p.pt", "--stop-after", "2")) == 0
+    hardware = agq.read_snapshot(tmp_path / "alexnet.safetensors").provenance["hardware"]
+    assert hardware == train.hardware() and hardware.startswith(train.cpu_name())
+    assert train.cpu_name() and "logical cores" in hardware
 
 
 def test_the_itq_snapshot_continues_the_float_run(data, tmp_path):
