@@ -24,6 +24,11 @@ printed at least every 30 seconds.
 the same flags as the run; the run itself goes on untouched): its provenance says so, and
 how far the run got.
 
+--from-snapshot NET.safetensors starts the ITQ phase from a float snapshot this script wrote
+(its weights and |grad| sums, its Taylor sums when it has them), for when the float run's
+checkpoint is gone: the SGD momentum and the data-order RNG start afresh, which the
+provenance's `continued_from` says.
+
 Accuracy is measured on the first 1,000 official CIFAR-10 test images (the page's).
 """
 
@@ -173,8 +178,9 @@ def provenance(args, state, phase: str) -> dict:
         "accuracy_on": "first 1,000 official CIFAR-10 test images",
         "accuracy_percent": history[-1]["accuracy"],
         "epoch_accuracy": [h["accuracy"] for h in history],
-        "wall_time_seconds": round(sum(h["seconds"] for h in history), 1),
+        "wall_time_seconds": round(sum(h["seconds"] for h in history) + state.get("continued_from", {}).get("wall_time_seconds", 0.0), 1),
         "date": time.strftime("%Y-%m-%d"),
+        **({"continued_from": state["continued_from"]} if "continued_from" in state and phase == "itq" else {}),
     }
 
 
@@ -202,6 +208,50 @@ def export_interim(args, ckpt, state, model, acc, tx, ty) -> int:
     save_snapshot(acc.snapshot(prov), out, args.dtype)
     print(f"interim after {state['epoch']} epochs and {step} steps, {measured:.2f}% on the test images", flush=True)
     return 0
+
+
+@torch.no_grad()
+def continue_snapshot(args, model, acc, train_size: int) -> dict:
+    """Loads the float snapshot `args.from_snapshot` into `model` and `acc` as the end of the
+    float phase; returns the run's state (its float epochs' accuracies from the provenance)."""
+    path = args.from_snapshot
+    try:
+        snap = agq.read_snapshot(path)
+    except (OSError, ValueError) as e:
+        sys.exit(f"error: --from-snapshot {path}: {e}")
+    prov = snap.provenance or {}
+    if snap.net != args.net:
+        sys.exit(f"error: --from-snapshot {path} is a snapshot of {snap.net}, not {args.net}")
+    if prov.get("method") != "none" or "interim" in prov:
+        sys.exit(f"error: --from-snapshot {path} is not a finished float run of this script (method {prov.get('method')!r})")
+    if prov.get("epochs") != args.epochs or prov.get("training_images") != train_size:
+        sys.exit(f"error: --from-snapshot {path} has {prov.get('epochs')} float epochs on {prov.get('training_images')} images; "
+                 f"give --epochs {prov.get('epochs')} and the same training data")
+    named = dict(model.named_parameters())
+    if [p.name for p in snap.params] != list(named) or any(p.shape != tuple(named[p.name].shape) for p in snap.params):
+        sys.exit(f"error: --from-snapshot {path}: its parameters are not those of {args.net}")
+    for p in snap.params:
+        named[p.name].copy_(torch.from_numpy(p.weight))
+    has_taylor = all(p.taylor is not None for p in snap.params)
+    acc.load_state_dict({
+        "epoch": args.epochs,
+        "steps": int(prov.get("steps", 0)),
+        "importance": {p.name: torch.from_numpy(p.importance) for p in snap.params},
+        "taylor": {p.name: torch.from_numpy(p.taylor) for p in snap.params} if has_taylor else None,
+        "widths": {p.name: None for p in snap.params},
+        "grids": {},
+    })
+    history = [{"epoch": i + 1, "phase": "float", "loss": None, "accuracy": a, "seconds": 0.0}
+               for i, a in enumerate(prov.get("epoch_accuracy", []))]
+    continued = {
+        "snapshot": Path(path).name,
+        "command": prov.get("command"),
+        "hardware": prov.get("hardware"),
+        "wall_time_seconds": float(prov.get("wall_time_seconds", 0.0)),
+        "note": "ITQ continued the float snapshot (its stored weights and importance), not the float run's checkpoint: SGD momentum and the data-order RNG restarted",
+    }
+    print(f"continuing {path}: {args.net} after {args.epochs} float epochs, {prov.get('accuracy_percent')}%", flush=True)
+    return {"epoch": args.epochs, "history": history, "train_size": train_size, "continued_from": continued}
 
 
 def save_snapshot(snap, path: Path, dtype: str) -> None:
@@ -253,6 +303,8 @@ def parse_args(argv=None):
                     help="stop after this many steps of this run, with a mid-epoch checkpoint (tests)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "www" / "snapshots")
     ap.add_argument("--dtype", choices=["f16", "f32"], default="f16")
+    ap.add_argument("--from-snapshot", type=Path, default=None,
+                    help="start the ITQ phase from this float snapshot of the script (when the float run's checkpoint is gone)")
     ap.add_argument("--export-interim", action="store_true",
                     help="write the float snapshot of the checkpoint as it stands (a run still in its float phase) and exit")
     return ap.parse_args(argv)
@@ -285,6 +337,8 @@ def main(argv=None) -> int:
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
         print(f"resumed {ckpt} after epoch {state['epoch']}", flush=True)
+    elif args.from_snapshot:
+        state = continue_snapshot(args, model, acc, len(x))
     elif args.resume:
         print(f"no checkpoint at {ckpt}: starting over", flush=True)
     if args.export_interim:

@@ -106,6 +106,40 @@ def test_the_itq_snapshot_continues_the_float_run(data, tmp_path):
     assert q.ratio > 5
 
 
+def test_itq_continues_a_float_snapshot_when_the_checkpoint_is_gone(data, tmp_path):
+    """The float phase once (its checkpoint then deleted), ITQ from its F32 snapshot: the
+    float epochs' history and wall time carry over, the ITQ phase runs its schedule, the
+    provenance says what it continued, and a resume after that uses the new checkpoint."""
+    train = trainer()
+    float_dir, itq_dir = tmp_path / "float", tmp_path / "itq"
+    assert train.main(args(data, float_dir, tmp_path / "f.pt", "--stop-after", "2")) == 0
+    (tmp_path / "f.pt").unlink()
+    float_prov = agq.read_snapshot(float_dir / "alexnet.safetensors").provenance
+    from_snapshot = ["--from-snapshot", str(float_dir / "alexnet.safetensors"), "--resume"]
+    assert train.main(args(data, itq_dir, tmp_path / "g.pt", *from_snapshot, "--stop-after", "3")) == 0
+    assert train.main(args(data, itq_dir, tmp_path / "g.pt", *from_snapshot)) == 0
+    prov = agq.read_snapshot(itq_dir / "alexnet-itq.safetensors").provenance
+    assert prov["epochs"] == 5 and prov["epoch_accuracy"][:2] == float_prov["epoch_accuracy"]
+    assert prov["steps"] == float_prov["steps"] + 3 * 4
+    assert prov["wall_time_seconds"] > float_prov["wall_time_seconds"]
+    assert prov["continued_from"]["snapshot"] == "alexnet.safetensors" and "momentum" in prov["continued_from"]["note"]
+    assert prov["itq_low_fraction"] >= 0.9 and not (itq_dir / "alexnet.safetensors").exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--epochs", "3", "--itq-epochs", "3"], "has 2 float epochs"),
+    (["--net", "vgg16"], "is a snapshot of alexnet, not vgg16"),
+])
+def test_a_snapshot_that_is_not_the_float_run_is_refused(data, tmp_path, change, message):
+    train = trainer()
+    assert train.main(args(data, tmp_path / "float", tmp_path / "f.pt", "--stop-after", "2")) == 0
+    with pytest.raises(SystemExit, match=message):
+        train.main(args(data, tmp_path / "x", tmp_path / "x.pt", "--from-snapshot", str(tmp_path / "float" / "alexnet.safetensors"), *change))
+    with pytest.raises(SystemExit, match="not a finished float run"):
+        assert train.main(args(data, tmp_path / "float", tmp_path / "f.pt", "--resume")) == 0
+        train.main(args(data, tmp_path / "y", tmp_path / "y.pt", "--from-snapshot", str(tmp_path / "float" / "alexnet-itq.safetensors")))
+
+
 def test_a_schedule_without_a_third_for_recovery_is_refused(data, tmp_path):
     with pytest.raises(SystemExit, match="at least 1 epochs must follow"):
         trainer().main(args(data, tmp_path, tmp_path / "d.pt") + ["--schedule", "8,4,0"])
