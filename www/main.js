@@ -640,7 +640,7 @@ const PROVENANCE_LABELS = {
   training_data: 'training data', accuracy_percent: 'accuracy (%)', accuracy_on: 'accuracy on',
   itq_low_fraction: 'ITQ low fraction', hardware: 'hardware', wall_time_seconds: 'training time (s)',
   date: 'date', config: 'settings', command: 'command', epoch_accuracy: 'accuracy per epoch (%)',
-  taylor: 'Taylor sums',
+  taylor: 'Taylor sums', continued_from: 'continued from',
 };
 
 /**
