@@ -206,3 +206,29 @@ def test_the_progress_line_gives_the_speed_now_the_epoch_mean_and_an_eta(data, t
     pattern = re.compile(r"epoch 1/5 step (\d)/4 (\d+) images/s \(epoch mean (\d+)\) loss \d+\.\d{4} ETA \d+ min")
     assert [int(pattern.fullmatch(l).group(1)) for l in lines] == [1, 2, 3, 4]
     assert all(int(pattern.fullmatch(l).group(2)) > 0 for l in lines)
+
+
+def test_bf16_autocast_trains_and_the_provenance_says_which_epochs_used_it(data, tmp_path):
+    """The float phase in F32, ITQ from its snapshot under bf16 autocast: the weights and
+    |grad| sums stay F32 and the provenance names each phase's precision."""
+    train = trainer()
+    float_dir, itq_dir = tmp_path / "float", tmp_path / "itq"
+    assert train.main(args(data, float_dir, tmp_path / "f.pt", "--stop-after", "2")) == 0
+    from_snapshot = ["--from-snapshot", str(float_dir / "alexnet.safetensors"), "--precision", "bf16"]
+    assert train.main(args(data, itq_dir, tmp_path / "g.pt", *from_snapshot)) == 0
+    float_prov = agq.read_snapshot(float_dir / "alexnet.safetensors").provenance
+    itq = agq.read_snapshot(itq_dir / "alexnet-itq.safetensors")
+    assert float_prov["recipe"]["precision"] == "F32" and "bf16" not in float_prov["engine"]
+    assert itq.provenance["engine"].endswith(", bf16 autocast")
+    assert itq.provenance["recipe"]["precision"] == (
+        "F32 for epochs 1-2, bf16 autocast (F32 weights, gradients and |grad| sums) for epochs 3-5")
+    assert all(p.weight.dtype == np.float32 and np.isfinite(p.importance).all() for p in itq.params)
+    assert itq.provenance["itq_low_fraction"] >= 0.9 and 0 <= itq.provenance["accuracy_percent"] <= 100
+
+
+def test_the_precision_summary_names_one_precision_or_each_with_its_epochs():
+    summary = trainer().precision_summary
+    assert summary([]) == "F32"
+    assert summary([{"epoch": 1}, {"epoch": 2, "precision": "f32"}]) == "F32"
+    both = [{"epoch": 1, "precision": "bf16"}, {"epoch": 2, "precision": "f32"}, {"epoch": 3, "precision": "f32"}]
+    assert summary(both).startswith("bf16 autocast") and summary(both).endswith("for epoch 1, F32 for epochs 2-3")
