@@ -120,7 +120,8 @@ def learning_rate(args, epoch: int, step: int, steps: int) -> float:
 
 
 def itq_settings(args) -> agq.ItqSettings:
-    return agq.ItqSettings(split=args.split, warmup=args.epochs, schedule=tuple(args.schedule), mode="freeze")
+    return agq.ItqSettings(split=args.split, warmup=args.epochs, schedule=tuple(args.schedule), mode="freeze",
+                           importance=args.itq_importance)
 
 
 def check_recovery(args) -> None:
@@ -312,6 +313,10 @@ def parse_args(argv=None):
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--split", type=float, default=0.9)
     ap.add_argument("--schedule", type=lambda s: [int(x) for x in s.split(",")], default=[8, 4, 0])
+    ap.add_argument("--itq-importance", choices=["grad", "grad-magnitude"], default="grad",
+                    help="what ranks the parameters at each ITQ step: grad (the method's accumulated |grad|) or "
+                         "grad-magnitude (those sums times |w|; a global split by grad alone prunes VGG-16's "
+                         "deep layers away entirely, docs/RESULTS.md)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--precision", choices=sorted(PRECISION_NAMES), default="f32",
                     help="bf16: each step's forward and backward under CPU autocast (weights, gradients, "

@@ -79,6 +79,8 @@ words!(
         Random = "random",
         /// The accumulated Taylor importance `sum_t |θ(t) · dL/dθ(t)|` in `ParamTensor::taylor`.
         Taylor = "taylor",
+        /// The accumulated `|grad|` times the current `|w|` (`G_j * |θ_j|`).
+        GradMagnitude = "grad-magnitude",
     }
 );
 words!(

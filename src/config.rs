@@ -41,6 +41,7 @@ impl Importance {
             Importance::Magnitude => ImportanceSource::Magnitude,
             Importance::Random => ImportanceSource::Random { seed },
             Importance::Taylor => ImportanceSource::Taylor,
+            Importance::GradMagnitude => ImportanceSource::GradMagnitude,
         }
     }
 }

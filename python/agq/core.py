@@ -188,12 +188,16 @@ class ItqSettings:
     ``ceil(split * n)`` parameters by accumulated importance get
     ``min(current width, schedule[epoch - warmup])`` (the last entry repeats); ``mode``
     ``"freeze"`` keeps them fixed, ``"project"`` trains them and snaps them back to their
-    grid after every step."""
+    grid after every step. ``importance`` ranks the parameters: ``"grad"`` (the method's
+    accumulated ``|grad|``) or ``"grad-magnitude"`` (those sums times the current ``|w|``,
+    which keeps every layer of a deep network; also ``"magnitude"``, ``"random"``,
+    ``"taylor"``), as ``agq itq --importance``."""
 
     split: float = 0.9
     warmup: int = 1
     schedule: Tuple[int, ...] = (8, 6, 4, 2, 0)
     mode: str = "freeze"
+    importance: str = "grad"
 
     def __post_init__(self):
         if self.mode not in ("freeze", "project"):
@@ -229,6 +233,7 @@ def itq_step(net: str, params: Sequence[Param], epoch: int, settings: ItqSetting
         float(settings.split),
         int(settings.warmup),
         [int(b) for b in settings.schedule],
+        str(settings.importance),
     )
     if out is None:
         return None

@@ -190,6 +190,7 @@ class GradientAccumulator:
                 "warmup": self.itq.warmup,
                 "schedule": list(self.itq.schedule),
                 "mode": self.itq.mode,
+                "importance": self.itq.importance,
             }
         prov.update(provenance or {})
         snap.provenance = prov

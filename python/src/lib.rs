@@ -7,6 +7,7 @@
 //! A parameter crosses as the tuple `(name, shape, weight, importance, width | None,
 //! taylor | None)`.
 
+use agq::choices::Importance;
 use agq::quant::codec::decode_with_limit;
 use agq::quant::itq::{itq_apply, project as core_project, schedule_width};
 use agq::quant::model::quantize_model;
@@ -148,8 +149,10 @@ fn itq_width(epoch: usize, warmup: usize, schedule: Vec<u8>) -> PyResult<Option<
 
 /// One epoch-end ITQ step over a network (the parameters' widths are the current ones):
 /// None during the warm-up, else `(width_now, [(widths, values, grid)])` per tensor, where
-/// `grid` lists `(width, frac)` of every fixed-point width of the tensor.
+/// `grid` lists `(width, frac)` of every fixed-point width of the tensor. `importance` ranks
+/// the parameters (`agq itq --importance`; default `grad`, the method's).
 #[pyfunction]
+#[pyo3(signature = (net, params, epoch, split, warmup, schedule, importance=None))]
 #[allow(clippy::type_complexity)]
 fn itq_step<'py>(
     py: Python<'py>,
@@ -159,13 +162,17 @@ fn itq_step<'py>(
     split: f64,
     warmup: usize,
     schedule: Vec<u8>,
+    importance: Option<String>,
 ) -> PyResult<Option<(u8, Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<(u8, i8)>)>)>> {
     let s = itq_settings(split, warmup, schedule)?;
+    let importance: Importance = importance.map_or(Ok(Importance::Grad), |i| parse_word("importance", &i)).map_err(CoreError::from)?;
+    let source = importance.source(0);
     let Some(width_now) = schedule_width(epoch, s.warmup, &s.schedule) else {
         return Ok(None);
     };
     let params = params_in(&net, params)?;
-    let applied = py.detach(move || itq_apply(&net, &params, s.split, width_now));
+    source.check(&params).map_err(|e| CoreError::from(QuantizeError::NoTaylor(e)))?;
+    let applied = py.detach(move || itq_apply(&net, &params, s.split, width_now, &source));
     let tensors = (applied.widths.iter().zip(&applied.values).zip(&applied.grids))
         .map(|((w, v), g)| (PyBytes::new(py, w), f32_bytes(py, v), g.clone()))
         .collect();

@@ -11,6 +11,7 @@ use crate::choices::Net;
 use super::params::{ParamInfo, map_params, param_infos, read_all, read_params, write_params};
 use crate::data::Dataset;
 use crate::choices::{ItqMode, LrSchedule, Optimizer};
+use crate::quant::importance::ImportanceSource;
 use crate::quant::itq::{itq_apply, schedule_width};
 use crate::quant::settings::CheckedItqSettings;
 use crate::quant::tensor::ParamTensor;
@@ -193,7 +194,7 @@ impl Trainer {
             return Ok(false);
         };
         let params = self.snapshot().await?;
-        let applied = itq_apply(self.settings.net.as_str(), &params, itq.split, width_now);
+        let applied = itq_apply(self.settings.net.as_str(), &params, itq.split, width_now, &ImportanceSource::Gradient);
         self.model = write_params(self.model.clone(), &self.infos, &applied.values);
         self.widths = applied.widths;
         self.constraints = self.build_constraints(itq.mode, &applied.values, &applied.grids);

@@ -17,6 +17,11 @@ pub enum ImportanceSource {
     /// The accumulated Taylor importance `sum_t |θ(t) · dL/dθ(t)|` in
     /// [`ParamTensor::taylor`], summed over the same steps as `Gradient`.
     Taylor,
+    /// The accumulated `|grad|` times the current magnitude, `G_j * |θ_j|`: the method's
+    /// `G` weighed by how much removing the value changes the layer (beyond the thesis).
+    /// `G` alone ranks a deep network's wide layers lowest as a whole (their gradients are
+    /// small), so a global split prunes them away entirely; the product keeps every layer.
+    GradMagnitude,
 }
 
 impl ImportanceSource {
@@ -87,6 +92,10 @@ impl ImportanceSource {
                 Cow::Borrowed(&p.importance)
             }
             ImportanceSource::Magnitude => Cow::Owned(p.weight.iter().map(|w| w.abs()).collect()),
+            ImportanceSource::GradMagnitude => {
+                assert_eq!(p.importance.len(), p.weight.len(), "importance of {}", p.name);
+                Cow::Owned(p.importance.iter().zip(&p.weight).map(|(g, w)| g * w.abs()).collect())
+            }
             ImportanceSource::Taylor => {
                 let t = p.taylor.as_ref().unwrap_or_else(|| panic!("no taylor importance of {}", p.name));
                 assert_eq!(t.len(), p.weight.len(), "taylor importance of {}", p.name);
@@ -100,13 +109,14 @@ impl ImportanceSource {
 }
 
 impl std::fmt::Display for ImportanceSource {
-    /// The CLI syntax: `gradient`, `magnitude`, `random:SEED`, `taylor`.
+    /// The CLI syntax: `gradient`, `magnitude`, `random:SEED`, `taylor`, `grad-magnitude`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ImportanceSource::Gradient => f.write_str("gradient"),
             ImportanceSource::Magnitude => f.write_str("magnitude"),
             ImportanceSource::Random { seed } => write!(f, "random:{seed}"),
             ImportanceSource::Taylor => f.write_str("taylor"),
+            ImportanceSource::GradMagnitude => f.write_str("grad-magnitude"),
         }
     }
 }
@@ -140,6 +150,13 @@ mod tests {
             ImportanceSource::Gradient.compute(&params()),
             vec![0.1, 0.2, 0.3, 0.4, 5.0, 6.0]
         );
+    }
+
+    #[test]
+    fn grad_magnitude_importance_is_g_times_the_absolute_weight() {
+        let got = ImportanceSource::GradMagnitude.compute(&params());
+        assert_eq!(got, vec![0.1, 0.4, 0.15, 0.0, 35.0, 18.0]);
+        assert_eq!(ImportanceSource::GradMagnitude.to_string(), "grad-magnitude");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `ceil(p * n)` parameters get `min(current width, b(epoch))`. Widths only go down.
 
 use super::cluster::select_cuts;
+use super::importance::ImportanceSource;
 use super::fixed_point::{MAX_FIXED_WIDTH, dequantize, frac_len, is_valid_width, quantize_code};
 use super::model::quantize_model;
 use super::tensor::ParamTensor;
@@ -118,14 +119,16 @@ pub struct ItqApplied {
     pub grids: Vec<Vec<(u8, i8)>>,
 }
 
-/// One epoch-end ITQ step over a whole network: [`itq_step`] on the flat importance with
-/// the current widths (`ParamTensor::width`, float when absent), then every value
-/// quantized to its new width by the core quantizer ([`quantize_model`]).
+/// One epoch-end ITQ step over a whole network: [`itq_step`] on the flat importance from
+/// `source` (the method's: [`ImportanceSource::Gradient`]) with the current widths
+/// (`ParamTensor::width`, float when absent), then every value quantized to its new width
+/// by the core quantizer ([`quantize_model`]).
 ///
 /// # Panics
-/// If a tensor's importance or widths disagree with its size, or a width is invalid.
-pub fn itq_apply(net: &str, params: &[ParamTensor], split: f64, width_now: u8) -> ItqApplied {
-    let importance: Vec<f32> = params.iter().flat_map(|p| p.importance.iter().copied()).collect();
+/// If a tensor's importance or widths disagree with its size, a width is invalid, or the
+/// parameters lack what `source` reads ([`ImportanceSource::check`] first).
+pub fn itq_apply(net: &str, params: &[ParamTensor], split: f64, width_now: u8, source: &ImportanceSource) -> ItqApplied {
+    let importance = source.compute(params);
     let mut flat: Vec<u8> = params.iter().flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()])).collect();
     itq_step(&importance, &mut flat, split, width_now);
     let values = quantize_model(net, params, &flat).dequantized();
@@ -198,11 +201,22 @@ mod tests {
     fn an_itq_step_quantizes_the_low_group_onto_its_grid() {
         let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.90]);
         p.importance = vec![0.1, 0.2, 9.0, 0.3];
-        let out = itq_apply("n", &[p], 0.75, 4);
+        let out = itq_apply("n", &[p], 0.75, 4, &ImportanceSource::Gradient);
         assert_eq!(out.widths, vec![vec![4, 4, 32, 4]]);
         // 4 bits, max |w| 0.9 -> f = 3: 0.30 -> 2/8, -0.70 -> -6/8, 0.90 -> 7/8
         assert_eq!(out.grids, vec![vec![(4, 3)]]);
         assert_eq!(out.values, vec![vec![0.25, -0.75, 0.55, 0.875]]);
+    }
+
+    #[test]
+    fn an_itq_step_by_grad_magnitude_ranks_g_times_w() {
+        // G alone puts 0.90 (G 0.3) low; G*|w| = 0.03, 0.14, 0.55, 0.27 puts 0.30 lowest
+        let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.90]);
+        p.importance = vec![0.1, 0.2, 1.0, 0.3];
+        let by_g = itq_apply("n", &[p.clone()], 0.5, 0, &ImportanceSource::Gradient);
+        assert_eq!(by_g.widths, vec![vec![0, 0, 32, 32]]);
+        let by_gw = itq_apply("n", &[p], 0.5, 0, &ImportanceSource::GradMagnitude);
+        assert_eq!(by_gw.widths, vec![vec![0, 32, 32, 0]]);
     }
 
     #[test]

@@ -135,6 +135,7 @@ pub fn source_name(source: &ImportanceSource) -> &'static str {
         ImportanceSource::Magnitude => "magnitude",
         ImportanceSource::Random { .. } => "random",
         ImportanceSource::Taylor => "taylor",
+        ImportanceSource::GradMagnitude => "grad-magnitude",
     }
 }
 

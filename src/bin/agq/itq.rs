@@ -5,6 +5,7 @@
 use crate::io::{read_input, write_outputs};
 use agq::quant::itq::{itq_apply, schedule_width};
 use super::flags::refused;
+use agq::choices::Importance;
 use agq::quant::settings::{ItqSettings, WidthList};
 use agq::snapshot::{Snapshot, StoreDtype};
 use clap::Args;
@@ -29,6 +30,10 @@ pub struct ItqArgs {
     /// Low-group width per epoch past the warm-up, the last one repeated
     #[arg(long, default_value = "8,6,4,2,0")]
     schedule: WidthList,
+    /// What ranks the parameters: grad (the method's accumulated |grad|), grad-magnitude
+    /// (|grad| sums times |w|), magnitude, random (seed 0), taylor
+    #[arg(long, default_value = "grad")]
+    importance: Importance,
     /// The snapshot to write: the new widths, the values quantized to them (f32)
     #[arg(long)]
     out: PathBuf,
@@ -52,7 +57,9 @@ pub fn run(args: ItqArgs) -> Result<(), String> {
     let Some(width) = schedule_width(args.epoch, settings.warmup, &settings.schedule) else {
         return Err(format!("epoch {} is in the warm-up ({} epochs): no ITQ step", args.epoch, settings.warmup));
     };
-    let applied = itq_apply(&snapshot.net, &snapshot.params, settings.split, width);
+    let source = args.importance.source(0);
+    source.check(&snapshot.params).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
+    let applied = itq_apply(&snapshot.net, &snapshot.params, settings.split, width, &source);
     for ((p, w), v) in snapshot.params.iter_mut().zip(&applied.widths).zip(&applied.values) {
         p.width = Some(w.clone());
         p.weight = v.clone();
