@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ORDER = ["lenet300", "lenet5", "alexnet", "vgg16"]
-IMPORTANCES = ["grad", "magnitude", "random", "taylor"]
+IMPORTANCES = ["grad", "grad-magnitude", "magnitude", "random", "taylor"]
 TARGETS = [5, 10, 20, 40, 80]
 
 

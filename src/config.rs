@@ -126,7 +126,12 @@ impl RunConfig {
         match net {
             Net::LeNet5 => RunConfig { clusters: ClusterMethod::Quantile(vec![0.65, 0.85, 0.95]), widths: vec![0, 3, 4, 6], ..base },
             Net::AlexNet => RunConfig { widths: vec![0, 3, 5, 7], ..base },
-            Net::Vgg16 => RunConfig { clusters: ClusterMethod::Quantile(vec![0.8, 0.92, 0.98]), widths: vec![0, 4, 5, 6], ..base },
+            Net::Vgg16 => RunConfig {
+                importance: Importance::GradMagnitude,
+                clusters: ClusterMethod::Quantile(vec![0.8, 0.92, 0.98]),
+                widths: vec![0, 4, 5, 6],
+                ..base
+            },
             Net::LeNet300 => base,
         }
     }
@@ -523,6 +528,10 @@ mod tests {
         assert_eq!(bad.config.widths, vec![0, 3, 4, 6], "reset to lenet5's default");
         let vgg = RunConfig::parse_query("net=vgg16&method=ptq").config;
         assert_eq!((vgg.clusters.to_string(), vgg.widths), ("quantile:0.8,0.92,0.98".to_string(), vec![0, 4, 5, 6]));
+        assert_eq!(vgg.importance, Importance::GradMagnitude);
+        let by_grad = RunConfig::parse_query("net=vgg16&method=ptq&importance=grad").config;
+        assert_eq!(by_grad.importance, Importance::Grad, "a link's importance wins over the network's default");
+        assert!(by_grad.to_query().contains("importance=grad"), "{}", by_grad.to_query());
     }
 
     #[test]

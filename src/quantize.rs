@@ -22,7 +22,8 @@ pub struct QuantizeRequest {
     /// `ptq`, `itq` or `combined` (`none` is refused).
     pub method: Method,
     /// `taylor` needs the snapshot's `taylor/P` tensors; `random` draws from `seed`.
-    pub importance: Importance,
+    /// Default: the page's default for the network (`grad`; `grad-magnitude` for VGG-16).
+    pub importance: Option<Importance>,
     /// Default: the page's default for the network.
     pub clusters: Option<ClusterMethod>,
     /// One width per cluster (default: the page's default for the network).
@@ -34,11 +35,11 @@ pub struct QuantizeRequest {
 }
 
 impl Default for QuantizeRequest {
-    /// Method `combined`, importance `grad`, the network's clusters and widths, seed 1, `csr`.
+    /// Method `combined`, the network's importance, clusters and widths, seed 1, `csr`.
     fn default() -> Self {
         QuantizeRequest {
             method: Method::Combined,
-            importance: Importance::Grad,
+            importance: None,
             clusters: None,
             widths: None,
             seed: 1,
@@ -86,7 +87,7 @@ impl From<SettingsError> for QuantizeError {
 }
 
 impl QuantizeRequest {
-    /// Checks the settings; missing clusters or widths take the page's defaults for `net`
+    /// Checks the settings; a missing importance, clusters or widths take the page's defaults for `net`
     /// (LeNet-300-100's, which are METHOD.md's, for a network the page does not have).
     pub fn resolve(&self, net: &str) -> Result<CheckedSettings, SettingsError> {
         if self.method == Method::None {
@@ -94,7 +95,7 @@ impl QuantizeRequest {
         }
         let defaults = RunConfig::for_net(net.parse().unwrap_or(Net::LeNet300));
         let ptq = PtqSettings {
-            importance: self.importance.source(self.seed),
+            importance: self.importance.unwrap_or(defaults.importance).source(self.seed),
             clusters: self.clusters.clone().unwrap_or(defaults.clusters),
             widths: self.widths.clone().unwrap_or(defaults.widths),
         };
@@ -142,7 +143,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
     let report = QuantizeReport {
         report: compressed.report.clone(),
         method: s.method(),
-        importance: request.importance,
+        importance: request.importance.unwrap_or(RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::LeNet300)).importance),
         clusters: s.ptq().clusters.to_string(),
         widths: s.ptq().widths.clone(),
         seed: request.seed,
@@ -204,7 +205,7 @@ mod tests {
 
     #[test]
     fn taylor_importance_needs_the_snapshots_taylor_tensors() {
-        let request = QuantizeRequest { method: Method::Ptq, importance: Importance::Taylor, ..Default::default() };
+        let request = QuantizeRequest { method: Method::Ptq, importance: Some(Importance::Taylor), ..Default::default() };
         let e = quantize_snapshot(&snapshot(false), &request).unwrap_err();
         assert!(matches!(&e, QuantizeError::NoTaylor(QuantError::NoTaylor { tensor }) if tensor == "enc.weight"), "{e}");
         let mut s = snapshot(false);
@@ -212,7 +213,7 @@ mod tests {
         s.params[0].taylor = Some(s.params[0].importance.iter().map(|g| 12.0 - g).collect());
         let taylor = quantize_snapshot(&s, &request).unwrap();
         assert_eq!(taylor.report.importance, Importance::Taylor);
-        let grad = quantize_snapshot(&s, &QuantizeRequest { importance: Importance::Grad, ..request.clone() }).unwrap();
+        let grad = quantize_snapshot(&s, &QuantizeRequest { importance: Some(Importance::Grad), ..request.clone() }).unwrap();
         assert_ne!(taylor.compressed.widths, grad.compressed.widths);
     }
 

@@ -300,11 +300,22 @@ fn itq_writes_the_cores_step_and_refuses_a_warmup_epoch() {
     let (out, grids) = (d.path("out.safetensors"), d.path("grids.json"));
     let text = ok(&agq(&["itq", "--snapshot", s(&input), "--epoch", "2", "--split", "0.75", "--out", s(&out), "--grids", s(&grids)]));
     assert!(text.contains("at 6 bits"), "{text}");
-    let applied = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6);
+    let by_grad = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::Gradient);
     let written = Snapshot::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
-    for ((p, w), v) in written.params.iter().zip(&applied.widths).zip(&applied.values) {
+    for ((p, w), v) in written.params.iter().zip(&by_grad.widths).zip(&by_grad.values) {
         assert_eq!((p.width.as_ref().unwrap(), &p.weight), (w, v), "{}", p.name);
     }
+    // --importance grad-magnitude: the core's step ranked by G * |w|, which differs here
+    let gw_out = d.path("gw.safetensors");
+    let args = ["itq", "--snapshot", s(&input), "--epoch", "2", "--split", "0.75", "--importance", "grad-magnitude", "--out", s(&gw_out)];
+    ok(&agq(&args));
+    let by_gw = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::GradMagnitude);
+    assert_ne!(by_gw.widths, by_grad.widths, "the two rankings differ on this network");
+    let written = Snapshot::from_bytes(&std::fs::read(&gw_out).unwrap()).unwrap();
+    for ((p, w), v) in written.params.iter().zip(&by_gw.widths).zip(&by_gw.values) {
+        assert_eq!((p.width.as_ref().unwrap(), &p.weight), (w, v), "{}", p.name);
+    }
+    let applied = by_grad;
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&grids).unwrap()).unwrap();
     assert_eq!(json["width"], 6);
     assert_eq!(json["grids"]["fc1.weight"], serde_json::json!(applied.grids[0]));

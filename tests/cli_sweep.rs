@@ -47,15 +47,24 @@ fn sweep_writes_a_row_per_importance_and_kept_fraction_with_the_librarys_sizes()
     std::fs::write(&input, snap.to_bytes(StoreDtype::F32)).unwrap();
     let out = dir.path().join("sweep.json");
     let stdout = ok(&agq(&["sweep", "--snapshot", input.to_str().unwrap(), "--keep", "0.1,0.3", "--out", out.to_str().unwrap()]));
-    assert!(stdout.contains("8 rows written"), "{stdout}");
+    assert!(stdout.contains("10 rows written"), "{stdout}");
     let r = read_json(&out);
     assert_eq!(r["net"], "tiny");
     assert_eq!(r["widths"], serde_json::json!([0, 4, 6, 8]));
     assert!(r["float_accuracy_percent"].is_null());
     let rows = r["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|row| row["importance"].as_str().unwrap()).collect();
-    assert_eq!(names, ["grad", "grad", "magnitude", "magnitude", "random", "random", "taylor", "taylor"]);
-    let sources = [ImportanceSource::Gradient, ImportanceSource::Magnitude, ImportanceSource::Random { seed: 1 }, ImportanceSource::Taylor];
+    assert_eq!(
+        names,
+        ["grad", "grad", "grad-magnitude", "grad-magnitude", "magnitude", "magnitude", "random", "random", "taylor", "taylor"]
+    );
+    let sources = [
+        ImportanceSource::Gradient,
+        ImportanceSource::GradMagnitude,
+        ImportanceSource::Magnitude,
+        ImportanceSource::Random { seed: 1 },
+        ImportanceSource::Taylor,
+    ];
     for (row, (source, keep)) in rows.iter().zip(sources.iter().flat_map(|s| [(s, 0.1), (s, 0.3)])) {
         let fractions = keep_fractions(&[0.5, 0.8, 0.95], keep).unwrap();
         assert_eq!(row["fractions"], serde_json::json!(fractions));
@@ -76,7 +85,7 @@ fn taylor_is_skipped_or_refused_on_a_snapshot_without_it() {
     let stdout = ok(&agq(&["sweep", "--snapshot", input.to_str().unwrap(), "--keep", "0.5", "--out", out.to_str().unwrap()]));
     assert!(stdout.contains("skipped taylor"), "{stdout}");
     let r = read_json(&out);
-    assert_eq!(r["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(r["rows"].as_array().unwrap().len(), 4, "grad, grad-magnitude, magnitude, random");
     assert!(r["skipped"][0].as_str().unwrap().contains("taylor/P"));
 
     let out2 = dir.path().join("none.json");

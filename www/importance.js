@@ -11,6 +11,7 @@ import { NET_NAMES } from './state.js';
 /** The importances in legend order, with their names and colours. */
 const IMPORTANCES = [
   ['grad', 'accumulated |gradient| (thesis)', PALETTE[0]],
+  ['grad-magnitude', 'accumulated |gradient| × |w|', PALETTE[3]],
   ['magnitude', 'magnitude |w|', PALETTE[2]],
   ['random', 'random', PALETTE[6]],
   ['taylor', 'Taylor |w · gradient|', PALETTE[4]],

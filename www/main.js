@@ -992,7 +992,7 @@ async function loadLink(search) {
 }
 
 /** The PTQ settings whose defaults depend on the network (see docs/METHOD_NOTES.md). */
-const NET_DEFAULT_KEYS = ['clusters', 'widths'];
+const NET_DEFAULT_KEYS = ['importance', 'clusters', 'widths'];
 
 /**
  * When the network changes and its PTQ settings still hold the old network's defaults,

@@ -306,8 +306,8 @@ def quantize_snapshot(
     seed: Optional[int] = None,
 ) -> Quantized:
     """Quantizes a snapshot exactly as ``agq quantize`` does, with its defaults: method
-    ``combined``, importance ``grad``, and for clusters and widths the page's defaults for
-    the snapshot's network (``quantile:0.5,0.8,0.95`` and ``[0, 4, 6, 8]`` for a network
+    ``combined``, and for importance, clusters and widths the page's defaults for the
+    snapshot's network (importance ``grad``, ``grad-magnitude`` for VGG-16) (``quantile:0.5,0.8,0.95`` and ``[0, 4, 6, 8]`` for a network
     the page does not have)."""
     data = snapshot.to_bytes("f32") if isinstance(snapshot, Snapshot) else _read(snapshot)
     report_json, agq_bytes, flat, shapes = _agq.quantize_snapshot(

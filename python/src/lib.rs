@@ -234,7 +234,7 @@ fn quantize_snapshot<'py>(
     let defaults = QuantizeRequest::default();
     let request = QuantizeRequest {
         method: method.map_or(Ok(defaults.method), |m| parse_word("method", &m)).map_err(CoreError::from)?,
-        importance: importance.map_or(Ok(defaults.importance), |i| parse_word("importance", &i)).map_err(CoreError::from)?,
+        importance: importance.map(|i| parse_word("importance", &i)).transpose().map_err(CoreError::from)?,
         clusters: clusters.map(|c| c.parse()).transpose().map_err(CoreError::from)?,
         widths: widths.map(|w| parse_widths("widths", &w)).transpose().map_err(CoreError::from)?,
         seed: seed.unwrap_or(defaults.seed),

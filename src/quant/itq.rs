@@ -210,8 +210,8 @@ mod tests {
 
     #[test]
     fn an_itq_step_by_grad_magnitude_ranks_g_times_w() {
-        // G alone puts 0.90 (G 0.3) low; G*|w| = 0.03, 0.14, 0.55, 0.27 puts 0.30 lowest
-        let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.90]);
+        // G ranks -0.70 (G 0.2) second lowest; G*|w| = 0.03, 0.14, 0.55, 0.015 ranks 0.05 lowest
+        let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.05]);
         p.importance = vec![0.1, 0.2, 1.0, 0.3];
         let by_g = itq_apply("n", &[p.clone()], 0.5, 0, &ImportanceSource::Gradient);
         assert_eq!(by_g.widths, vec![vec![0, 0, 32, 32]]);

@@ -411,10 +411,10 @@ test('training from a link finishes, and the share link restores the configurati
       null, { timeout: 120_000, polling: 250 });
     assert.match(await card.getAttribute('data-state'), /^live(-ended)?$/);
     const points = Number(await card.getAttribute('data-points'));
-    assert.ok(points >= 8 && points < 40, `stopped after ${points} of 40 points`);
-    assert.equal(await card.getAttribute('data-curves'), '4', 'one curve per importance, Taylor included');
+    assert.ok(points >= 8 && points < 50, `stopped after ${points} of 50 points`);
+    assert.equal(await card.getAttribute('data-curves'), '5', 'one curve per importance, Taylor included');
     const legend = (await card.locator('.u-legend .u-series').allTextContents()).join(' | ');
-    assert.ok(/Taylor/.test(legend) && /random/.test(legend), legend);
+    assert.ok(/Taylor/.test(legend) && /random/.test(legend) && /× \|w\|/.test(legend), legend);
     const caption = await page.locator('#importance-source').textContent();
     assert.match(caption, /^Live: the network trained in this page.*MNIST test set \(10,000 images\).*stopped/);
     assert.equal(await page.locator('[data-testid="train"]').isDisabled(), false, 'Train works again');
@@ -493,6 +493,7 @@ test('VGG-16: the accounted ratio shows before the evaluation, and new widths re
       && !document.querySelector('[data-testid="train"]')?.disabled && document.body.dataset.config === 'applied',
     null, { timeout: 120_000 });
     assert.equal(await value(page, 'net'), 'vgg16', 'switching the backend keeps the link\'s settings');
+    assert.equal(await value(page, 'importance'), 'grad-magnitude', "VGG-16's default importance (docs/METHOD_NOTES.md)");
     const started = Date.now();
     await page.click('[data-testid="train"]');
     // The ratio arrives while the accuracy is still being measured.

@@ -19,10 +19,11 @@ pub struct QuantizeArgs {
     /// ptq | itq | combined (itq and combined take the snapshot's width/P as ITQ widths)
     #[arg(long, default_value = "combined")]
     method: Method,
-    /// grad | magnitude | random | taylor (random draws from --seed; taylor needs the
-    /// snapshot's taylor/P)
-    #[arg(long, default_value = "grad")]
-    importance: Importance,
+    /// grad | grad-magnitude | magnitude | random | taylor (random draws from --seed; taylor
+    /// needs the snapshot's taylor/P) [default: the page's default for the snapshot's network:
+    /// grad, grad-magnitude for vgg16]
+    #[arg(long)]
+    importance: Option<Importance>,
     /// quantile:F1,F2,... (cumulative fractions) | kmeans:K [default: the page's default for
     /// the snapshot's network, e.g. quantile:0.5,0.8,0.95]
     #[arg(long)]

@@ -108,7 +108,7 @@ pub fn run(args: SweepArgs) -> Result<(), Failure> {
     let names: Vec<String> = match &args.importances {
         Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         None => {
-            let mut v: Vec<String> = ["grad", "magnitude", "random"].map(String::from).to_vec();
+            let mut v: Vec<String> = ["grad", "grad-magnitude", "magnitude", "random"].map(String::from).to_vec();
             if has_taylor {
                 v.push("taylor".into());
             } else {
