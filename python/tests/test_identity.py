@@ -15,6 +15,7 @@ SETTINGS = [
     dict(method="ptq", clusters="kmeans:3", widths=[0, 4, 8]),
     dict(method="ptq", importance="magnitude", clusters="quantile:0.3,0.9", widths=[2, 6, 32]),
     dict(method="ptq", importance="random", seed=5),
+    dict(method="ptq", importance="grad-magnitude", clusters="quantile:0.6,0.9", widths=[0, 4, 8]),
     dict(method="itq"),
     dict(method="combined", clusters="kmeans:4", widths=[0, 3, 5, 16]),
 ]
@@ -71,15 +72,26 @@ def test_the_defaults_are_the_command_lines(cli, root, tmp_path):
     assert q.report["method"] == "combined"
 
 
+def test_vgg16s_default_importance_is_grad_magnitude_as_on_the_command_line(cli, root, tmp_path):
+    path = root / "www" / "snapshots" / "vgg16.safetensors"
+    out, report = tmp_path / "v.agq", tmp_path / "v.json"
+    cli("quantize", "--snapshot", path, "--method", "ptq", "--out", out, "--report", report)
+    q = agq.quantize_snapshot(path, method="ptq")
+    assert (q.report_json, q.to_bytes()) == (report.read_text(), out.read_bytes())
+    assert q.report["importance"] == "grad-magnitude"
+    assert agq.quantize_snapshot(path, method="ptq", importance="grad").report["importance"] == "grad"
+
+
 @pytest.mark.parametrize("epoch", [1, 3, 6])
 @pytest.mark.parametrize("mode_widths", [False, True], ids=["float", "with-widths"])
-def test_itq_widths_values_and_grids_equal_the_command_lines(cli, random_snapshot, tmp_path, epoch, mode_widths):
+@pytest.mark.parametrize("importance", ["grad", "grad-magnitude"])
+def test_itq_widths_values_and_grids_equal_the_command_lines(cli, random_snapshot, tmp_path, epoch, mode_widths, importance):
     path, snap = random_snapshot(3, with_widths=mode_widths)
-    settings = agq.ItqSettings(split=0.8, warmup=1, schedule=(8, 6, 4, 2, 0))
+    settings = agq.ItqSettings(split=0.8, warmup=1, schedule=(8, 6, 4, 2, 0), importance=importance)
     step = agq.itq_step(snap.net, snap.params, epoch, settings)
     out, grids = tmp_path / "itq.safetensors", tmp_path / "grids.json"
     cli("itq", "--snapshot", path, "--epoch", epoch, "--split", 0.8, "--warmup", 1, "--schedule", "8,6,4,2,0",
-        "--out", out, "--grids", grids)
+        "--importance", importance, "--out", out, "--grids", grids)
     ref = agq.read_snapshot(out)
     ref_grids = json.loads(grids.read_text())
     assert step.width == ref_grids["width"] == agq.itq_width(epoch, settings)
