@@ -129,7 +129,7 @@ impl RunConfig {
             Net::Vgg16 => RunConfig {
                 importance: Importance::GradMagnitude,
                 clusters: ClusterMethod::Quantile(vec![0.8, 0.92, 0.98]),
-                widths: vec![0, 4, 5, 6],
+                widths: vec![0, 4, 5, 8],
                 ..base
             },
             Net::LeNet300 => base,
@@ -527,7 +527,7 @@ mod tests {
         let bad = RunConfig::parse_query("net=lenet5&widths=0,3");
         assert_eq!(bad.config.widths, vec![0, 3, 4, 6], "reset to lenet5's default");
         let vgg = RunConfig::parse_query("net=vgg16&method=ptq").config;
-        assert_eq!((vgg.clusters.to_string(), vgg.widths), ("quantile:0.8,0.92,0.98".to_string(), vec![0, 4, 5, 6]));
+        assert_eq!((vgg.clusters.to_string(), vgg.widths), ("quantile:0.8,0.92,0.98".to_string(), vec![0, 4, 5, 8]));
         assert_eq!(vgg.importance, Importance::GradMagnitude);
         let by_grad = RunConfig::parse_query("net=vgg16&method=ptq&importance=grad").config;
         assert_eq!(by_grad.importance, Importance::Grad, "a link's importance wins over the network's default");
