@@ -87,6 +87,11 @@ impl From<SettingsError> for QuantizeError {
 }
 
 impl QuantizeRequest {
+    /// The importance asked for, else the page's default for `net`.
+    pub fn importance_for(&self, net: &str) -> Importance {
+        self.importance.unwrap_or_else(|| RunConfig::for_net(net.parse().unwrap_or(Net::LeNet300)).importance)
+    }
+
     /// Checks the settings; a missing importance, clusters or widths take the page's defaults for `net`
     /// (LeNet-300-100's, which are METHOD.md's, for a network the page does not have).
     pub fn resolve(&self, net: &str) -> Result<CheckedSettings, SettingsError> {
@@ -95,7 +100,7 @@ impl QuantizeRequest {
         }
         let defaults = RunConfig::for_net(net.parse().unwrap_or(Net::LeNet300));
         let ptq = PtqSettings {
-            importance: self.importance.unwrap_or(defaults.importance).source(self.seed),
+            importance: self.importance_for(net).source(self.seed),
             clusters: self.clusters.clone().unwrap_or(defaults.clusters),
             widths: self.widths.clone().unwrap_or(defaults.widths),
         };
@@ -143,7 +148,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
     let report = QuantizeReport {
         report: compressed.report.clone(),
         method: s.method(),
-        importance: request.importance.unwrap_or(RunConfig::for_net(snapshot.net.parse().unwrap_or(Net::LeNet300)).importance),
+        importance: request.importance_for(&snapshot.net),
         clusters: s.ptq().clusters.to_string(),
         widths: s.ptq().widths.clone(),
         seed: request.seed,
@@ -155,6 +160,7 @@ pub fn quantize_snapshot(snapshot: &Snapshot, request: &QuantizeRequest) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::importance::ImportanceSource;
     use crate::quant::tensor::ParamTensor;
 
     fn snapshot(widths: bool) -> Snapshot {
@@ -183,7 +189,8 @@ mod tests {
         let mut s = snapshot(false);
         s.net = "vgg16".into();
         let r = QuantizeRequest { method: Method::Ptq, ..Default::default() }.resolve(&s.net).unwrap();
-        assert_eq!(r.ptq().widths, vec![0, 4, 5, 6]);
+        assert_eq!(r.ptq().widths, vec![0, 4, 5, 8]);
+        assert_eq!(r.ptq().importance, ImportanceSource::GradMagnitude);
     }
 
     #[test]

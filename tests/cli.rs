@@ -300,7 +300,7 @@ fn itq_writes_the_cores_step_and_refuses_a_warmup_epoch() {
     let (out, grids) = (d.path("out.safetensors"), d.path("grids.json"));
     let text = ok(&agq(&["itq", "--snapshot", s(&input), "--epoch", "2", "--split", "0.75", "--out", s(&out), "--grids", s(&grids)]));
     assert!(text.contains("at 6 bits"), "{text}");
-    let by_grad = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::Gradient);
+    let by_grad = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::Gradient).unwrap();
     let written = Snapshot::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     for ((p, w), v) in written.params.iter().zip(&by_grad.widths).zip(&by_grad.values) {
         assert_eq!((p.width.as_ref().unwrap(), &p.weight), (w, v), "{}", p.name);
@@ -309,7 +309,7 @@ fn itq_writes_the_cores_step_and_refuses_a_warmup_epoch() {
     let gw_out = d.path("gw.safetensors");
     let args = ["itq", "--snapshot", s(&input), "--epoch", "2", "--split", "0.75", "--importance", "grad-magnitude", "--out", s(&gw_out)];
     ok(&agq(&args));
-    let by_gw = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::GradMagnitude);
+    let by_gw = agq::quant::itq::itq_apply("tiny", &snap.params, 0.75, 6, &ImportanceSource::GradMagnitude).unwrap();
     assert_ne!(by_gw.widths, by_grad.widths, "the two rankings differ on this network");
     let written = Snapshot::from_bytes(&std::fs::read(&gw_out).unwrap()).unwrap();
     for ((p, w), v) in written.params.iter().zip(&by_gw.widths).zip(&by_gw.values) {

@@ -171,8 +171,9 @@ fn itq_step<'py>(
         return Ok(None);
     };
     let params = params_in(&net, params)?;
-    source.check(&params).map_err(|e| CoreError::from(QuantizeError::NoTaylor(e)))?;
-    let applied = py.detach(move || itq_apply(&net, &params, s.split, width_now, &source));
+    let applied = py
+        .detach(move || itq_apply(&net, &params, s.split, width_now, &source))
+        .map_err(|e| CoreError::from(QuantizeError::NoTaylor(e)))?;
     let tensors = (applied.widths.iter().zip(&applied.values).zip(&applied.grids))
         .map(|((w, v), g)| (PyBytes::new(py, w), f32_bytes(py, v), g.clone()))
         .collect();

@@ -194,7 +194,7 @@ impl Trainer {
             return Ok(false);
         };
         let params = self.snapshot().await?;
-        let applied = itq_apply(self.settings.net.as_str(), &params, itq.split, width_now, &ImportanceSource::Gradient);
+        let applied = itq_apply(self.settings.net.as_str(), &params, itq.split, width_now, &ImportanceSource::Gradient)?;
         self.model = write_params(self.model.clone(), &self.infos, &applied.values);
         self.widths = applied.widths;
         self.constraints = self.build_constraints(itq.mode, &applied.values, &applied.grids);

@@ -2,6 +2,7 @@
 //! `ceil(p * n)` parameters get `min(current width, b(epoch))`. Widths only go down.
 
 use super::cluster::select_cuts;
+use super::error::QuantError;
 use super::importance::ImportanceSource;
 use super::fixed_point::{MAX_FIXED_WIDTH, dequantize, frac_len, is_valid_width, quantize_code};
 use super::model::quantize_model;
@@ -124,11 +125,18 @@ pub struct ItqApplied {
 /// (`ParamTensor::width`, float when absent), then every value quantized to its new width
 /// by the core quantizer ([`quantize_model`]).
 ///
+/// An error when the parameters lack what `source` reads ([`ImportanceSource::check`]).
+///
 /// # Panics
-/// If a tensor's importance or widths disagree with its size, a width is invalid, or the
-/// parameters lack what `source` reads ([`ImportanceSource::check`] first).
-pub fn itq_apply(net: &str, params: &[ParamTensor], split: f64, width_now: u8, source: &ImportanceSource) -> ItqApplied {
-    let importance = source.compute(params);
+/// If a tensor's importance or widths disagree with its size, or a width is invalid.
+pub fn itq_apply(
+    net: &str,
+    params: &[ParamTensor],
+    split: f64,
+    width_now: u8,
+    source: &ImportanceSource,
+) -> Result<ItqApplied, QuantError> {
+    let importance = source.try_compute(params)?;
     let mut flat: Vec<u8> = params.iter().flat_map(|p| p.width.clone().unwrap_or_else(|| vec![32; p.len()])).collect();
     itq_step(&importance, &mut flat, split, width_now);
     let values = quantize_model(net, params, &flat).dequantized();
@@ -141,7 +149,7 @@ pub fn itq_apply(net: &str, params: &[ParamTensor], split: f64, width_now: u8, s
         grids.push(grid(&p.weight, &w));
         widths.push(w);
     }
-    ItqApplied { widths, values, grids }
+    Ok(ItqApplied { widths, values, grids })
 }
 
 #[cfg(test)]
@@ -201,7 +209,7 @@ mod tests {
     fn an_itq_step_quantizes_the_low_group_onto_its_grid() {
         let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.90]);
         p.importance = vec![0.1, 0.2, 9.0, 0.3];
-        let out = itq_apply("n", &[p], 0.75, 4, &ImportanceSource::Gradient);
+        let out = itq_apply("n", &[p], 0.75, 4, &ImportanceSource::Gradient).unwrap();
         assert_eq!(out.widths, vec![vec![4, 4, 32, 4]]);
         // 4 bits, max |w| 0.9 -> f = 3: 0.30 -> 2/8, -0.70 -> -6/8, 0.90 -> 7/8
         assert_eq!(out.grids, vec![vec![(4, 3)]]);
@@ -213,9 +221,9 @@ mod tests {
         // G ranks -0.70 (G 0.2) second lowest; G*|w| = 0.03, 0.14, 0.55, 0.015 ranks 0.05 lowest
         let mut p = ParamTensor::new("fc.weight", vec![2, 2], vec![0.30, -0.70, 0.55, 0.05]);
         p.importance = vec![0.1, 0.2, 1.0, 0.3];
-        let by_g = itq_apply("n", &[p.clone()], 0.5, 0, &ImportanceSource::Gradient);
+        let by_g = itq_apply("n", &[p.clone()], 0.5, 0, &ImportanceSource::Gradient).unwrap();
         assert_eq!(by_g.widths, vec![vec![0, 0, 32, 32]]);
-        let by_gw = itq_apply("n", &[p], 0.5, 0, &ImportanceSource::GradMagnitude);
+        let by_gw = itq_apply("n", &[p], 0.5, 0, &ImportanceSource::GradMagnitude).unwrap();
         assert_eq!(by_gw.widths, vec![vec![0, 32, 32, 0]]);
     }
 

@@ -57,9 +57,8 @@ pub fn run(args: ItqArgs) -> Result<(), String> {
     let Some(width) = schedule_width(args.epoch, settings.warmup, &settings.schedule) else {
         return Err(format!("epoch {} is in the warm-up ({} epochs): no ITQ step", args.epoch, settings.warmup));
     };
-    let source = args.importance.source(0);
-    source.check(&snapshot.params).map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
-    let applied = itq_apply(&snapshot.net, &snapshot.params, settings.split, width, &source);
+    let applied = itq_apply(&snapshot.net, &snapshot.params, settings.split, width, &args.importance.source(0))
+        .map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
     for ((p, w), v) in snapshot.params.iter_mut().zip(&applied.widths).zip(&applied.values) {
         p.width = Some(w.clone());
         p.weight = v.clone();
