@@ -307,8 +307,8 @@ def quantize_snapshot(
 ) -> Quantized:
     """Quantizes a snapshot exactly as ``agq quantize`` does, with its defaults: method
     ``combined``, and for importance, clusters and widths the page's defaults for the
-    snapshot's network (importance ``grad``, ``grad-magnitude`` for VGG-16) (``quantile:0.5,0.8,0.95`` and ``[0, 4, 6, 8]`` for a network
-    the page does not have)."""
+    snapshot's network (importance ``grad``, but ``grad-magnitude`` for VGG-16; for a network
+    the page does not have ``grad``, ``quantile:0.5,0.8,0.95`` and ``[0, 4, 6, 8]``)."""
     data = snapshot.to_bytes("f32") if isinstance(snapshot, Snapshot) else _read(snapshot)
     report_json, agq_bytes, flat, shapes = _agq.quantize_snapshot(
         data, method, importance, clusters, _widths_text(widths), None if seed is None else int(seed)
