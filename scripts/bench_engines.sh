@@ -2,9 +2,10 @@
 # The training-engine comparison of docs/BENCHMARKS.md: images/s of one training step
 # (forward, backward, |grad| accumulation, SGD) of AlexNet and VGG-16, batch 64, random data,
 # on this machine's CPU with burn flex (agq's CPU backend), burn ndarray (the other CPU
-# backend of the pinned burn) and PyTorch (scripts/bench_train_step.py), all on THREADS
-# threads. Prints a Markdown table and writes it to target/bench/engines.md.
-# Usage: scripts/bench_engines.sh [NETS...]    (default: alexnet vgg16; about 10 minutes)
+# backend of the pinned burn) and PyTorch (scripts/bench_train_step.py) in F32 and under bf16
+# autocast (the trainer's `--precision bf16`), all on THREADS threads. Prints a Markdown table
+# and writes it to target/bench/engines.md.
+# Usage: scripts/bench_engines.sh [NETS...]    (default: alexnet vgg16; about 25 minutes, 14 of them burn ndarray on VGG-16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nets=("${@:-alexnet}"); [ $# -eq 0 ] && nets=(alexnet vgg16)
@@ -18,9 +19,11 @@ mkdir -p target/bench
 rows=()
 for net in "${nets[@]}"; do
   case "$net" in vgg16) steps=8 ;; *) steps=30 ;; esac
-  for engine in cpu ndarray torch; do
+  for engine in cpu ndarray torch torch-bf16; do
     if [ "$engine" = torch ]; then
       line=$($py scripts/bench_train_step.py --net "$net" --steps "$steps" --threads "$threads" | tail -n 1)
+    elif [ "$engine" = torch-bf16 ]; then
+      line=$($py scripts/bench_train_step.py --net "$net" --steps "$steps" --threads "$threads" --precision bf16 | tail -n 1)
     else
       line=$($agq bench-train --net "$net" --steps "$steps" --device "$engine" | tail -n 1)
     fi
@@ -35,5 +38,5 @@ print("| network | engine | images/s | relative to burn flex |")
 print("|---|---|---:|---:|")
 for r in rows:
     flex = next(x for x in rows if x["net"] == r["net"] and x["engine"].startswith("burn flex"))
-    print(f"| {r[\"net\"]} | {r[\"engine\"]} | {r[\"images_per_s\"]:.1f} | {r[\"images_per_s\"] / flex[\"images_per_s\"]:.2f}x |")
+    print("| {} | {} | {:.1f} | {:.2f}x |".format(r["net"], r["engine"], r["images_per_s"], r["images_per_s"] / flex["images_per_s"]))
 ' | tee target/bench/engines.md
