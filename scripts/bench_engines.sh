@@ -5,7 +5,7 @@
 # backend of the pinned burn) and PyTorch (scripts/bench_train_step.py) in F32 and under bf16
 # autocast (the trainer's `--precision bf16`), all on THREADS threads. Prints a Markdown table
 # and writes it to target/bench/engines.md.
-# Usage: scripts/bench_engines.sh [NETS...]    (default: alexnet vgg16; about 25 minutes, 14 of them burn ndarray on VGG-16)
+# Usage: scripts/bench_engines.sh [NETS...]    (default: alexnet vgg16; about 25 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nets=("${@:-alexnet}"); [ $# -eq 0 ] && nets=(alexnet vgg16)
