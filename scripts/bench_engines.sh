@@ -19,11 +19,10 @@ mkdir -p target/bench
 rows=()
 for net in "${nets[@]}"; do
   case "$net" in vgg16) steps=8 ;; *) steps=30 ;; esac
-  for engine in cpu ndarray torch torch-bf16; do
-    if [ "$engine" = torch ]; then
-      line=$($py scripts/bench_train_step.py --net "$net" --steps "$steps" --threads "$threads" | tail -n 1)
-    elif [ "$engine" = torch-bf16 ]; then
-      line=$($py scripts/bench_train_step.py --net "$net" --steps "$steps" --threads "$threads" --precision bf16 | tail -n 1)
+  for engine in cpu ndarray torch:f32 torch:bf16; do
+    if [[ "$engine" = torch:* ]]; then
+      line=$($py scripts/bench_train_step.py --net "$net" --steps "$steps" --threads "$threads" \
+        --precision "${engine#torch:}" | tail -n 1)
     else
       line=$($agq bench-train --net "$net" --steps "$steps" --device "$engine" | tail -n 1)
     fi
